@@ -1,0 +1,109 @@
+# Makefile - builds the kernless host binary, the freestanding guest runtime, and runs the tests.
+#
+#   make          build build/kernless and build/guest/
+#   make run      build, then start the server with the example functions
+#   make test     build, then run every test suite; ends with "N passed, N failed"
+#
+# Missing Debian packages are installed first (scripts/deps.sh).
+
+BUILD    ?= build
+CC       ?= gcc
+HOSTCC   ?= $(CC)
+PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp libcrypto
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
+HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+HOST_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+HOST_SRCS := $(wildcard src/common/*.c src/vmm/*.c src/compile/*.c src/server/*.c src/cli/*.c src/wast/*.c)
+HOST_ASMS := $(wildcard src/vmm/*.S)
+HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HOST_ASMS))
+SAN_OBJS  := $(patsubst %.c,$(BUILD)/san/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/san/%.o,$(HOST_ASMS))
+
+# The guest runtime: freestanding, no libc, linked into every image.
+GUEST_CC     ?= gcc
+GUEST_CFLAGS := -std=gnu11 -O2 -g0 $(WARN) -ffreestanding -fno-pic -fno-pie \
+                -fno-stack-protector -fno-asynchronous-unwind-tables -mno-avx \
+                -mcmodel=small -nostdinc -isystem $(shell $(GUEST_CC) -print-file-name=include) \
+                -Isrc/guest/include -I$(BUILD)/guest/include -Iinclude -Isrc \
+                -fno-math-errno -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1
+GUEST_SRCS := $(wildcard src/guest/*.c)
+GUEST_ASMS := $(wildcard src/guest/*.S)
+GUEST_OBJS := $(patsubst src/guest/%.c,$(BUILD)/guest/obj/%.o,$(GUEST_SRCS)) \
+              $(patsubst src/guest/%.S,$(BUILD)/guest/obj/%.o,$(GUEST_ASMS))
+GUEST_HDRS := $(wildcard src/guest/include/*.h)
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps run test unit-test clang-check clean
+all: $(BUILD)/kernless $(BUILD)/san/kernless guest
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps.sh
+	@mkdir -p $(BUILD)
+	@bash scripts/deps.sh
+	@touch $@
+
+# Everything depends on the packages being present (order-only).
+$(HOST_OBJS) $(SAN_OBJS) $(GUEST_OBJS): | $(DEPS_STAMP)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/san/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/kernless: $(HOST_OBJS) | guest
+	$(HOSTCC) -o $@ $(HOST_OBJS) $(HOST_LIBS)
+$(BUILD)/san/kernless: $(SAN_OBJS) | guest
+	$(HOSTCC) $(SAN_FLAGS) -o $@ $(SAN_OBJS) $(HOST_LIBS)
+	@rm -rf $(BUILD)/san/guest && ln -s ../guest $(BUILD)/san/guest
+
+# Guest runtime archive, linker script and headers, found by the compiler
+# next to the kernless binary (<bindir>/guest/).
+.PHONY: guest
+guest: $(BUILD)/guest/libkguest.a $(BUILD)/guest/guest.ld $(BUILD)/guest/.headers
+
+$(BUILD)/guest/obj/%.o: src/guest/%.c $(GUEST_HDRS) src/guest/guest.h src/guest/wasi.h include/kernless/abi.h $(BUILD)/guest/.headers
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guest/obj/%.o: src/guest/%.S include/kernless/abi.h
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guest/libkguest.a: $(GUEST_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/guest/guest.ld: src/guest/guest.ld
+	@mkdir -p $(dir $@)
+	cp $< $@
+# wasm-rt.h comes from Debian's wabt; generated code and the runtime share it.
+$(BUILD)/guest/.headers: $(GUEST_HDRS) include/kernless/abi.h | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/guest/include/kernless
+	cp $(GUEST_HDRS) /usr/include/wasm-rt.h $(BUILD)/guest/include/
+	cp include/kernless/abi.h $(BUILD)/guest/include/kernless/
+	@touch $@
+
+# Type-check all host code with clang too: warnings are errors in both.
+clang-check: | $(DEPS_STAMP)
+	@for f in $(HOST_SRCS); do clang $(HOST_CFLAGS) -fsyntax-only $$f || exit 1; done
+	@echo "clang-check: ok"
+
+run: all
+	@bash scripts/run.sh $(BUILD)
+
+test: all clang-check
+	@bash tests/run_all.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(HOST_OBJS:.o=.d) $(SAN_OBJS:.o=.d)

@@ -1,0 +1,275 @@
+/* abi.h - the one versioned contract between the Kernless host (VMM) and the guest runtime. */
+#ifndef KERNLESS_ABI_H
+#define KERNLESS_ABI_H
+
+/*
+ * Everything the host and the guest agree on lives here and nowhere else:
+ * the guest memory map, the hostcall ports and their argument structs, the
+ * boot/request block and the compiled-image header.
+ *
+ * Rules (after Solo5's hvt_abi.h):
+ *  - A hostcall is `outl %eax, $port` executed at CPL 3, where port is
+ *    KL_HC_PORT(nr) and %eax holds the guest address of the call's struct.
+ *    The struct must lie entirely in the hostcall area (KL_HCALL_GVA).
+ *  - Each hostcall has exactly one struct; fields are marked IN (guest to
+ *    host) or OUT (host to guest). Layouts are fixed by _Static_assert.
+ *  - Guest pointers are kl_gptr_t: opaque 64-bit integers on the host side,
+ *    resolved only through the host's checked accessor (src/vmm/gmem.c).
+ *  - Bump KL_ABI_VERSION on any change to this file.
+ */
+
+#define KL_ABI_VERSION 1u
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/** A guest virtual address. The host never dereferences one directly. */
+typedef uint64_t kl_gptr_t;
+#endif
+
+/* ------------------------------------------------------------------------
+ * Guest memory map (x86-64, 4-level paging). Low addresses are identity
+ * mapped (guest virtual == guest physical). Linear memories are not.
+ * ---------------------------------------------------------------------- */
+#define KL_PAGE_SIZE 0x1000ull
+#define KL_HUGE_SIZE 0x200000ull          /* 2 MiB page */
+#define KL_WASM_PAGE 0x10000ull           /* 64 KiB WebAssembly page */
+
+/* Supervisor-only system area (never user-accessible). */
+#define KL_GDT_GPA 0x1000ull
+#define KL_IDT_GPA 0x2000ull
+#define KL_TSS_GPA 0x3000ull              /* TSS + I/O bitmap: 3 pages */
+#define KL_STUBS_GPA 0x6000ull            /* ring-0 trap stubs, 1 page */
+#define KL_KSTACK_GPA 0x7000ull           /* ring-0 stack, 2 pages */
+#define KL_KSTACK_TOP 0x9000ull
+#define KL_PT_GPA 0x100000ull             /* page-table pool */
+#define KL_PT_END 0x1000000ull            /* 15 MiB: 3840 table pages */
+
+/* User-accessible request and I/O area, read-write for the guest. */
+#define KL_BOOT_GVA 0x1000000ull          /* struct kl_boot_info */
+#define KL_HCALL_GVA 0x1001000ull         /* hostcall argument structs */
+#define KL_HCALL_SIZE 0x1000ull
+#define KL_REQ_GVA 0x1002000ull           /* args, env, preopen blobs */
+#define KL_REQ_SIZE 0xFE000ull            /* up to 0x1100000 */
+#define KL_STDIN_GVA 0x1100000ull         /* preloaded stdin (server mode) */
+#define KL_STDIN_SIZE 0x700000ull         /* 7 MiB */
+#define KL_OUT_GVA 0x1800000ull           /* stdout buffer */
+#define KL_OUT_SIZE 0x400000ull           /* 4 MiB */
+#define KL_ERR_GVA 0x1C00000ull           /* stderr buffer */
+#define KL_ERR_SIZE 0x400000ull           /* 4 MiB */
+#define KL_IO_END 0x2000000ull
+
+/* The compiled image (runtime + module) is linked at this address. */
+#define KL_IMAGE_GVA 0x4000000ull         /* 64 MiB */
+#define KL_IMAGE_MAX 0x1C000000ull        /* up to 512 MiB */
+
+/* Guest runtime heap (tables, type registry, instance structs). */
+#define KL_HEAP_GVA 0x40000000ull         /* 1 GiB */
+#define KL_HEAP_SIZE 0x40000000ull
+
+/* Guest stack; everything between the heap end and the stack bottom is
+ * unmapped, so a stack overflow faults in a guard region of ~1 GiB. */
+#define KL_STACK_SIZE 0x800000ull         /* 8 MiB */
+#define KL_STACK_TOP 0xC0000000ull
+#define KL_STACK_GVA (KL_STACK_TOP - KL_STACK_SIZE)
+#define KL_GUARD_GVA (KL_HEAP_GVA + KL_HEAP_SIZE)
+#define KL_LOW_END KL_STACK_TOP           /* end of the identity-mapped slot */
+
+/*
+ * Linear memory i occupies the virtual window
+ * [KL_MEM_GVA(i), KL_MEM_GVA(i) + KL_MEM_WINDOW). Only its current size is
+ * mapped; the rest of the 8 GiB window is the guard region that turns any
+ * 32-bit index + 32-bit offset beyond the end into a page fault.
+ * Its guest-physical backing starts at KL_MEM_GPA(i).
+ */
+#define KL_MEM_WINDOW 0x200000000ull      /* 8 GiB */
+#define KL_MEM_GVA(i) (0x10000000000ull + (uint64_t)(i) * KL_MEM_WINDOW)
+#define KL_MEM_GPA(i) (0x100000000ull + (uint64_t)(i) * 0x100000000ull)
+#define KL_MAX_MEMORIES 16u
+#define KL_MEM_MAX_PAGES 65535u           /* wasm_rt_memory_t.size is 32-bit */
+
+/* GDT selectors. */
+#define KL_SEL_KCODE 0x08
+#define KL_SEL_KDATA 0x10
+#define KL_SEL_UDATA 0x1B                 /* 0x18 | RPL 3 */
+#define KL_SEL_UCODE 0x23                 /* 0x20 | RPL 3 */
+#define KL_SEL_TSS 0x28
+
+/* ------------------------------------------------------------------------
+ * Hostcalls
+ * ---------------------------------------------------------------------- */
+#define KL_HC_PORT_BASE 0x500u
+#define KL_HC_PORT(nr) (KL_HC_PORT_BASE + (nr))
+/* The ring-0 trap stubs report CPU exceptions on this port (not a hostcall:
+ * the TSS I/O bitmap denies it to CPL 3). */
+#define KL_FAULT_PORT 0x4FF
+
+/* Only the constants above are usable from assembly. */
+#ifndef __ASSEMBLER__
+
+enum kl_hostcall_nr {
+    KL_HC_EXIT = 0,     /* finished: exit status or trap; final flush */
+    KL_HC_WRITE = 1,    /* flush buffered stdout/stderr */
+    KL_HC_READ = 2,     /* read from the host's stdin */
+    KL_HC_MEMGROW = 3,  /* map pages of a linear memory */
+    KL_HC_SLEEP = 4,    /* block for a number of nanoseconds */
+    KL_HC_READY = 5,    /* instantiated; host may snapshot, then sends work */
+    KL_HC_FS = 6,       /* a WASI filesystem operation (see kl_hc_fs) */
+    KL_HC_INVOKE = 7,   /* report an invoke result, fetch the next command */
+    KL_HC_COUNT
+};
+
+/* Why the guest stopped (kl_hc_exit.kind). */
+enum kl_exit_kind {
+    KL_EXIT_NORMAL = 0, /* returned from _start or proc_exit(status) */
+    KL_EXIT_TRAP = 1,   /* a Wasm trap; code is a kl_trap */
+    KL_EXIT_ERROR = 2,  /* the runtime failed (e.g. instantiation) */
+};
+
+/* Trap codes: values of wasm2c's wasm_rt_trap_t plus our own. */
+enum kl_trap {
+    KL_TRAP_NONE = 0,
+    KL_TRAP_OOB = 1,
+    KL_TRAP_INT_OVERFLOW = 2,
+    KL_TRAP_DIV_BY_ZERO = 3,
+    KL_TRAP_INVALID_CONVERSION = 4,
+    KL_TRAP_UNREACHABLE = 5,
+    KL_TRAP_CALL_INDIRECT = 6,
+    KL_TRAP_UNCAUGHT_EXCEPTION = 7,
+    KL_TRAP_EXHAUSTION = 8,
+    KL_TRAP_OOB_TABLE = 9,       /* table access out of bounds */
+    KL_TRAP_NULL_CALL = 10,      /* call_indirect of a null entry */
+    KL_TRAP_COUNT
+};
+
+/** KL_HC_EXIT. The guest never resumes after it (unless the host restarts it). */
+struct kl_hc_exit {
+    uint32_t kind;      /* IN: enum kl_exit_kind */
+    uint32_t code;      /* IN: exit status, or enum kl_trap */
+    uint32_t out_len;   /* IN: bytes pending in the stdout buffer */
+    uint32_t err_len;   /* IN: bytes pending in the stderr buffer */
+};
+_Static_assert(sizeof(struct kl_hc_exit) == 16, "kl_hc_exit layout");
+
+/** KL_HC_WRITE: the host consumes both buffers; the guest then empties them. */
+struct kl_hc_write {
+    uint32_t out_len;   /* IN: bytes pending in the stdout buffer */
+    uint32_t err_len;   /* IN: bytes pending in the stderr buffer */
+    int32_t ret;        /* OUT: 0, or -errno (e.g. output limit reached) */
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct kl_hc_write) == 16, "kl_hc_write layout");
+
+/** KL_HC_READ: read up to len bytes of the host's stdin into buf. */
+struct kl_hc_read {
+    kl_gptr_t buf;      /* IN */
+    uint32_t len;       /* IN */
+    int32_t ret;        /* OUT: bytes read, 0 at EOF, or -errno */
+};
+_Static_assert(sizeof(struct kl_hc_read) == 16, "kl_hc_read layout");
+
+/** KL_HC_MEMGROW: make linear memory `mem` have `new_pages` pages. */
+struct kl_hc_memgrow {
+    uint32_t mem;       /* IN: memory index */
+    uint32_t new_pages; /* IN: total pages wanted */
+    uint32_t max_pages; /* IN: the module's declared maximum */
+    int32_t ret;        /* OUT: 0, or -ENOMEM when over a limit */
+};
+_Static_assert(sizeof(struct kl_hc_memgrow) == 16, "kl_hc_memgrow layout");
+
+/** KL_HC_SLEEP */
+struct kl_hc_sleep {
+    uint64_t ns;        /* IN */
+};
+_Static_assert(sizeof(struct kl_hc_sleep) == 8, "kl_hc_sleep layout");
+
+/** KL_HC_READY: the module is instantiated. OUT fields come from the host. */
+struct kl_hc_ready {
+    uint32_t mode;      /* OUT: enum kl_run_mode */
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct kl_hc_ready) == 8, "kl_hc_ready layout");
+
+enum kl_run_mode {
+    KL_MODE_COMMAND = 0, /* run the module's _start as a WASI command */
+    KL_MODE_INVOKE = 1,  /* loop on KL_HC_INVOKE commands */
+};
+
+/* ------------------------------------------------------------------------
+ * Boot / request block at KL_BOOT_GVA, written by the host before entry
+ * (and before every request). All pointers point into the request area.
+ * ---------------------------------------------------------------------- */
+#define KL_BOOT_MAGIC 0x544f4f424c4bull   /* "KLBOOT" */
+
+enum kl_boot_flags {
+    KL_BOOT_STDIN_HOST = 1u << 0, /* stdin via KL_HC_READ, not the buffer */
+};
+
+struct kl_boot_info {
+    uint64_t magic;
+    uint32_t abi_version;
+    uint32_t flags;                /* enum kl_boot_flags */
+    uint64_t tsc_khz;              /* guest TSC frequency */
+    uint64_t realtime_ns;          /* CLOCK_REALTIME at entry */
+    uint64_t monotonic_ns;         /* CLOCK_MONOTONIC at entry */
+    uint8_t seed[32];              /* CSPRNG seed for random_get */
+    uint32_t argc;
+    uint32_t envc;
+    kl_gptr_t argv_buf;            /* argc NUL-terminated strings */
+    uint32_t argv_len;
+    uint32_t env_len;
+    kl_gptr_t env_buf;             /* envc "K=V\0" strings */
+    kl_gptr_t stdin_buf;           /* preloaded stdin (if !STDIN_HOST) */
+    uint32_t stdin_len;
+    uint32_t max_memory_pages;     /* host limit on any linear memory */
+    uint32_t npreopens;            /* directories: see kl_hc_fs */
+    uint32_t pad;
+    kl_gptr_t preopen_buf;         /* npreopens NUL-terminated guest paths */
+    uint32_t preopen_len;
+    uint32_t out_cap;              /* capacity of the stdout buffer */
+    uint32_t err_cap;              /* capacity of the stderr buffer */
+    /* Written by the guest: bytes pending in the stdout/stderr buffers, so
+     * the host can still deliver them when a CPU fault ends the run. */
+    uint32_t out_pending;
+    uint32_t err_pending;
+    uint32_t pad2;
+};
+_Static_assert(sizeof(struct kl_boot_info) == 160, "kl_boot_info layout");
+
+/* ------------------------------------------------------------------------
+ * Compiled image (.kimg): this header, then nseg segment descriptors, then
+ * the segment bytes. sha256 covers every byte after the header.
+ * ---------------------------------------------------------------------- */
+#define KL_IMAGE_MAGIC "KLIMG\0\0\0"
+#define KL_IMAGE_MAX_SEGS 8u
+
+enum kl_seg_flags { KL_SEG_R = 1, KL_SEG_W = 2, KL_SEG_X = 4 };
+
+struct kl_image_seg {
+    uint64_t gva;       /* load address (page aligned) */
+    uint64_t memsz;     /* bytes in guest memory (zero-filled past filesz) */
+    uint64_t filesz;    /* bytes present in the file */
+    uint64_t offset;    /* file offset of the bytes */
+    uint32_t flags;     /* enum kl_seg_flags */
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct kl_image_seg) == 40, "kl_image_seg layout");
+
+struct kl_image_hdr {
+    char magic[8];
+    uint32_t abi_version;
+    uint32_t hdr_size;          /* sizeof(struct kl_image_hdr) */
+    uint64_t entry;             /* guest entry point (CPL 3) */
+    uint32_t nseg;
+    uint32_t mem_initial;       /* memory 0: initial pages (0 if none) */
+    uint32_t mem_max;           /* memory 0: maximum pages */
+    uint32_t has_memory;        /* memory 0 exists (defined, not imported) */
+    uint64_t total_size;        /* file size, header included */
+    uint8_t module_sha256[32];  /* hash of the source .wasm */
+    uint8_t sha256[32];         /* hash of bytes [hdr_size, total_size) */
+};
+_Static_assert(sizeof(struct kl_image_hdr) == 112, "kl_image_hdr layout");
+
+#endif /* !__ASSEMBLER__ */
+
+#endif /* KERNLESS_ABI_H */

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# deps.sh - install the Debian packages Kernless needs to build and test, if any are missing.
+set -euo pipefail
+
+# One package per line, with why it is needed.
+PKGS=(
+  build-essential          # gcc, make: host code and the guest runtime
+  pkg-config               # library flags
+  wabt                     # wasm2c, wasm-validate, wast2json
+  clang lld                # wasm32-wasi test modules; clang build check; libFuzzer
+  wasi-libc libclang-rt-14-dev-wasm32   # C -> wasm32-wasi
+  libclang-rt-14-dev       # sanitizer and fuzzer runtimes for clang
+  rustc libstd-rust-dev-wasm32          # Rust -> wasm32-wasi
+  libmicrohttpd-dev        # HTTP serving
+  libjansson-dev           # JSON
+  libsqlite3-dev           # the registry
+  libcurl4-openssl-dev     # the CLI client
+  libseccomp-dev           # vCPU thread seccomp filter
+  libssl-dev               # SHA-256 for image hashes
+  curl                     # tests talk HTTP like a user would
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing missing Debian packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: error: need root to run apt-get (missing: ${missing[*]})" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

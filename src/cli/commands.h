@@ -1,0 +1,14 @@
+/* commands.h - the subcommands of the `kernless` binary. */
+#ifndef KL_CLI_COMMANDS_H
+#define KL_CLI_COMMANDS_H
+
+/* Each takes the arguments after the subcommand name (argv[0] is the
+ * subcommand) and returns the process exit status. Errors print one line
+ * "kernless: ..." on stderr. */
+int kl_cmd_run(int argc, char **argv);
+int kl_cmd_compile(int argc, char **argv);
+int kl_cmd_serve(int argc, char **argv);
+int kl_cmd_client(int argc, char **argv); /* deploy, ls, info, rm, logs, rollback, invoke */
+int kl_cmd_wast(int argc, char **argv);
+
+#endif

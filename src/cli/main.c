@@ -1,0 +1,36 @@
+/* main.c - the `kernless` binary: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/opts.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"run", kl_cmd_run, "run a wasm32-wasi command module in a micro-VM"},
+    {"compile", kl_cmd_compile, "compile a module ahead of time into a .kimg"},
+};
+
+static int usage(FILE *f)
+{
+    fprintf(f, "usage: kernless COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
+        return usage(stdout);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    kl_cli_fail("unknown command '%s' (see kernless --help)", argv[1]);
+    return 2;
+}

@@ -1,0 +1,224 @@
+/* run.c - `kernless run` and `kernless compile`: run a WASI command module like `wasmtime run`. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/opts.h"
+#include "common/util.h"
+#include "compile/compile.h"
+#include "vmm/run.h"
+
+#define MAX_ENV 4096
+
+struct run_args {
+    uint32_t timeout_ms, max_memory_mb, opt;
+    int verbose, no_cache;
+    const char *env[MAX_ENV];
+    int envc;
+    struct kl_preopen dirs[64];
+    int ndirs;
+    const char *module;
+    int argc;          /* module argv, module path first */
+    char **argv;
+};
+
+static const char run_usage[] =
+    "usage: kernless run [--env K=V]... [--timeout-ms N] [--max-memory-mb N]\n"
+    "                    [--dir HOST[::GUEST]]... [--dir-ro HOST[::GUEST]]...\n"
+    "                    [--opt 0|1|2] [--no-cache] [-v] module.wasm|module.kimg [args...]";
+
+/* "HOST::GUEST" or "HOST" (guest path = host path). */
+static int parse_dir(struct run_args *a, char *spec, int ro)
+{
+    char *sep = strstr(spec, "::");
+
+    if (a->ndirs == (int)(sizeof(a->dirs) / sizeof(a->dirs[0])))
+        return kl_cli_fail("too many --dir options");
+    if (sep)
+        *sep = 0;
+    a->dirs[a->ndirs++] = (struct kl_preopen){spec, sep ? sep + 2 : spec, ro};
+    return 0;
+}
+
+static int parse_run_args(int argc, char **argv, struct run_args *a)
+{
+    int i;
+
+    memset(a, 0, sizeof(*a));
+    a->opt = 2;
+    if (getenv("KERNLESS_OPT"))
+        kl_cli_u32("KERNLESS_OPT", getenv("KERNLESS_OPT"), 0, 3, &a->opt);
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "--")) {
+            i++;
+            break;
+        } else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) {
+            a->verbose = 1;
+        } else if (!strcmp(o, "--no-cache")) {
+            a->no_cache = 1;
+        } else if (!strcmp(o, "--env") && v) {
+            if (!strchr(v, '=') || a->envc == MAX_ENV)
+                return kl_cli_fail("--env needs K=V, got '%s'", v);
+            a->env[a->envc++] = v;
+            i++;
+        } else if (!strcmp(o, "--timeout-ms") && v) {
+            if (kl_cli_u32(o, v, 1, 86400000, &a->timeout_ms) < 0)
+                return 1;
+            i++;
+        } else if (!strcmp(o, "--max-memory-mb") && v) {
+            if (kl_cli_u32(o, v, 1, 4096, &a->max_memory_mb) < 0)
+                return 1;
+            i++;
+        } else if (!strcmp(o, "--opt") && v) {
+            if (kl_cli_u32(o, v, 0, 3, &a->opt) < 0)
+                return 1;
+            i++;
+        } else if ((!strcmp(o, "--dir") || !strcmp(o, "--dir-ro")) && v) {
+            if (parse_dir(a, argv[++i], !strcmp(o, "--dir-ro")))
+                return 1;
+        } else {
+            return kl_cli_fail("unknown or incomplete option '%s'\n%s", o, run_usage);
+        }
+    }
+    if (i >= argc)
+        return kl_cli_fail("no module given\n%s", run_usage);
+    a->module = argv[i];
+    a->argc = argc - i;
+    a->argv = argv + i;
+    return 0;
+}
+
+static void show_stage(void *ctx, const char *stage)
+{
+    if (*(int *)ctx)
+        fprintf(stderr, "kernless: compile: %s\n", stage);
+}
+
+/* Load a .kimg directly, or compile (or find in the cache) a .wasm. */
+static int load_module(const struct run_args *a, struct kl_image **img)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct kl_err err = {0};
+    struct kl_compile_opts o;
+    char path[PATH_MAX];
+    int cached = 0, verbose = a->verbose;
+    uint64_t t0 = kl_now_ns();
+
+    if (kl_read_file(a->module, 64u << 20, &data, &len, &err) < 0)
+        return kl_cli_fail("%s", err.msg);
+    if (len >= 8 && memcmp(data, "KLIMG", 5) == 0) {
+        if (kl_image_from_buf(data, len, img, &err) < 0) {
+            free(data);
+            return kl_cli_fail("%s: %s", a->module, err.msg);
+        }
+        return 0;
+    }
+    kl_compile_opts_init(&o);
+    o.opt_level = (int)a->opt;
+    o.no_cache = a->no_cache;
+    o.progress = show_stage;
+    o.progress_ctx = &verbose;
+    if (kl_compile(data, len, &o, path, sizeof(path), &cached, &err) < 0) {
+        free(data);
+        return kl_cli_fail("%s: %s", a->module, err.msg);
+    }
+    free(data);
+    if (a->verbose)
+        fprintf(stderr, "kernless: %s %s (%.1f ms)\n", cached ? "cache hit" : "compiled", path,
+                (kl_now_ns() - t0) / 1e6);
+    if (kl_image_load(path, img, &err) < 0)
+        return kl_cli_fail("%s", err.msg);
+    return 0;
+}
+
+/* Map a result to wasmtime-like output and exit status. */
+static int report(const struct run_args *a, const struct kl_run_result *res)
+{
+    if (a->verbose)
+        fprintf(stderr, "kernless: setup %.3f ms, run %.3f ms, %u exits\n", res->setup_ns / 1e6,
+                res->run_ns / 1e6, res->exits);
+    switch (res->kind) {
+    case KL_RES_EXIT:
+        return res->exit_code & 0xFF;
+    case KL_RES_TRAP:
+        fprintf(stderr, "kernless: trap: %s\n", res->reason);
+        return 134;
+    case KL_RES_TIMEOUT:
+        fprintf(stderr, "kernless: %s\n", res->reason);
+        return 124;
+    default:
+        fprintf(stderr, "kernless: %s\n", res->reason);
+        return 1;
+    }
+}
+
+int kl_cmd_run(int argc, char **argv)
+{
+    struct run_args a;
+    struct kl_image *img = NULL;
+    struct kl_run_config cfg;
+    struct kl_run_result res;
+    struct kl_err err = {0};
+    int rc;
+
+    if ((rc = parse_run_args(argc, argv, &a)) != 0)
+        return rc;
+    if ((rc = load_module(&a, &img)) != 0)
+        return rc;
+    kl_run_config_init(&cfg);
+    cfg.timeout_ms = a.timeout_ms;
+    cfg.max_memory_pages = a.max_memory_mb ? a.max_memory_mb * 16 : 0;
+    cfg.argc = a.argc;
+    cfg.argv = (const char *const *)a.argv;
+    cfg.envc = a.envc;
+    cfg.envp = a.env;
+    cfg.npreopens = a.ndirs;
+    cfg.preopens = a.dirs;
+    if (kl_run(img, &cfg, &res, &err) < 0) {
+        kl_image_free(img);
+        return kl_cli_fail("%s", err.msg);
+    }
+    fflush(stdout);
+    rc = report(&a, &res);
+    kl_run_result_free(&res);
+    kl_image_free(img);
+    return rc;
+}
+
+int kl_cmd_compile(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    uint32_t opt = 2;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct kl_err err = {0};
+    struct kl_compile_opts o;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "--opt") && i + 1 < argc) {
+            if (kl_cli_u32("--opt", argv[++i], 0, 3, &opt) < 0)
+                return 1;
+        } else if (argv[i][0] == '-' || in)
+            return kl_cli_fail("usage: kernless compile [--opt 0|1|2] module.wasm -o module.kimg");
+        else
+            in = argv[i];
+    }
+    if (!in || !out)
+        return kl_cli_fail("usage: kernless compile [--opt 0|1|2] module.wasm -o module.kimg");
+    if (kl_read_file(in, 64u << 20, &data, &len, &err) < 0)
+        return kl_cli_fail("%s", err.msg);
+    kl_compile_opts_init(&o);
+    o.opt_level = (int)opt;
+    int rc = kl_compile_to(data, len, &o, out, &err);
+    free(data);
+    if (rc < 0)
+        return kl_cli_fail("%s: %s", in, err.msg);
+    return 0;
+}

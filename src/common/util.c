@@ -1,0 +1,147 @@
+/* util.c - small host helpers: bounded file reading, hashing, time, atomic file writes. */
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int kl_read_file(const char *path, size_t max, uint8_t **data, size_t *size,
+                 struct kl_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    uint8_t *buf = NULL;
+    size_t got = 0;
+    int rc;
+
+    if (fd < 0)
+        return kl_errf(err, -errno, "%s: %s", path, strerror(errno));
+    if (fstat(fd, &st) < 0) {
+        rc = kl_errf(err, -errno, "%s: %s", path, strerror(errno));
+        goto err_close;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = kl_errf(err, -EINVAL, "%s: not a regular file", path);
+        goto err_close;
+    }
+    if ((uint64_t)st.st_size > max) {
+        rc = kl_errf(err, -EFBIG, "%s: %lld bytes is over the limit of %zu", path,
+                     (long long)st.st_size, max);
+        goto err_close;
+    }
+    if (!(buf = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+        rc = kl_errf(err, -ENOMEM, "%s: out of memory", path);
+        goto err_close;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = kl_errf(err, n < 0 ? -errno : -EIO, "%s: short read", path);
+            goto err_free;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *data = buf;
+    *size = got;
+    return 0;
+
+err_free:
+    free(buf);
+err_close:
+    close(fd);
+    return rc;
+}
+
+int kl_write_file_atomic(const char *path, const void *data, size_t size, int mode,
+                         struct kl_err *err)
+{
+    char tmp[4096];
+    const uint8_t *p = data;
+    int fd, rc;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+        return kl_errf(err, -ENAMETOOLONG, "%s: path too long", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return kl_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = kl_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+            goto err_unlink;
+        }
+        p += n;
+        size -= (size_t)n;
+    }
+    if (fsync(fd) < 0) {
+        rc = kl_errf(err, -errno, "%s: fsync: %s", tmp, strerror(errno));
+        goto err_unlink;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0) {
+        rc = kl_errf(err, -errno, "%s: rename: %s", path, strerror(errno));
+        unlink(tmp);
+        return rc;
+    }
+    return 0;
+
+err_unlink:
+    close(fd);
+    unlink(tmp);
+    return rc;
+}
+
+void kl_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    unsigned int n = 32;
+    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+void kl_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+uint64_t kl_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int kl_mkdir_p(const char *path, int mode)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* util.h - small host helpers: bounded file reading, hashing, time, atomic file writes. */
+#ifndef KL_COMMON_UTIL_H
+#define KL_COMMON_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/** Read a whole file of at most `max` bytes into a malloc'd buffer. */
+int kl_read_file(const char *path, size_t max, uint8_t **data, size_t *size,
+                 struct kl_err *err);
+
+/** Write a file atomically: a temp file in the same folder, fsync, rename. */
+int kl_write_file_atomic(const char *path, const void *data, size_t size, int mode,
+                         struct kl_err *err);
+
+/** SHA-256 of a buffer. */
+void kl_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/** Lowercase hex of n bytes into out (2n+1 bytes). */
+void kl_hex(const uint8_t *in, size_t n, char *out);
+
+/** CLOCK_MONOTONIC in nanoseconds. */
+uint64_t kl_now_ns(void);
+
+/** mkdir -p with the given mode for every created folder. */
+int kl_mkdir_p(const char *path, int mode);
+
+#endif

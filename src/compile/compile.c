@@ -1,0 +1,402 @@
+/* compile.c - the AOT pipeline: check the module, wasm2c, cc, link with the guest runtime, pack, cache. */
+#include "compile/compile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "compile/glue.h"
+#include "compile/imports.h"
+#include "compile/kimg_write.h"
+#include "compile/subproc.h"
+#include "compile/wasm_module.h"
+#include "vmm/image.h"
+
+#define KL_MAX_MODULE_BYTES (64u << 20)      /* a module upload is bounded */
+#define KL_MAX_C_BYTES (512u << 20)          /* wasm2c output we are willing to patch */
+#define KL_CC_MAX_AS (8ull << 30)            /* address-space cap for cc */
+#define KL_CACHE_VERSION "kernless-cache-4"
+
+/** Paths and identity of the toolchain, resolved once per process. */
+struct toolchain {
+    char guest_dir[PATH_MAX];
+    char cc[64];
+    char cc_include[PATH_MAX];
+    uint8_t identity[32];    /* hash of runtime + tool binaries */
+};
+
+void kl_compile_opts_init(struct kl_compile_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->opt_level = 2;
+}
+
+int kl_default_cache_dir(char *buf, size_t len)
+{
+    const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n;
+
+    if (x && *x)
+        n = snprintf(buf, len, "%s/kernless", x);
+    else if (home && *home)
+        n = snprintf(buf, len, "%s/.cache/kernless", home);
+    else
+        n = snprintf(buf, len, "/tmp/kernless-cache-%d", (int)getuid());
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static void progress(const struct kl_compile_opts *o, const char *stage)
+{
+    if (o->progress)
+        o->progress(o->progress_ctx, stage);
+}
+
+/* Find `name` in PATH and fold its size and mtime into the hash input. */
+static void tool_stamp(const char *name, char *buf, size_t len)
+{
+    const char *path = getenv("PATH");
+    char full[PATH_MAX];
+    struct stat st;
+
+    snprintf(buf, len, "%s:missing", name);
+    for (const char *p = path ? path : "/usr/bin"; p && *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(full, sizeof(full), "%.*s/%s", (int)n, p, name);
+        if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+            snprintf(buf, len, "%s:%lld:%lld", full, (long long)st.st_size,
+                     (long long)st.st_mtime);
+            return;
+        }
+        p += n + (p[n] == ':');
+    }
+}
+
+static int find_guest_dir(char *out, size_t len, struct kl_err *err)
+{
+    const char *env = getenv("KERNLESS_GUEST_DIR");
+    char exe[PATH_MAX];
+    ssize_t n;
+
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return 0;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n < 0)
+        return kl_errf(err, -errno, "cannot find the kernless binary");
+    exe[n] = 0;
+    *strrchr(exe, '/') = 0;
+    if (snprintf(out, len, "%s/guest", exe) >= (int)len)
+        return kl_errf(err, -ENAMETOOLONG, "guest runtime path too long");
+    return 0;
+}
+
+/* Resolve the guest runtime, the C compiler and their identity hash. */
+static int toolchain_get(struct toolchain *tc, struct kl_err *err)
+{
+    char lib[PATH_MAX + 32], stamp[3][PATH_MAX + 64], line[PATH_MAX];
+    const char *cc = getenv("KERNLESS_CC");
+    uint8_t *rt = NULL;
+    size_t rtlen = 0;
+    struct kl_subproc sp = {.timeout_s = 30};
+    int rc;
+
+    memset(tc, 0, sizeof(*tc));
+    if ((rc = find_guest_dir(tc->guest_dir, sizeof(tc->guest_dir), err)) < 0)
+        return rc;
+    snprintf(tc->cc, sizeof(tc->cc), "%s", cc && *cc ? cc : "gcc");
+    snprintf(lib, sizeof(lib), "%s/libkguest.a", tc->guest_dir);
+    if ((rc = kl_read_file(lib, 64u << 20, &rt, &rtlen, err)) < 0)
+        return kl_err_prefix(err, "guest runtime missing (build it with make): ");
+    tool_stamp(tc->cc, stamp[0], sizeof(stamp[0]));
+    tool_stamp("wasm2c", stamp[1], sizeof(stamp[1]));
+    snprintf(stamp[2], sizeof(stamp[2]), "%s", KL_CACHE_VERSION);
+    size_t n = rtlen + sizeof(stamp);
+    uint8_t *all = malloc(n);
+    if (!all) {
+        free(rt);
+        return kl_errf(err, -ENOMEM, "out of memory");
+    }
+    memcpy(all, rt, rtlen);
+    memcpy(all + rtlen, stamp, sizeof(stamp));
+    kl_sha256(all, n, tc->identity);
+    free(all);
+    free(rt);
+    const char *argv[] = {tc->cc, "-print-file-name=include", NULL};
+    if (kl_subproc_run(argv, &sp) < 0 || sp.exit_status != 0)
+        return kl_errf(err, -ENOENT, "cannot run the C compiler %s", tc->cc);
+    snprintf(tc->cc_include, sizeof(tc->cc_include), "%s",
+             kl_subproc_first_line(&sp, line, sizeof(line)));
+    return 0;
+}
+
+/* Run one tool; turn any failure into one clear line. */
+static int run_tool(const char *stage, const char *const argv[], uint32_t timeout_s,
+                    uint64_t max_as, struct kl_err *err)
+{
+    struct kl_subproc sp = {.timeout_s = timeout_s, .max_as_bytes = max_as};
+    char line[256];
+    int rc = kl_subproc_run(argv, &sp);
+
+    if (rc < 0)
+        return kl_errf(err, rc, "%s: cannot start %s: %s", stage, argv[0], strerror(-rc));
+    if (sp.timed_out)
+        return kl_errf(err, -ETIMEDOUT, "%s: %s took longer than %u s", stage, argv[0], timeout_s);
+    if (sp.signaled)
+        return kl_errf(err, -EINVAL, "%s: %s crashed on this module", stage, argv[0]);
+    if (sp.exit_status != 0)
+        return kl_errf(err, -EINVAL, "%s: %s", stage, kl_subproc_first_line(&sp, line, sizeof(line)));
+    return 0;
+}
+
+/* Structural checks and the features wasm2c 1.0.32 cannot handle. */
+static int check_module(const uint8_t *wasm, size_t len, struct kl_wasm_module *m,
+                        struct kl_err *err)
+{
+    int rc;
+
+    if (len > KL_MAX_MODULE_BYTES)
+        return kl_errf(err, -EFBIG, "module is %zu bytes, over the %u byte limit", len,
+                       KL_MAX_MODULE_BYTES);
+    if ((rc = kl_wasm_parse(wasm, len, m, err)) < 0)
+        return kl_err_prefix(err, "invalid module: ");
+    if (m->uses_v128)
+        return kl_errf(err, -ENOTSUP, "module uses SIMD (v128), which Kernless does not support");
+    if (m->nmemories + m->nimported_memories > 1)
+        return kl_errf(err, -ENOTSUP, "module uses multiple memories, which Kernless does not "
+                       "support");
+    for (uint32_t i = 0; i < m->nmemories; i++)
+        if (m->memories[i].shared || m->memories[i].is64)
+            return kl_errf(err, -ENOTSUP, "module uses %s memory, which Kernless does not support",
+                           m->memories[i].shared ? "shared (threads)" : "64-bit");
+    return kl_imports_check_wasi(m, err);
+}
+
+/* wasm-validate catches what the structural reader does not: bad code, and
+ * SIMD instructions hidden inside function bodies. */
+static int validate(const char *wasm_path, uint32_t timeout_s, struct kl_err *err)
+{
+    const char *plain[] = {"wasm-validate", wasm_path, NULL};
+    const char *nosimd[] = {"wasm-validate", "--disable-simd", wasm_path, NULL};
+    int rc = run_tool("invalid module", plain, timeout_s, KL_CC_MAX_AS, err);
+
+    if (rc < 0)
+        return rc;
+    if (run_tool("validate", nosimd, timeout_s, KL_CC_MAX_AS, err) < 0)
+        return kl_errf(err, -ENOTSUP, "module uses SIMD instructions, which Kernless does not support");
+    return 0;
+}
+
+static int write_text(const char *path, const void *data, size_t len, struct kl_err *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return kl_errf(err, -errno, "%s: %s", path, strerror(errno));
+    size_t n = fwrite(data, 1, len, f);
+    if (fclose(f) != 0 || n != len)
+        return kl_errf(err, -EIO, "%s: write failed", path);
+    return 0;
+}
+
+static int patch_generated(const char *c_path, struct kl_err *err)
+{
+    uint8_t *src = NULL;
+    size_t len = 0;
+    int rc = kl_read_file(c_path, KL_MAX_C_BYTES, &src, &len, err);
+
+    if (rc < 0)
+        return rc;
+    uint8_t *big = realloc(src, len + 1024);
+    if (!big) {
+        free(src);
+        return kl_errf(err, -ENOMEM, "out of memory");
+    }
+    if (kl_glue_patch_call_indirect((char *)big, &len, len + 1024) < 0) {
+        free(big);
+        return kl_errf(err, -EPROTO, "wasm2c output is not what this kernless expects "
+                       "(CALL_INDIRECT); is wabt 1.0.32 installed?");
+    }
+    rc = write_text(c_path, big, len, err);
+    free(big);
+    return rc;
+}
+
+static int write_glue(const char *path, const struct kl_wasm_module *m, struct kl_err *err)
+{
+    FILE *f = fopen(path, "w");
+    int rc;
+
+    if (!f)
+        return kl_errf(err, -errno, "%s: %s", path, strerror(errno));
+    rc = kl_glue_write_command(f, m, err);
+    if (fclose(f) != 0 && rc == 0)
+        rc = kl_errf(err, -EIO, "%s: write failed", path);
+    return rc;
+}
+
+/* cc -c with the flags the guest runtime was built with (see Makefile). */
+static int cc_compile(const struct toolchain *tc, const char *src, const char *obj, int opt,
+                      uint32_t timeout_s, struct kl_err *err)
+{
+    char optflag[8], inc[PATH_MAX + 8];
+    snprintf(optflag, sizeof(optflag), "-O%d", opt < 0 ? 0 : opt > 3 ? 3 : opt);
+    snprintf(inc, sizeof(inc), "-I%s/include", tc->guest_dir);
+    const char *argv[] = {tc->cc, "-c", optflag, "-std=gnu11", "-ffreestanding", "-fno-pic",
+                          "-fno-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
+                          "-mno-avx", "-mcmodel=small", "-fno-math-errno", "-nostdinc",
+                          /* Keep every Wasm call a real call: gcc otherwise turns
+                           * some recursions into loops, and endless recursion must
+                           * hit the stack guard ("call stack exhausted"). */
+                          "-fno-optimize-sibling-calls",
+                          "-isystem", tc->cc_include, inc,
+                          "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1", "-w", src, "-o", obj, NULL};
+    return run_tool("cc", argv, timeout_s, KL_CC_MAX_AS, err);
+}
+
+static int link_image(const struct toolchain *tc, const char *dir, uint32_t timeout_s,
+                      struct kl_err *err)
+{
+    char ld[PATH_MAX + 16], lib[PATH_MAX + 16], m_o[PATH_MAX], g_o[PATH_MAX], elf[PATH_MAX];
+    snprintf(ld, sizeof(ld), "-Wl,-T,%s/guest.ld", tc->guest_dir);
+    snprintf(lib, sizeof(lib), "%s/libkguest.a", tc->guest_dir);
+    snprintf(m_o, sizeof(m_o), "%s/m.o", dir);
+    snprintf(g_o, sizeof(g_o), "%s/glue.o", dir);
+    snprintf(elf, sizeof(elf), "%s/m.elf", dir);
+    const char *argv[] = {tc->cc, "-nostdlib", "-static", "-no-pie", ld, "-Wl,-u,_start",
+                          "-Wl,--build-id=none", "-o", elf, m_o, g_o, lib, "-lgcc", NULL};
+    return run_tool("link", argv, timeout_s, KL_CC_MAX_AS, err);
+}
+
+static void rm_tree_flat(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[PATH_MAX];
+
+    if (!d)
+        return;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Everything after the module checks, inside a private temp folder. */
+static int build_in(const char *dir, const struct toolchain *tc, const uint8_t *wasm, size_t len,
+                    const struct kl_wasm_module *m, const struct kl_compile_opts *o,
+                    const char *out_path, struct kl_err *err)
+{
+    char w[PATH_MAX], c[PATH_MAX], g[PATH_MAX], mo[PATH_MAX], go[PATH_MAX], elf[PATH_MAX];
+    uint32_t t = o->timeout_s ? o->timeout_s : 600;
+    uint8_t sha[32], *elfdata = NULL, *img = NULL;
+    size_t elflen = 0, imglen = 0;
+    int rc;
+
+    snprintf(w, sizeof(w), "%s/m.wasm", dir);
+    snprintf(c, sizeof(c), "%s/m.c", dir);
+    snprintf(g, sizeof(g), "%s/glue.c", dir);
+    snprintf(mo, sizeof(mo), "%s/m.o", dir);
+    snprintf(go, sizeof(go), "%s/glue.o", dir);
+    snprintf(elf, sizeof(elf), "%s/m.elf", dir);
+    if ((rc = write_text(w, wasm, len, err)) < 0)
+        return rc;
+    progress(o, "validate");
+    if ((rc = validate(w, t, err)) < 0)
+        return rc;
+    progress(o, "wasm2c");
+    const char *w2c[] = {"wasm2c", "-n", KL_GLUE_MODNAME, w, "-o", c, NULL};
+    if ((rc = run_tool("wasm2c", w2c, t, KL_CC_MAX_AS, err)) < 0 ||
+        (rc = patch_generated(c, err)) < 0 || (rc = write_glue(g, m, err)) < 0)
+        return rc;
+    progress(o, "cc");
+    if ((rc = cc_compile(tc, c, mo, o->opt_level, t, err)) < 0 ||
+        (rc = cc_compile(tc, g, go, 1, t, err)) < 0)
+        return rc;
+    progress(o, "link");
+    if ((rc = link_image(tc, dir, t, err)) < 0 ||
+        (rc = kl_read_file(elf, KL_IMAGE_MAX, &elfdata, &elflen, err)) < 0)
+        return rc;
+    kl_sha256(wasm, len, sha);
+    rc = kl_kimg_from_elf(elfdata, elflen, sha, &img, &imglen, err);
+    free(elfdata);
+    if (rc == 0)
+        rc = kl_write_file_atomic(out_path, img, imglen, 0644, err);
+    free(img);
+    return rc;
+}
+
+static int compile_with(const struct toolchain *tc, const uint8_t *wasm, size_t len,
+                        const struct kl_compile_opts *o, const char *out_path, struct kl_err *err)
+{
+    struct kl_wasm_module m;
+    char dir[PATH_MAX];
+    const char *tmp = getenv("TMPDIR");
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    progress(o, "check");
+    if ((rc = check_module(wasm, len, &m, err)) < 0)
+        goto out;
+    snprintf(dir, sizeof(dir), "%s/kernless-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        rc = kl_errf(err, -errno, "cannot create a build folder: %s", strerror(errno));
+        goto out;
+    }
+    rc = build_in(dir, tc, wasm, len, &m, o, out_path, err);
+    rm_tree_flat(dir);   /* nothing half-written stays behind */
+out:
+    kl_wasm_module_free(&m);
+    return rc;
+}
+
+int kl_compile_to(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
+                  const char *out_path, struct kl_err *err)
+{
+    struct toolchain tc;
+    int rc = toolchain_get(&tc, err);
+
+    return rc < 0 ? rc : compile_with(&tc, wasm, len, o, out_path, err);
+}
+
+int kl_compile(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
+               char *out_path, size_t out_path_len, int *cached, struct kl_err *err)
+{
+    struct toolchain tc;
+    char dir[PATH_MAX], hex[65];
+    uint8_t key[32], in[32 + 32 + 4];
+    struct kl_image *img;
+    int rc, opt = o->opt_level;
+
+    *cached = 0;
+    if ((rc = toolchain_get(&tc, err)) < 0)
+        return rc;
+    if (o->cache_dir)
+        snprintf(dir, sizeof(dir), "%s", o->cache_dir);
+    else if (kl_default_cache_dir(dir, sizeof(dir)) < 0)
+        return kl_errf(err, -ENAMETOOLONG, "cache folder path too long");
+    if ((rc = kl_mkdir_p(dir, 0700)) < 0)
+        return kl_errf(err, rc, "cannot create cache folder %s: %s", dir, strerror(-rc));
+    /* key = H(H(module) || toolchain identity || opt level) */
+    kl_sha256(wasm, len, in);
+    memcpy(in + 32, tc.identity, 32);
+    memcpy(in + 64, &opt, 4);
+    kl_sha256(in, sizeof(in), key);
+    kl_hex(key, 32, hex);
+    if (snprintf(out_path, out_path_len, "%s/%s.kimg", dir, hex) >= (int)out_path_len)
+        return kl_errf(err, -ENAMETOOLONG, "cache path too long");
+    if (!o->no_cache && access(out_path, R_OK) == 0 && kl_image_load(out_path, &img, NULL) == 0) {
+        kl_image_free(img);   /* verified: hash and layout are intact */
+        *cached = 1;
+        return 0;
+    }
+    return compile_with(&tc, wasm, len, o, out_path, err);
+}

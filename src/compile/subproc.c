@@ -1,0 +1,111 @@
+/* subproc.c - fork/exec with a deadline, rlimits and bounded output capture. */
+#include "compile/subproc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+static void child_exec(const char *const argv[], int outfd, uint64_t max_as)
+{
+    struct rlimit rl;
+
+    dup2(outfd, 1);
+    dup2(outfd, 2);
+    close(outfd);
+    setpgid(0, 0);   /* so a timeout kills the whole group (cc spawns cc1, as, ld) */
+    if (max_as) {
+        rl.rlim_cur = rl.rlim_max = max_as;
+        setrlimit(RLIMIT_AS, &rl);
+    }
+    rl.rlim_cur = rl.rlim_max = 0;
+    setrlimit(RLIMIT_CORE, &rl);   /* a crashing compiler must not litter cores */
+    execvp(argv[0], (char *const *)argv);
+    dprintf(1, "cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+/* Read output until EOF or the deadline; keep the first bytes. */
+static int drain(int fd, struct kl_subproc *sp, uint64_t deadline)
+{
+    size_t kept = 0;
+    char sink[4096];
+
+    for (;;) {
+        uint64_t now = kl_now_ns();
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        struct pollfd p = {fd, POLLIN, 0};
+        int n = poll(&p, 1, (int)((deadline - now) / 1000000ull) + 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            continue;
+        ssize_t k = read(fd, sink, sizeof(sink));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return 0;
+        size_t room = sizeof(sp->output) - 1 - kept, c = (size_t)k < room ? (size_t)k : room;
+        memcpy(sp->output + kept, sink, c);
+        kept += c;
+        sp->output[kept] = 0;
+    }
+}
+
+int kl_subproc_run(const char *const argv[], struct kl_subproc *sp)
+{
+    int pipefd[2], status = 0;
+    uint64_t deadline = kl_now_ns() + (uint64_t)(sp->timeout_s ? sp->timeout_s : 600) * 1000000000ull;
+    pid_t pid;
+
+    sp->output[0] = 0;
+    sp->exit_status = -1;
+    sp->signaled = sp->timed_out = 0;
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -e;
+    }
+    if (pid == 0)
+        child_exec(argv, pipefd[1], sp->max_as_bytes);
+    close(pipefd[1]);
+    if (drain(pipefd[0], sp, deadline) == -ETIMEDOUT) {
+        sp->timed_out = 1;
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+    }
+    close(pipefd[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(status))
+        sp->signaled = 1;
+    else
+        sp->exit_status = WEXITSTATUS(status);
+    return 0;
+}
+
+const char *kl_subproc_first_line(struct kl_subproc *sp, char *buf, size_t len)
+{
+    const char *s = sp->output;
+    size_t n = strcspn(s, "\n");
+
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    return buf;
+}

@@ -1,0 +1,343 @@
+/* api.c - the management API under /v1/ (functions, versions, logs, invoke) and /metrics. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/deploy.h"
+#include "server/http.h"
+#include "server/metrics.h"
+
+/* Which operation a method + path names; *known tells a 405 from a 404. */
+static enum kl_api_op classify(const char *method, const char *path, char *name,
+                               size_t name_len, int *known)
+{
+    const char *rest, *slash;
+    size_t n;
+
+    *known = 1;
+    if (strcmp(path, "/metrics") == 0 || strcmp(path, "/v1/metrics") == 0)
+        return strcmp(method, "GET") == 0 ? KL_API_METRICS : KL_API_NONE;
+    if (strcmp(path, "/v1/functions") == 0 || strcmp(path, "/v1/functions/") == 0)
+        return strcmp(method, "GET") == 0 ? KL_API_LIST : KL_API_NONE;
+    *known = 0;
+    if (strncmp(path, "/v1/functions/", 14) != 0)
+        return KL_API_NONE;
+    rest = path + 14;
+    slash = strchr(rest, '/');
+    n = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (n == 0 || n >= name_len)
+        return KL_API_NONE;
+    memcpy(name, rest, n);
+    name[n] = 0;
+    *known = 1;
+    if (slash == NULL || strcmp(slash, "/versions") == 0) {
+        if (strcmp(method, "GET") == 0)
+            return KL_API_INFO;
+        return slash == NULL && strcmp(method, "DELETE") == 0 ? KL_API_REMOVE
+                                                              : KL_API_NONE;
+    }
+    if (strcmp(slash, "/deploy") == 0)
+        return strcmp(method, "POST") == 0 ? KL_API_DEPLOY : KL_API_NONE;
+    if (strcmp(slash, "/rollback") == 0)
+        return strcmp(method, "POST") == 0 ? KL_API_ROLLBACK : KL_API_NONE;
+    if (strcmp(slash, "/invoke") == 0)
+        return strcmp(method, "POST") == 0 ? KL_API_INVOKE : KL_API_NONE;
+    if (strcmp(slash, "/logs") == 0)
+        return strcmp(method, "GET") == 0 ? KL_API_LOGS : KL_API_NONE;
+    *known = 0;
+    return KL_API_NONE;
+}
+
+/* Multipart fields of a deploy: "config" (JSON) and "module" (the .wasm). */
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *filename, const char *ctype,
+                               const char *enc, const char *data, uint64_t off,
+                               size_t size)
+{
+    struct kl_req *r = cls;
+    struct kl_buf *b;
+
+    if (key != NULL && strcmp(key, "config") == 0) {
+        b = &r->part_config;
+    } else if (key != NULL && strcmp(key, "module") == 0) {
+        b = &r->part_module;
+    } else {
+        snprintf(r->part_error, sizeof(r->part_error), "unexpected form field "
+                 "\"%.40s\" (want config and module)", key ? key : "");
+        return MHD_NO;
+    }
+    if (size > 0 && kl_buf_append(b, data, size) < 0) {
+        r->too_big = 1;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+enum MHD_Result kl_api_begin(struct kl_req *r, struct MHD_Connection *c,
+                             const char *path, size_t *body_cap, int *handled)
+{
+    int known;
+
+    *handled = 1;
+    r->op = classify(r->method, path, r->fn_name, sizeof(r->fn_name), &known);
+    if (r->op == KL_API_NONE && known)
+        return kl_http_error(r, c, 405, "bad_method", "method %s not allowed on %s",
+                             r->method, path);
+    if (r->op == KL_API_NONE)
+        return kl_http_error(r, c, 404, "not_found", "no API endpoint %s", path);
+    if (r->fn_name[0] && !kl_fn_name_ok(r->fn_name))
+        return kl_http_error(r, c, 400, "bad_request", "bad function name");
+    *body_cap = KL_API_BODY_MAX;
+    if (r->op == KL_API_INVOKE) {
+        *body_cap = r->srv->max_body;
+        snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", r->fn_name);
+    }
+    if (r->op == KL_API_DEPLOY) {
+        *body_cap = r->srv->max_upload + KL_CONFIG_MAX + 65536;
+        r->pp = MHD_create_post_processor(c, 65536, on_part, r);
+        if (r->pp == NULL)
+            return kl_http_error(r, c, 415, "bad_request", "deploy wants a "
+                                 "multipart/form-data body with config and module");
+    }
+    *handled = 0;
+    return MHD_YES;
+}
+
+int kl_api_upload(struct kl_req *r, const char *data, size_t n)
+{
+    if (r->part_error[0] != 0)
+        return -EINVAL;
+    if (MHD_post_process(r->pp, data, n) == MHD_YES)
+        return 0;
+    if (r->too_big)
+        return -E2BIG;
+    if (r->part_error[0] == 0)
+        snprintf(r->part_error, sizeof(r->part_error), "malformed multipart body");
+    return -EINVAL;
+}
+
+/* A readable query parameter as a bounded integer. */
+static long long qint(struct MHD_Connection *c, const char *key, long long def,
+                      long long lo, long long hi)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    long long n;
+    char *end;
+
+    if (v == NULL || *v == 0)
+        return def;
+    n = strtoll(v, &end, 10);
+    if (*end != 0)
+        return def;
+    return n < lo ? lo : n > hi ? hi : n;
+}
+
+static ssize_t deploy_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    long n = kl_deploy_read(cls, buf, max);
+
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void deploy_reader_free(void *cls)
+{
+    kl_deploy_put(cls);
+}
+
+static enum MHD_Result do_deploy(struct kl_req *r, struct MHD_Connection *c)
+{
+    struct MHD_Response *resp;
+    struct kl_deploy *d;
+    int ok = MHD_destroy_post_processor(r->pp) == MHD_YES, status;
+
+    r->pp = NULL;
+    if (r->part_error[0] != 0 || !ok)
+        return kl_http_error(r, c, 400, "bad_request", "%s",
+                             r->part_error[0] ? r->part_error : "malformed multipart body");
+    if (r->part_config.len == 0 || r->part_module.len == 0)
+        return kl_http_error(r, c, 400, "bad_request", "deploy needs both a "
+                             "\"config\" and a \"module\" part");
+    d = r->deploy = kl_deploy_new(r->srv, r->fn_name, r->id, &r->part_config,
+                                  &r->part_module);
+    if (d == NULL)
+        return kl_http_error(r, c, 500, "internal", "out of memory");
+    if (qint(c, "progress", 0, 0, 1) == 0) {
+        status = kl_deploy_run(d);
+        return kl_http_json(r, c, status, json_incref(kl_deploy_result(d)));
+    }
+    if (kl_deploy_spawn(d) < 0)
+        return kl_http_error(r, c, 500, "internal", "cannot start the compile");
+    /* The streamed response keeps its own reference to the job. */
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, deploy_reader,
+                                             d, deploy_reader_free);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+    r->deploy = NULL;   /* ownership moved to the response */
+    return kl_http_send(r, c, 200, resp, NULL);
+}
+
+/* Remove image files nobody references, but only inside our images folder. */
+static void unlink_orphans(struct kl_server *s, const struct kl_strv *orphans)
+{
+    char path[PATH_MAX + 64];
+    size_t i;
+
+    for (i = 0; i < orphans->n; i++) {
+        if (orphans->v[i][0] == '/' || strstr(orphans->v[i], ".."))
+            continue;
+        kl_server_image_path(s, orphans->v[i], path, sizeof(path));
+        unlink(path);
+    }
+}
+
+static enum MHD_Result do_remove(struct kl_req *r, struct MHD_Connection *c)
+{
+    struct kl_strv orphans = {0};
+    struct kl_err err = {0};
+    int rc;
+
+    pthread_mutex_lock(&r->srv->control_lock);
+    rc = kl_reg_remove(r->srv->reg, r->fn_name, &orphans, &err);
+    if (rc == 0 && kl_server_reload(r->srv, &err) < 0)
+        kl_log("rm %s: republish failed: %s", r->fn_name, err.msg);
+    pthread_mutex_unlock(&r->srv->control_lock);
+    if (rc < 0) {
+        kl_strv_free(&orphans);
+        return kl_http_error(r, c, rc == -ENOENT ? 404 : 500, "registry", "%s", err.msg);
+    }
+    unlink_orphans(r->srv, &orphans);
+    kl_strv_free(&orphans);
+    kl_logs_remove(r->srv->logs, r->fn_name);
+    kl_metrics_forget(r->fn_name);
+    kl_log("removed %s [%s]", r->fn_name, r->id);
+    return kl_http_json(r, c, 200, json_pack("{s:b,s:s}", "ok", 1, "name", r->fn_name));
+}
+
+static enum MHD_Result do_rollback(struct kl_req *r, struct MHD_Connection *c)
+{
+    struct kl_err err = {0};
+    json_t *o = NULL, *v;
+    int version = 0, rc;
+
+    if (r->body.len > 0) {
+        o = json_loadb((const char *)r->body.data, r->body.len, 0, NULL);
+        v = json_object_get(o, "version");
+        if (o == NULL || (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                                        json_integer_value(v) > 1000000000))) {
+            json_decref(o);
+            return kl_http_error(r, c, 400, "bad_request",
+                                 "body must be {\"version\": N} with N >= 1");
+        }
+        version = v ? (int)json_integer_value(v) : 0;
+        json_decref(o);
+    }
+    pthread_mutex_lock(&r->srv->control_lock);
+    rc = kl_reg_activate(r->srv->reg, r->fn_name, &version, &err);
+    if (rc == 0 && kl_server_reload(r->srv, &err) < 0)
+        kl_log("rollback %s: republish failed: %s", r->fn_name, err.msg);
+    pthread_mutex_unlock(&r->srv->control_lock);
+    if (rc < 0)
+        return kl_http_error(r, c, rc == -ENOENT ? 404 : rc == -EEXIST ? 409 : 500,
+                             "registry", "%s", err.msg);
+    kl_log("rolled %s back to v%d [%s]", r->fn_name, version, r->id);
+    return kl_http_json(r, c, 200, json_pack("{s:b,s:s,s:i}", "ok", 1, "name",
+                                             r->fn_name, "version", version));
+}
+
+static enum MHD_Result do_info(struct kl_req *r, struct MHD_Connection *c, int list)
+{
+    struct kl_err err = {0};
+    json_t *o = list ? kl_reg_list_json(r->srv->reg, &err)
+                     : kl_reg_info_json(r->srv->reg, r->fn_name, &err);
+
+    if (o == NULL)
+        return kl_http_error(r, c, err.code == -ENOENT ? 404 : 500, "registry",
+                             "%s", err.msg);
+    return kl_http_json(r, c, 200, list ? json_pack("{s:o}", "functions", o) : o);
+}
+
+/* Does the registry know `name`? (logs of unknown functions are a 404) */
+static int exists(struct kl_server *s, const char *name)
+{
+    json_t *o = kl_reg_info_json(s->reg, name, NULL);
+
+    json_decref(o);
+    return o != NULL;
+}
+
+static enum MHD_Result do_logs(struct kl_req *r, struct MHD_Connection *c)
+{
+    struct kl_err err = {0};
+    json_t *o;
+
+    if (!exists(r->srv, r->fn_name))
+        return kl_http_error(r, c, 404, "not_found", "no function named %s", r->fn_name);
+    o = kl_logs_read(r->srv->logs, r->fn_name, qint(c, "after", 0, 0, INT64_MAX),
+                     (int)qint(c, "limit", 1000, 1, 10000),
+                     (int)qint(c, "wait", 0, 0, 30) * 1000, &err);
+    if (o == NULL)
+        return kl_http_error(r, c, 500, "logs", "%s", err.msg);
+    return kl_http_json(r, c, 200, o);
+}
+
+/* Run the active version with the request body, as if called on its route. */
+static enum MHD_Result do_invoke(struct kl_req *r, struct MHD_Connection *c)
+{
+    const struct kl_fn *fn;
+    char target[KL_ROUTE_MAX + 2];
+    size_t n;
+
+    r->table = kl_server_table(r->srv);
+    fn = r->table ? kl_table_find(r->table, r->fn_name) : NULL;
+    if (fn == NULL)
+        return kl_http_error(r, c, 404, "not_found", "no function named %s", r->fn_name);
+    n = strlen(fn->cfg.route);
+    if (n >= 4 && strcmp(fn->cfg.route + n - 4, "/...") == 0)
+        n -= 4;
+    snprintf(target, sizeof(target), "%.*s", (int)n, fn->cfg.route);
+    if (target[0] == 0)
+        snprintf(target, sizeof(target), "/");
+    return kl_wagi_serve(r, c, fn, target, fn->cfg.route,
+                         r->body.len > 0 ? "POST" : "GET");
+}
+
+static enum MHD_Result do_metrics(struct kl_req *r, struct MHD_Connection *c)
+{
+    struct kl_buf b;
+    enum MHD_Result ret;
+
+    kl_buf_init(&b, 64u << 20);
+    kl_metrics_render(&b);
+    ret = kl_http_bytes(r, c, 200, "text/plain; version=0.0.4", b.data ? (char *)b.data : "",
+                        b.len);
+    kl_buf_free(&b);
+    return ret;
+}
+
+enum MHD_Result kl_api_finish(struct kl_req *r, struct MHD_Connection *c)
+{
+    switch (r->op) {
+    case KL_API_LIST:
+        return do_info(r, c, 1);
+    case KL_API_INFO:
+        return do_info(r, c, 0);
+    case KL_API_REMOVE:
+        return do_remove(r, c);
+    case KL_API_DEPLOY:
+        return do_deploy(r, c);
+    case KL_API_ROLLBACK:
+        return do_rollback(r, c);
+    case KL_API_LOGS:
+        return do_logs(r, c);
+    case KL_API_INVOKE:
+        return do_invoke(r, c);
+    case KL_API_METRICS:
+        return do_metrics(r, c);
+    case KL_API_NONE:
+        break;
+    }
+    return kl_http_error(r, c, 404, "not_found", "no such API endpoint");
+}

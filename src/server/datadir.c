@@ -1,0 +1,164 @@
+/* datadir.c - data folder layout, admin token creation and constant-time token checks. */
+#include "server/datadir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int kl_data_dir_default(char *buf, size_t len)
+{
+    const char *v = getenv("KERNLESS_DATA");
+    int n;
+
+    if (v != NULL && v[0] != 0)
+        n = snprintf(buf, len, "%s", v);
+    else if ((v = getenv("XDG_DATA_HOME")) != NULL && v[0] == '/')
+        n = snprintf(buf, len, "%s/kernless", v);
+    else if ((v = getenv("HOME")) != NULL && v[0] != 0)
+        n = snprintf(buf, len, "%s/.local/share/kernless", v);
+    else
+        return -ENOENT;
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* mkdir -p with mode 0700 for every folder we create; an existing final
+ * folder is tightened to 0700 because it holds the token and images. */
+static int mkdir_p(const char *dir, struct kl_err *err)
+{
+    char tmp[PATH_MAX];
+    size_t i, n = strlen(dir);
+
+    if (n == 0 || n >= sizeof(tmp))
+        return kl_errf(err, -ENAMETOOLONG, "data folder path too long");
+    memcpy(tmp, dir, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != 0)
+            continue;
+        tmp[i] = 0;
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+            return kl_errf(err, -errno, "mkdir %s: %s", tmp, strerror(errno));
+        tmp[i] = i == n ? 0 : '/';
+    }
+    if (chmod(dir, 0700) < 0)
+        return kl_errf(err, -errno, "chmod %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+int kl_data_dir_prepare(const char *dir, struct kl_err *err)
+{
+    static const char *const subs[] = {"images", "modules"};
+    char path[PATH_MAX];
+    size_t i;
+    int rc;
+
+    if ((rc = mkdir_p(dir, err)) < 0)
+        return rc;
+    for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        if (snprintf(path, sizeof(path), "%s/%s", dir, subs[i]) >= (int)sizeof(path))
+            return kl_errf(err, -ENAMETOOLONG, "data folder path too long");
+        if ((rc = mkdir_p(path, err)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int kl_random_hex(char *out, size_t nbytes)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[64];
+    size_t i;
+
+    if (nbytes > sizeof(b))
+        return -EINVAL;
+    if (getrandom(b, nbytes, 0) != (ssize_t)nbytes)
+        return -EIO;
+    for (i = 0; i < nbytes; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[2 * nbytes] = 0;
+    return 0;
+}
+
+int kl_admin_token_read(const char *dir, char *tok, size_t len,
+                        struct kl_err *err)
+{
+    char path[PATH_MAX];
+    ssize_t n;
+    int fd;
+
+    if (len < KL_TOKEN_HEX + 1)
+        return kl_errf(err, -EINVAL, "token buffer too small");
+    snprintf(path, sizeof(path), "%s/admin.token", dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return kl_errf(err, -errno, "cannot read %s: %s", path, strerror(errno));
+    n = read(fd, tok, KL_TOKEN_HEX + 1);
+    close(fd);
+    while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r'))
+        n--;
+    if (n != KL_TOKEN_HEX || strspn(tok, "0123456789abcdef") < KL_TOKEN_HEX)
+        return kl_errf(err, -EINVAL, "%s is not a kernless token", path);
+    tok[n] = 0;
+    return 0;
+}
+
+/* Write a new token with O_EXCL so two servers never race to different ones. */
+static int token_create(const char *path, char *tok, struct kl_err *err)
+{
+    char line[KL_TOKEN_HEX + 2];
+    int fd, rc;
+
+    if ((rc = kl_random_hex(tok, KL_TOKEN_HEX / 2)) < 0)
+        return kl_errf(err, rc, "no randomness for the admin token");
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return kl_errf(err, -errno, "create %s: %s", path, strerror(errno));
+    snprintf(line, sizeof(line), "%s\n", tok);
+    if (write(fd, line, KL_TOKEN_HEX + 1) != KL_TOKEN_HEX + 1 || fsync(fd) < 0) {
+        rc = kl_errf(err, -EIO, "write %s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return rc;
+    }
+    close(fd);
+    return 0;
+}
+
+int kl_admin_token_ensure(const char *dir, char *tok, int *created,
+                          struct kl_err *err)
+{
+    char path[PATH_MAX];
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/admin.token", dir);
+    *created = 0;
+    rc = token_create(path, tok, err);
+    if (rc == -EEXIST) {
+        if (chmod(path, 0600) < 0)
+            return kl_errf(err, -errno, "chmod %s: %s", path, strerror(errno));
+        return kl_admin_token_read(dir, tok, KL_TOKEN_HEX + 1, err);
+    }
+    if (rc == 0)
+        *created = 1;
+    return rc;
+}
+
+int kl_token_equal(const char *given, size_t given_len, const char *real)
+{
+    size_t i, n = strlen(real);
+    volatile unsigned char diff = 0;
+
+    /* Always walk the real token's length so timing depends on neither
+     * the position of the first difference nor the given length. */
+    diff |= (unsigned char)(given_len != n);
+    for (i = 0; i < n; i++)
+        diff |= (unsigned char)(real[i] ^ (i < given_len ? given[i] : 0));
+    return diff == 0;
+}

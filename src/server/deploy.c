@@ -1,0 +1,375 @@
+/* deploy.c - the deploy pipeline: store module, compile with progress, load, commit, republish. */
+#include "server/deploy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "compile/compile.h"
+#include "server/server.h"
+
+struct kl_deploy {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;
+    struct kl_server *srv;
+    char name[KL_FN_NAME_MAX + 1];
+    char reqid[32];
+    struct kl_buf config;
+    struct kl_buf module;
+    struct kl_buf events;    /* NDJSON progress lines */
+    size_t sent;
+    int done;
+    int status;
+    json_t *result;
+    struct timespec t0;
+};
+
+static long elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* Append one progress event line and wake the streaming reader. */
+static void event(struct kl_deploy *d, json_t *o)
+{
+    char *s;
+
+    json_object_set_new(o, "ms", json_integer(elapsed_ms(&d->t0)));
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&d->lock);
+    kl_buf_append(&d->events, s, strlen(s));
+    kl_buf_append(&d->events, "\n", 1);
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+    free(s);
+}
+
+static void stage(struct kl_deploy *d, const char *name)
+{
+    event(d, json_pack("{s:s,s:s}", "event", "progress", "stage", name));
+}
+
+static void on_progress(void *ctx, const char *name)
+{
+    stage(ctx, name);
+}
+
+struct kl_deploy *kl_deploy_new(struct kl_server *s, const char *name,
+                                const char *request_id, struct kl_buf *config,
+                                struct kl_buf *module)
+{
+    struct kl_deploy *d = calloc(1, sizeof(*d));
+
+    if (d == NULL)
+        return NULL;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->cond, NULL);
+    d->refs = 1;
+    d->srv = s;
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    snprintf(d->reqid, sizeof(d->reqid), "%s", request_id);
+    d->config = *config;
+    d->module = *module;
+    kl_buf_init(config, config->cap);
+    kl_buf_init(module, module->cap);
+    kl_buf_init(&d->events, 1 << 20);
+    clock_gettime(CLOCK_MONOTONIC, &d->t0);
+    return d;
+}
+
+void kl_deploy_put(struct kl_deploy *d)
+{
+    int last;
+
+    if (d == NULL)
+        return;
+    pthread_mutex_lock(&d->lock);
+    last = --d->refs == 0;
+    pthread_mutex_unlock(&d->lock);
+    if (!last)
+        return;
+    kl_buf_free(&d->config);
+    kl_buf_free(&d->module);
+    kl_buf_free(&d->events);
+    json_decref(d->result);
+    pthread_cond_destroy(&d->cond);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
+/* Record the outcome, emit it as the last event and end the stream. */
+static int finish(struct kl_deploy *d, int status, json_t *result)
+{
+    json_t *ev = json_deep_copy(result);
+
+    json_object_set_new(ev, "event", json_string("done"));
+    json_object_set_new(ev, "status", json_integer(status));
+    event(d, ev);
+    pthread_mutex_lock(&d->lock);
+    d->status = status;
+    d->result = result;
+    d->done = 1;
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+    return status;
+}
+
+static int fail(struct kl_deploy *d, int status, const char *msg)
+{
+    kl_log("deploy %s [%s]: %d %s", d->name, d->reqid, status, msg);
+    return finish(d, status, json_pack("{s:b,s:s,s:s}", "ok", 0, "name", d->name,
+                                       "error", msg));
+}
+
+static void sha256_hex(const uint8_t *p, size_t n, char out[65])
+{
+    uint8_t md[32];
+
+    kl_sha256(p, n, md);
+    kl_hex(md, sizeof(md), out);
+}
+
+/* Keep the module so the image can be rebuilt later; write-then-rename so
+ * a crash never leaves a torn file under the final name. */
+static int store_module(struct kl_server *s, const struct kl_buf *m,
+                        const char *sha, struct kl_err *err)
+{
+    char path[PATH_MAX + 96];
+
+    snprintf(path, sizeof(path), "%s/%s.wasm", s->modules, sha);
+    if (access(path, F_OK) == 0)
+        return 0;
+    return kl_write_file_atomic(path, m->data, m->len, 0600, err);
+}
+
+/* Compile with the server-wide compile lock held (a compile uses all cores). */
+static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
+                   struct kl_deploy *d, char *out, size_t out_len, int *cached,
+                   struct kl_err *err)
+{
+    struct kl_compile_opts o;
+    int rc;
+
+    kl_compile_opts_init(&o);
+    o.cache_dir = s->images;
+    if (d != NULL) {
+        o.progress = on_progress;
+        o.progress_ctx = d;
+    }
+    pthread_mutex_lock(&s->compile_lock);
+    rc = kl_compile(wasm, len, &o, out, out_len, cached, err);
+    pthread_mutex_unlock(&s->compile_lock);
+    return rc;
+}
+
+/* Image name to record: relative to images/ when it lives there. */
+static const char *image_name(const struct kl_server *s, const char *path)
+{
+    size_t n = strlen(s->images);
+
+    if (strncmp(path, s->images, n) == 0 && path[n] == '/')
+        return path + n + 1;
+    return path;
+}
+
+/* Commit the compiled version and publish the new table, atomically with
+ * respect to other deploys, rollbacks and removals. Returns the version, or
+ * -1 after recording the failure. */
+static int commit(struct kl_deploy *d, const struct kl_fn_config *cfg,
+                  const char *image, const char *sha)
+{
+    struct kl_server *s = d->srv;
+    struct kl_reg_version v = {0};
+    struct kl_err err = {0};
+    char *config = kl_fn_config_dump(cfg);
+    int rc;
+
+    if (config == NULL) {
+        fail(d, 500, "out of memory");
+        return -1;
+    }
+    v.name = d->name;
+    v.route = (char *)cfg->route;
+    v.config = config;
+    v.image = (char *)image_name(s, image);
+    v.sha256 = (char *)sha;
+    v.module_size = (int64_t)d->module.len;
+    pthread_mutex_lock(&s->control_lock);
+    rc = kl_reg_commit(s->reg, &v, &err);
+    if (rc == 0 && kl_server_reload(s, &err) < 0)
+        kl_log("deploy %s: republish failed: %s", d->name, err.msg);
+    pthread_mutex_unlock(&s->control_lock);
+    free(config);
+    if (rc < 0) {
+        fail(d, rc == -EEXIST ? 409 : 500, err.msg);
+        return -1;
+    }
+    kl_log("deployed %s v%d at %s [%s]", d->name, v.version, cfg->route, d->reqid);
+    return v.version;
+}
+
+/* Early route-conflict check against the served table, so a conflict
+ * fails before a compile; the registry re-checks at commit. */
+static int route_taken(struct kl_server *s, const char *name, const char *route,
+                       char *msg, size_t len)
+{
+    struct kl_table *t = kl_server_table(s);
+    size_t i;
+    int taken = 0;
+
+    for (i = 0; t != NULL && i < t->n && !taken; i++) {
+        if (strcmp(t->fns[i].cfg.route, route) == 0 && strcmp(t->fns[i].name, name) != 0) {
+            snprintf(msg, len, "route %s is already served by function %s", route,
+                     t->fns[i].name);
+            taken = 1;
+        }
+    }
+    kl_table_put(t);
+    return taken;
+}
+
+/* Check config and module before spending a compile on them. */
+static int precheck(struct kl_deploy *d, struct kl_fn_config *cfg)
+{
+    char why[300], msg[360];
+
+    if (!kl_fn_name_ok(d->name))
+        return fail(d, 400, "function names are 1-63 of a-z 0-9 _ - (not starting with _ or -)");
+    if (kl_fn_config_parse((const char *)d->config.data, d->config.len, 1, cfg,
+                           why, sizeof(why)) < 0) {
+        snprintf(msg, sizeof(msg), "bad config: %s", why);
+        return fail(d, 400, msg);
+    }
+    if (route_taken(d->srv, d->name, cfg->route, msg, sizeof(msg))) {
+        kl_fn_config_free(cfg);
+        return fail(d, 409, msg);
+    }
+    if (d->module.len < 8 || memcmp(d->module.data, "\0asm", 4) != 0) {
+        kl_fn_config_free(cfg);
+        return fail(d, 422, "not a WebAssembly module (missing \\0asm header)");
+    }
+    return 0;
+}
+
+int kl_deploy_run(struct kl_deploy *d)
+{
+    struct kl_server *s = d->srv;
+    struct kl_fn_config cfg;
+    struct kl_err err = {0};
+    struct kl_img_ref *img = NULL;
+    char sha[65], image[PATH_MAX + 64];
+    int rc, cached = 0, version;
+
+    event(d, json_pack("{s:s,s:s,s:I}", "event", "progress", "stage", "upload",
+                       "bytes", (json_int_t)d->module.len));
+    if ((rc = precheck(d, &cfg)) != 0)
+        return rc;
+    sha256_hex(d->module.data, d->module.len, sha);
+    if (store_module(s, &d->module, sha, &err) < 0) {
+        rc = fail(d, 500, err.msg);
+        goto out;
+    }
+    stage(d, "compile");
+    rc = compile(s, d->module.data, d->module.len, d, image, sizeof(image), &cached, &err);
+    if (rc < 0) {
+        rc = fail(d, rc == -EINVAL ? 422 : 500, err.msg);
+        goto out;
+    }
+    stage(d, "load");
+    if (kl_exec_image_get(image, &img, &err) < 0) {
+        rc = fail(d, 500, err.msg);
+        goto out;
+    }
+    stage(d, "commit");
+    version = commit(d, &cfg, image, sha);
+    kl_exec_image_put(img);
+    if (version < 0)
+        rc = d->status;
+    else
+        rc = finish(d, 201, json_pack("{s:b,s:s,s:i,s:s,s:b,s:s,s:i}", "ok", 1,
+                    "name", d->name, "version", version, "route", cfg.route,
+                    "cached", cached, "sha256", sha,
+                    "compile_ms", (int)elapsed_ms(&d->t0)));
+out:
+    kl_fn_config_free(&cfg);
+    return rc;
+}
+
+static void *deploy_thread(void *arg)
+{
+    struct kl_deploy *d = arg;
+
+    kl_deploy_run(d);
+    kl_deploy_put(d);
+    return NULL;
+}
+
+int kl_deploy_spawn(struct kl_deploy *d)
+{
+    pthread_attr_t a;
+    pthread_t t;
+    int rc;
+
+    pthread_mutex_lock(&d->lock);
+    d->refs++;
+    pthread_mutex_unlock(&d->lock);
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&t, &a, deploy_thread, d);
+    pthread_attr_destroy(&a);
+    if (rc != 0) {
+        kl_deploy_put(d);
+        return -rc;
+    }
+    return 0;
+}
+
+json_t *kl_deploy_result(struct kl_deploy *d)
+{
+    return d->result;
+}
+
+long kl_deploy_read(struct kl_deploy *d, char *buf, size_t max)
+{
+    size_t n;
+
+    pthread_mutex_lock(&d->lock);
+    while (d->sent == d->events.len && !d->done)
+        pthread_cond_wait(&d->cond, &d->lock);
+    n = d->events.len - d->sent;
+    if (n > max)
+        n = max;
+    memcpy(buf, d->events.data + d->sent, n);
+    d->sent += n;
+    pthread_mutex_unlock(&d->lock);
+    return n == 0 ? -1 : (long)n;
+}
+
+int kl_deploy_rebuild(struct kl_server *s, const char *sha256, char *out,
+                      size_t out_len, struct kl_err *err)
+{
+    char path[PATH_MAX + 96];
+    uint8_t *wasm = NULL;
+    size_t len = 0;
+    int cached, rc;
+
+    snprintf(path, sizeof(path), "%s/%s.wasm", s->modules, sha256);
+    if ((rc = kl_read_file(path, s->max_upload, &wasm, &len, err)) < 0)
+        return rc;
+    rc = compile(s, wasm, len, NULL, out, out_len, &cached, err);
+    free(wasm);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* fnconfig.h - a function version's settings (route, env, limits, folders) and their JSON form. */
+#ifndef KL_SERVER_FNCONFIG_H
+#define KL_SERVER_FNCONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/buf.h"
+#include "server/router.h"
+
+#define KL_FN_NAME_MAX 63
+#define KL_FN_TIMEOUT_DEFAULT 10000u   /* ms */
+#define KL_FN_TIMEOUT_MAX 300000u
+#define KL_FN_MEMORY_DEFAULT 128u      /* MiB */
+#define KL_FN_MEMORY_MAX 4096u
+#define KL_FN_MAX_ENV 256
+#define KL_FN_MAX_DIRS 16
+
+/** A host folder the function sees read-only. */
+struct kl_fn_dir {
+    char *host;
+    char *guest;
+};
+
+/** Settings of one deployed version. */
+struct kl_fn_config {
+    char route[KL_ROUTE_MAX + 1];
+    struct kl_strv env;          /* "K=V" */
+    uint32_t timeout_ms;
+    uint32_t max_memory_mb;
+    struct kl_fn_dir *dirs;
+    size_t ndirs;
+};
+
+/** Function names: 1..63 of [a-z0-9_-], starting with a letter or digit. */
+int kl_fn_name_ok(const char *name);
+
+/**
+ * Parse and validate a config object {"route", "env": ["K=V"...],
+ * "timeout_ms", "max_memory_mb", "dirs": [{"host", "guest"}]}. Missing
+ * limits get the defaults. check_dirs: also require each host folder to
+ * exist (at deploy time). Returns 0 or -EINVAL with the reason in `why`.
+ */
+int kl_fn_config_parse(const char *json, size_t len, int check_dirs,
+                       struct kl_fn_config *c, char *why, size_t why_len);
+
+/** The canonical JSON text of a config (malloc'd), or NULL. */
+char *kl_fn_config_dump(const struct kl_fn_config *c);
+
+/** Free the config's allocations. */
+void kl_fn_config_free(struct kl_fn_config *c);
+
+#endif

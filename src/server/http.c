@@ -1,0 +1,427 @@
+/* http.c - libmicrohttpd daemon: request limits, auth, dispatch to the API, WAGI and built-ins. */
+#include "server/http.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/util.h"
+#include "server/deploy.h"
+#include "server/metrics.h"
+#include "server/wagi_env.h"
+
+/* A header value must be one line of visible text for MHD and for logs. */
+static void one_line(char *s, size_t max)
+{
+    size_t i;
+
+    for (i = 0; s[i]; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            s[i] = ' ';
+    if (i > max)
+        s[max] = 0;
+}
+
+enum MHD_Result kl_http_send(struct kl_req *r, struct MHD_Connection *c,
+                             int status, struct MHD_Response *resp,
+                             const char *cause)
+{
+    enum MHD_Result ret;
+    double secs = (double)(kl_now_ns() - r->t0_ns) / 1e9;
+
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->responded = 1;
+    kl_metrics_observe(r->metric_fn[0] ? r->metric_fn : KL_METRICS_NO_FUNCTION,
+                       status, secs, cause);
+    return ret;
+}
+
+enum MHD_Result kl_http_bytes(struct kl_req *r, struct MHD_Connection *c,
+                              int status, const char *ctype, const void *p,
+                              size_t n)
+{
+    struct MHD_Response *resp;
+
+    resp = MHD_create_response_from_buffer(n, (void *)p, MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        return MHD_NO;
+    if (ctype != NULL)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    return kl_http_send(r, c, status, resp, NULL);
+}
+
+enum MHD_Result kl_http_json(struct kl_req *r, struct MHD_Connection *c,
+                             int status, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+    enum MHD_Result ret;
+    struct kl_buf b;
+
+    json_decref(o);
+    if (s == NULL)
+        return kl_http_error(r, c, 500, "internal", "out of memory");
+    kl_buf_init(&b, (size_t)-1 / 2);
+    kl_buf_append(&b, s, strlen(s));
+    kl_buf_append(&b, "\n", 1);
+    free(s);
+    ret = kl_http_bytes(r, c, status, "application/json", b.data, b.len);
+    kl_buf_free(&b);
+    return ret;
+}
+
+/* The short English phrase for our statuses, for plain-text error bodies. */
+static const char *phrase(int status)
+{
+    const char *p = MHD_get_reason_phrase_for((unsigned)status);
+
+    return p && *p ? p : "Error";
+}
+
+enum MHD_Result kl_http_error(struct kl_req *r, struct MHD_Connection *c,
+                              int status, const char *cause, const char *fmt, ...)
+{
+    struct MHD_Response *resp;
+    char msg[600], *body = NULL;
+    json_t *o;
+    va_list ap;
+    size_t plen;
+    int n;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    one_line(msg, 400);
+    if (r->kind == KL_REQ_WAGI) {
+        n = asprintf(&body, "%d %s: %s\n", status, phrase(status), msg);
+    } else {
+        o = json_pack("{s:s,s:i,s:s}", "error", msg, "status", status,
+                      "request_id", r->id);
+        body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        n = body ? (int)strlen(body) : -1;
+    }
+    if (n < 0)
+        return MHD_NO;
+    resp = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", r->kind == KL_REQ_WAGI
+                            ? "text/plain; charset=utf-8" : "application/json");
+    MHD_add_response_header(resp, "X-Kernless-Error", msg);
+    if (status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"kernless\"");
+    /* Log the path but never the query (it may carry secrets) or a token. */
+    plen = kl_target_path_len(r->target ? r->target : "");
+    kl_log("%s %s %.*s%s -> %d %s", r->id, r->method ? r->method : "?",
+           (int)(plen > 200 ? 200 : plen), r->target ? r->target : "",
+           plen > 200 ? "..." : "", status, msg);
+    return kl_http_send(r, c, status, resp, cause ? cause : "error");
+}
+
+/* libmicrohttpd hands us the raw target here, before it unescapes the path. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct kl_req *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return NULL;
+    r->srv = cls;
+    r->t0_ns = kl_now_ns();
+    r->target = strndup(uri ? uri : "", KL_URL_MAX + 1);
+    kl_random_hex(r->id, 8);
+    kl_buf_init(&r->body, 0);
+    kl_buf_init(&r->part_config, KL_CONFIG_MAX);
+    kl_buf_init(&r->part_module, r->srv->max_upload);
+    return r;
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    struct kl_req *r = *con_cls;
+
+    if (r == NULL)
+        return;
+    if (r->pp != NULL)
+        MHD_destroy_post_processor(r->pp);
+    kl_deploy_put(r->deploy);
+    kl_table_put(r->table);
+    kl_buf_free(&r->body);
+    kl_buf_free(&r->part_config);
+    kl_buf_free(&r->part_module);
+    free(r->target);
+    free(r);
+    *con_cls = NULL;
+}
+
+struct header_count {
+    size_t n;
+    size_t bytes;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind,
+                                    const char *k, const char *v)
+{
+    struct header_count *hc = cls;
+
+    hc->n++;
+    hc->bytes += strlen(k) + (v ? strlen(v) : 0) + 4;
+    return MHD_YES;
+}
+
+/* Size limits every request must pass before anything else looks at it. */
+static enum MHD_Result check_limits(struct kl_req *r, struct MHD_Connection *c,
+                                    int *handled)
+{
+    struct header_count hc = {0, 0};
+
+    *handled = 1;
+    if (r->target == NULL || strlen(r->target) > KL_URL_MAX)
+        return kl_http_error(r, c, 414, "too_large", "request target longer "
+                             "than %d bytes", KL_URL_MAX);
+    if (r->target[0] != '/')
+        return kl_http_error(r, c, 400, "bad_request", "request target must be a path");
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hc);
+    if (hc.n > KL_HEADER_COUNT_MAX || hc.bytes > KL_HEADERS_MAX)
+        return kl_http_error(r, c, 431, "too_large", "request headers over %d "
+                             "fields or %d bytes", KL_HEADER_COUNT_MAX, KL_HEADERS_MAX);
+    *handled = 0;
+    return MHD_YES;
+}
+
+/* Reject a declared body over the cap before a single byte of it is read. */
+static enum MHD_Result check_length(struct kl_req *r, struct MHD_Connection *c,
+                                    size_t cap, int *handled)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long n;
+    char *end;
+
+    *handled = 0;
+    if (cl == NULL)
+        return MHD_YES;
+    errno = 0;
+    n = strtoull(cl, &end, 10);
+    *handled = 1;
+    if (errno != 0 || end == cl || *end != 0)
+        return kl_http_error(r, c, 400, "bad_request", "malformed Content-Length");
+    if (n > cap)
+        return kl_http_error(r, c, 413, "too_large", "request body of %llu bytes "
+                             "is over the limit of %zu bytes", n, cap);
+    *handled = 0;
+    return MHD_YES;
+}
+
+/* "Authorization: Bearer <token>", compared in constant time. */
+static int authorized(struct kl_req *r, struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return kl_token_equal(h, strlen(h), r->srv->token);
+}
+
+/* Route a function request; holds a table reference until the request ends. */
+static enum MHD_Result begin_wagi(struct kl_req *r, struct MHD_Connection *c,
+                                  const char *path, size_t plen, size_t *cap,
+                                  int *handled)
+{
+    const struct kl_route *route;
+
+    r->kind = KL_REQ_WAGI;
+    r->table = kl_server_table(r->srv);
+    route = r->table ? kl_router_match(&r->table->router, path, plen) : NULL;
+    *handled = 1;
+    if (route == NULL)
+        return kl_http_error(r, c, 404, "no_route", "no function is routed at this path");
+    r->fn = route->target;
+    r->route = route->pattern;
+    snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", r->fn->name);
+    *cap = r->srv->max_body;
+    *handled = 0;
+    return MHD_YES;
+}
+
+/* First call for a request: headers are in, the body is not. */
+static enum MHD_Result begin(struct kl_req *r, struct MHD_Connection *c)
+{
+    size_t plen, cap = 0;
+    char path[KL_URL_MAX + 1];
+    enum MHD_Result ret;
+    int handled;
+
+    ret = check_limits(r, c, &handled);
+    if (handled)
+        return ret;
+    plen = kl_target_path_len(r->target);
+    memcpy(path, r->target, plen);
+    path[plen] = 0;
+    if (strcmp(path, "/healthz") == 0) {
+        r->kind = KL_REQ_BUILTIN;
+    } else if (strcmp(path, "/metrics") == 0 || strcmp(path, "/v1") == 0 ||
+               strncmp(path, "/v1/", 4) == 0) {
+        r->kind = KL_REQ_API;
+        if (!authorized(r, c))
+            return kl_http_error(r, c, 401, "unauthorized", "missing or wrong "
+                                 "bearer token (see <data>/admin.token)");
+        ret = kl_api_begin(r, c, path, &cap, &handled);
+        if (handled)
+            return ret;
+    } else {
+        ret = begin_wagi(r, c, path, plen, &cap, &handled);
+        if (handled)
+            return ret;
+    }
+    ret = check_length(r, c, cap, &handled);
+    if (handled)
+        return ret;
+    r->body.cap = r->pp ? 0 : cap;
+    return MHD_YES;
+}
+
+/* Body bytes: keep up to the cap, then only remember that it overflowed. */
+static void absorb(struct kl_req *r, const char *data, size_t n)
+{
+    if (r->too_big)
+        return;
+    if (r->pp != NULL) {
+        if (kl_api_upload(r, data, n) < 0)
+            r->too_big = r->part_error[0] == 0;
+        return;
+    }
+    if (kl_buf_append(&r->body, data, n) == -E2BIG)
+        r->too_big = 1;
+}
+
+static enum MHD_Result finish(struct kl_req *r, struct MHD_Connection *c)
+{
+    if (r->too_big)
+        return kl_http_error(r, c, 413, "too_large", "request body over the "
+                             "limit of %zu bytes", r->pp ? r->srv->max_upload
+                             : r->body.cap);
+    switch (r->kind) {
+    case KL_REQ_BUILTIN:
+        return kl_http_bytes(r, c, 200, "text/plain; charset=utf-8", "ok\n", 3);
+    case KL_REQ_API:
+        return kl_api_finish(r, c);
+    case KL_REQ_WAGI:
+        break;
+    }
+    return kl_wagi_serve(r, c, r->fn, r->target, r->route, r->method);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *data,
+                                  size_t *size, void **con_cls)
+{
+    struct kl_req *r = *con_cls;
+
+    if (r == NULL)
+        return MHD_NO;
+    if (!r->started) {
+        r->started = 1;
+        r->method = method;
+        r->version = version;
+        return begin(r, c);
+    }
+    if (*size != 0) {
+        if (!r->responded)
+            absorb(r, data, *size);
+        *size = 0;
+        return MHD_YES;
+    }
+    if (r->responded)
+        return MHD_YES;
+    return finish(r, c);
+}
+
+/* libmicrohttpd's own complaints (e.g. a header section over its memory
+ * limit, answered 431 by it) go to our log in our format. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[600];
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    one_line(line, 500);
+    kl_log("http: %s", line);
+}
+
+/* Parse "host:port" / "[v6]:port" into a socket address. */
+static int resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
+                   char *host, size_t host_len, struct kl_err *err)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    char buf[300], *port;
+    int rc;
+
+    snprintf(buf, sizeof(buf), "%s", listen);
+    port = strrchr(buf, ':');
+    if (port == NULL || port[1] == 0)
+        return kl_errf(err, -EINVAL, "--listen wants HOST:PORT, got \"%s\"", listen);
+    *port++ = 0;
+    if (buf[0] == '[' && port[-2] == ']') {
+        port[-2] = 0;
+        memmove(buf, buf + 1, strlen(buf));
+    }
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    rc = getaddrinfo(buf[0] ? buf : NULL, port, &hints, &ai);
+    if (rc != 0)
+        return kl_errf(err, -EINVAL, "--listen %s: %s", listen, gai_strerror(rc));
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    snprintf(host, host_len, "%s", buf[0] ? buf : "0.0.0.0");
+    return 0;
+}
+
+struct MHD_Daemon *kl_http_start(struct kl_server *s, struct kl_err *err)
+{
+    struct sockaddr_storage ss;
+    const union MHD_DaemonInfo *info;
+    struct MHD_Daemon *d;
+    socklen_t len;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG;
+    char listen[300];
+
+    snprintf(listen, sizeof(listen), "%s:%s", s->listen_host, s->listen_port);
+    if (resolve(listen, &ss, &len, s->listen_host, sizeof(s->listen_host), err) < 0)
+        return NULL;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* One thread per connection: a slow or looping function only ever
+     * holds its own connection's thread. */
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(KL_HEADERS_MAX + KL_URL_MAX + 16384),
+                         MHD_OPTION_END);
+    if (d == NULL) {
+        kl_errf(err, -EADDRINUSE, "cannot listen on %s (in use or not allowed)", listen);
+        return NULL;
+    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (info != NULL && info->port != 0)
+        snprintf(s->listen_port, sizeof(s->listen_port), "%u", (unsigned)info->port);
+    return d;
+}

@@ -1,0 +1,24 @@
+/* metrics.h - request counters and latency histograms per function, rendered as Prometheus text. */
+#ifndef KL_SERVER_METRICS_H
+#define KL_SERVER_METRICS_H
+
+#include "server/buf.h"
+
+/** The label used for requests that reached no function (404, rejects). */
+#define KL_METRICS_NO_FUNCTION "-"
+
+/**
+ * Count one finished request of function `fn`: its status code, its latency
+ * and, for failures, a short cause ("trap", "timeout", ...; NULL if none).
+ * Thread-safe.
+ */
+void kl_metrics_observe(const char *fn, int status, double seconds,
+                        const char *cause);
+
+/** Append the Prometheus text exposition of every metric to `out`. */
+int kl_metrics_render(struct kl_buf *out);
+
+/** Drop the counters of a removed function. */
+void kl_metrics_forget(const char *fn);
+
+#endif

@@ -1,0 +1,197 @@
+/* serve.c - `kernless serve`: open the data folder, load the registry, serve HTTP until a signal. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "server/http.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+
+void kl_log(const char *fmt, ...)
+{
+    char line[1200], ts[32];
+    struct timespec now;
+    struct tm tm;
+    va_list ap;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    /* One write per line so lines from different threads never interleave. */
+    fprintf(stderr, "%s kernless: %s\n", ts, line);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: kernless serve [--listen HOST:PORT] [--data DIR] [--max-body-mb N]\n"
+        "                      [--max-upload-mb N] [--max-running N]\n"
+        "  --listen      address to serve on (default " DEFAULT_LISTEN "; port 0 picks one)\n"
+        "  --data        state folder: registry, images, admin token (default\n"
+        "                $KERNLESS_DATA, else $XDG_DATA_HOME/kernless, else\n"
+        "                ~/.local/share/kernless)\n"
+        "  --max-body-mb largest function request body (default 8)\n"
+        "  --max-upload-mb largest module upload (default 64)\n"
+        "  --max-running VMs running at once; others wait (default 64)\n");
+}
+
+struct opts {
+    const char *listen;
+    const char *data;
+    long max_body_mb;
+    long max_upload_mb;
+    long max_running;
+};
+
+static int number(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        {"listen", required_argument, 0, 'l'}, {"data", required_argument, 0, 'd'},
+        {"max-body-mb", required_argument, 0, 'b'},
+        {"max-upload-mb", required_argument, 0, 'u'},
+        {"max-running", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int c;
+
+    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        if (c == 'l') o->listen = optarg;
+        else if (c == 'd') o->data = optarg;
+        else if (c == 'b' && number(optarg, 1, 1024, &o->max_body_mb) == 0) continue;
+        else if (c == 'u' && number(optarg, 1, 1024, &o->max_upload_mb) == 0) continue;
+        else if (c == 'r' && number(optarg, 1, 4096, &o->max_running) == 0) continue;
+        else if (c == 'h') { usage(stdout); return 1; }
+        else {
+            if (c != '?')
+                fprintf(stderr, "kernless: serve: bad number \"%s\"\n", optarg);
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kernless: serve: unexpected argument %s\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Data folder, token, registry and logs. */
+static int open_state(struct kl_server *s, const struct opts *o, struct kl_err *err)
+{
+    char dir[PATH_MAX], db[PATH_MAX + 32], *real;
+    int rc, created;
+
+    if (o->data != NULL)
+        snprintf(dir, sizeof(dir), "%s", o->data);
+    else if (kl_data_dir_default(dir, sizeof(dir)) < 0)
+        return kl_errf(err, -ENOENT, "no --data and no $HOME for the default data folder");
+    if ((rc = kl_data_dir_prepare(dir, err)) < 0)
+        return rc;
+    real = realpath(dir, NULL);
+    snprintf(s->data, sizeof(s->data), "%s", real ? real : dir);
+    free(real);
+    snprintf(s->images, sizeof(s->images), "%s/images", s->data);
+    snprintf(s->modules, sizeof(s->modules), "%s/modules", s->data);
+    if ((rc = kl_admin_token_ensure(s->data, s->token, &created, err)) < 0)
+        return rc;
+    printf("kernless: %s admin token in %s/admin.token\n", created ? "created an"
+           : "using the", s->data);
+    snprintf(db, sizeof(db), "%s/registry.db", s->data);
+    if ((rc = kl_reg_open(db, &s->reg, err)) < 0)
+        return rc;
+    return kl_logs_open(db, &s->logs, err);
+}
+
+/* Everything up to a listening daemon; the caller waits and tears down. */
+static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **d,
+                 struct kl_err *err)
+{
+    const char *colon = strrchr(o->listen, ':');
+    int rc;
+
+    if (colon == NULL || (size_t)(colon - o->listen) >= sizeof(s->listen_host))
+        return kl_errf(err, -EINVAL, "--listen wants HOST:PORT, got \"%s\"", o->listen);
+    snprintf(s->listen_host, sizeof(s->listen_host), "%.*s",
+             (int)(colon - o->listen), o->listen);
+    snprintf(s->listen_port, sizeof(s->listen_port), "%s", colon + 1);
+    s->max_body = (size_t)o->max_body_mb << 20;
+    s->max_upload = (size_t)o->max_upload_mb << 20;
+    if ((rc = open_state(s, o, err)) < 0)
+        return rc;
+    kl_exec_init((unsigned)o->max_running);
+    pthread_mutex_lock(&s->control_lock);
+    rc = kl_server_reload(s, err);
+    pthread_mutex_unlock(&s->control_lock);
+    if (rc < 0)
+        return rc;
+    *d = kl_http_start(s, err);
+    if (*d == NULL)
+        return err->code ? err->code : -EIO;
+    printf("kernless: serving %zu function(s) on http://%s:%s (data %s)\n",
+           s->table ? s->table->n : 0, s->listen_host, s->listen_port, s->data);
+    fflush(stdout);
+    return 0;
+}
+
+int kl_cmd_serve(int argc, char **argv)
+{
+    struct kl_server s;
+    struct MHD_Daemon *d = NULL;
+    struct kl_err err = {0};
+    sigset_t set;
+    int rc, sig = 0;
+
+    memset(&s, 0, sizeof(s));
+    pthread_mutex_init(&s.table_lock, NULL);
+    pthread_mutex_init(&s.control_lock, NULL);
+    pthread_mutex_init(&s.compile_lock, NULL);
+    {
+        struct opts o;
+        if ((rc = parse_opts(argc, argv, &o)) != 0)
+            return rc > 0 ? 0 : 2;
+        /* Block the stop signals before any thread exists, so only
+         * sigwait below ever receives them. */
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        rc = start(&s, &o, &d, &err);
+    }
+    if (rc == 0) {
+        sigwait(&set, &sig);
+        kl_log("signal %d: stopping", sig);
+        MHD_stop_daemon(d);
+    } else {
+        fprintf(stderr, "kernless: serve: %s\n", err.msg);
+    }
+    kl_table_put(s.table);
+    kl_logs_close(s.logs);
+    kl_reg_close(s.reg);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,73 @@
+/* server.h - the state of one `kernless serve` process, shared by the HTTP, API and WAGI layers. */
+#ifndef KL_SERVER_SERVER_H
+#define KL_SERVER_SERVER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "server/datadir.h"
+#include "server/exec.h"
+#include "server/fnconfig.h"
+#include "server/logs.h"
+#include "server/registry.h"
+#include "server/router.h"
+
+/** One active function version as served; immutable once published. */
+struct kl_fn {
+    char *name;
+    int version;
+    struct kl_fn_config cfg;
+    struct kl_img_ref *img;   /* NULL when the image could not be loaded */
+    char img_error[512];
+};
+
+/** A snapshot of every active function and the routes to them. */
+struct kl_table {
+    int refs;                 /* atomic */
+    struct kl_router router;
+    struct kl_fn *fns;
+    size_t n;
+};
+
+struct kl_server {
+    char data[PATH_MAX];
+    char images[PATH_MAX + 16];
+    char modules[PATH_MAX + 16];
+    char token[KL_TOKEN_HEX + 1];
+    char listen_host[256];
+    char listen_port[16];
+    size_t max_body;          /* function request bodies */
+    size_t max_upload;        /* module uploads */
+    struct kl_registry *reg;
+    struct kl_logs *logs;
+    pthread_mutex_t table_lock;   /* guards `table` (the pointer swap only) */
+    struct kl_table *table;
+    pthread_mutex_t control_lock; /* serialises registry changes + republish */
+    pthread_mutex_t compile_lock; /* one compile at a time: it uses every core */
+};
+
+/** Print one timestamped line on the server's stderr. */
+void kl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * Rebuild the function table from the registry and publish it; requests in
+ * flight keep the old table until they finish. Call with control_lock held.
+ */
+int kl_server_reload(struct kl_server *s, struct kl_err *err);
+
+/** Take a reference to the current table (never NULL after start-up). */
+struct kl_table *kl_server_table(struct kl_server *s);
+
+/** Drop a table reference; the last one frees it. */
+void kl_table_put(struct kl_table *t);
+
+/** The function called `name` in a table, or NULL. */
+const struct kl_fn *kl_table_find(const struct kl_table *t, const char *name);
+
+/** Full path of an image recorded in the registry (name under images/ or absolute). */
+void kl_server_image_path(const struct kl_server *s, const char *image,
+                          char *out, size_t len);
+
+#endif

@@ -1,0 +1,154 @@
+/* table.c - build the function table from the registry and swap it in without blocking requests. */
+#include "server/server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/deploy.h"
+
+struct build {
+    struct kl_server *srv;
+    struct kl_table *t;
+    size_t alloc;
+};
+
+void kl_server_image_path(const struct kl_server *s, const char *image,
+                          char *out, size_t len)
+{
+    if (image[0] == '/')
+        snprintf(out, len, "%s", image);
+    else
+        snprintf(out, len, "%s/%s", s->images, image);
+}
+
+/* Load the version's image; if it is gone or stale (e.g. a runtime
+ * upgrade), compile the stored module again rather than lose the function. */
+static void load_image(struct kl_server *s, const struct kl_reg_version *v,
+                       struct kl_fn *fn)
+{
+    char path[PATH_MAX + 64];
+    struct kl_err err = {0};
+
+    kl_server_image_path(s, v->image, path, sizeof(path));
+    if (kl_exec_image_get(path, &fn->img, &err) == 0)
+        return;
+    kl_log("%s v%d: image %s: %s; compiling the stored module again", v->name,
+           v->version, v->image, err.msg);
+    if (kl_deploy_rebuild(s, v->sha256, path, sizeof(path), &err) == 0 &&
+        kl_exec_image_get(path, &fn->img, &err) == 0)
+        return;
+    snprintf(fn->img_error, sizeof(fn->img_error), "%s", err.msg);
+    kl_log("%s v%d: unavailable: %s", v->name, v->version, err.msg);
+}
+
+static int add_fn(void *ctx, const struct kl_reg_version *v)
+{
+    struct build *b = ctx;
+    struct kl_table *t = b->t;
+    struct kl_fn *fn;
+    char why[256];
+
+    if (t->n == b->alloc) {
+        size_t na = b->alloc ? b->alloc * 2 : 16;
+        fn = realloc(t->fns, na * sizeof(*fn));
+        if (fn == NULL)
+            return -ENOMEM;
+        t->fns = fn;
+        b->alloc = na;
+    }
+    fn = &t->fns[t->n];
+    memset(fn, 0, sizeof(*fn));
+    if (kl_fn_config_parse(v->config, strlen(v->config), 0, &fn->cfg, why,
+                           sizeof(why)) < 0) {
+        kl_log("%s v%d: bad stored config (%s); not served", v->name, v->version, why);
+        return 0;
+    }
+    fn->name = strdup(v->name);
+    if (fn->name == NULL) {
+        kl_fn_config_free(&fn->cfg);
+        return -ENOMEM;
+    }
+    fn->version = v->version;
+    load_image(b->srv, v, fn);
+    t->n++;
+    return 0;
+}
+
+/* Free a table nobody references any more. */
+static void table_free(struct kl_table *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++) {
+        free(t->fns[i].name);
+        kl_fn_config_free(&t->fns[i].cfg);
+        kl_exec_image_put(t->fns[i].img);
+    }
+    free(t->fns);
+    kl_router_free(&t->router);
+    free(t);
+}
+
+int kl_server_reload(struct kl_server *s, struct kl_err *err)
+{
+    struct build b = {.srv = s};
+    struct kl_table *old;
+    size_t i;
+    int rc;
+
+    b.t = calloc(1, sizeof(*b.t));
+    if (b.t == NULL)
+        return kl_errf(err, -ENOMEM, "out of memory");
+    b.t->refs = 1;
+    if ((rc = kl_reg_each_active(s->reg, add_fn, &b, err)) < 0)
+        goto err_free;
+    /* Routes index into fns only after fns stops moving. */
+    for (i = 0; i < b.t->n; i++) {
+        rc = kl_router_add(&b.t->router, b.t->fns[i].cfg.route, &b.t->fns[i]);
+        if (rc == -EEXIST)
+            kl_log("%s: route %s taken twice; first one wins", b.t->fns[i].name,
+                   b.t->fns[i].cfg.route);
+        else if (rc < 0)
+            goto err_free;
+    }
+    pthread_mutex_lock(&s->table_lock);
+    old = s->table;
+    s->table = b.t;
+    pthread_mutex_unlock(&s->table_lock);
+    kl_table_put(old);
+    return 0;
+
+err_free:
+    table_free(b.t);
+    return rc == -ENOMEM ? kl_errf(err, rc, "out of memory") : rc;
+}
+
+struct kl_table *kl_server_table(struct kl_server *s)
+{
+    struct kl_table *t;
+
+    pthread_mutex_lock(&s->table_lock);
+    t = s->table;
+    if (t != NULL)
+        __atomic_add_fetch(&t->refs, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_unlock(&s->table_lock);
+    return t;
+}
+
+void kl_table_put(struct kl_table *t)
+{
+    if (t != NULL && __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        table_free(t);
+}
+
+const struct kl_fn *kl_table_find(const struct kl_table *t, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        if (strcmp(t->fns[i].name, name) == 0)
+            return &t->fns[i];
+    return NULL;
+}

@@ -1,0 +1,153 @@
+/* hostcalls.c - table-driven dispatch of guest hostcalls; every argument is checked before use. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "vmm/instance.h"
+
+typedef int (*kl_hc_fn)(struct kl_inst *in, void *arg);
+
+static int hc_exit(struct kl_inst *in, void *arg)
+{
+    struct kl_hc_exit *e = arg;
+    int rc = kl_inst_take_output(in, e->out_len, e->err_len);
+
+    if (rc != 0)
+        return rc;
+    switch (e->kind) {
+    case KL_EXIT_NORMAL:
+        in->res->exit_code = (int)e->code;
+        return kl_inst_finish(in, KL_RES_EXIT, "exit status %u", e->code);
+    case KL_EXIT_TRAP:
+        in->res->trap = e->code < KL_TRAP_COUNT ? (enum kl_trap)e->code : KL_TRAP_NONE;
+        return kl_inst_finish(in, KL_RES_TRAP, "%s", kl_trap_name(in->res->trap));
+    default:
+        return kl_inst_finish(in, KL_RES_ERROR, "the guest runtime failed (see stderr)");
+    }
+}
+
+static int hc_write(struct kl_inst *in, void *arg)
+{
+    struct kl_hc_write *w = arg;
+    int rc = kl_inst_take_output(in, w->out_len, w->err_len);
+
+    w->ret = rc == 0 ? 0 : -EFBIG;
+    return rc;
+}
+
+/* Wait for stdin to be readable, at most until the deadline. */
+static int stdin_wait(struct kl_inst *in)
+{
+    for (;;) {
+        struct pollfd p = {in->cfg->stdin_fd, POLLIN, 0};
+        if (in->deadline_ns && kl_now_ns() >= in->deadline_ns)
+            return -ETIMEDOUT;
+        /* Short slices so a deadline is noticed while the guest waits. */
+        int n = poll(&p, 1, 20);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+static int hc_read(struct kl_inst *in, void *arg)
+{
+    struct kl_hc_read *r = arg;
+    struct kl_err err;
+    uint32_t len = r->len > (1u << 20) ? (1u << 20) : r->len;
+    void *buf;
+    ssize_t n;
+    int rc;
+
+    if (in->cfg->stdin_fd < 0) {
+        r->ret = -EBADF;
+        return KL_HC_CONTINUE;
+    }
+    if (!(buf = kl_gmem_at(&in->gm, r->buf, len, KL_GMEM_WRITE, "hostcall read", &err)))
+        return kl_inst_finish(in, KL_RES_ERROR, "%s", err.msg);
+    if ((rc = stdin_wait(in)) == -ETIMEDOUT)
+        return kl_inst_finish(in, KL_RES_TIMEOUT, "timeout after %u ms", in->cfg->timeout_ms);
+    do {
+        n = rc < 0 ? -1 : read(in->cfg->stdin_fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    r->ret = n < 0 ? -errno : (int32_t)n;
+    return KL_HC_CONTINUE;
+}
+
+static int hc_memgrow(struct kl_inst *in, void *arg)
+{
+    struct kl_hc_memgrow *g = arg;
+    int rc;
+
+    if (g->mem >= KL_MAX_MEMORIES)
+        return kl_inst_finish(in, KL_RES_ERROR, "hostcall memgrow: memory index %u out of range",
+                              g->mem);
+    rc = kl_inst_mem_grow(in, g->mem, g->new_pages, g->max_pages);
+    if (rc == -ENOMEM || rc == -EINVAL) {
+        g->ret = -ENOMEM;   /* over a limit: memory.grow returns -1 */
+        return KL_HC_CONTINUE;
+    }
+    if (rc < 0)
+        return rc;
+    g->ret = 0;
+    return KL_HC_CONTINUE;
+}
+
+static int hc_sleep(struct kl_inst *in, void *arg)
+{
+    struct kl_hc_sleep *s = arg;
+    uint64_t ns = s->ns, now = kl_now_ns();
+
+    if (in->deadline_ns && now + ns > in->deadline_ns) {
+        /* Sleeping past the deadline: sleep until it, then time out. */
+        ns = in->deadline_ns > now ? in->deadline_ns - now : 0;
+    }
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    if (in->deadline_ns && kl_now_ns() >= in->deadline_ns)
+        return kl_inst_finish(in, KL_RES_TIMEOUT, "timeout after %u ms", in->cfg->timeout_ms);
+    return KL_HC_CONTINUE;
+}
+
+static int hc_ready(struct kl_inst *in, void *arg)
+{
+    struct kl_hc_ready *r = arg;
+    r->mode = KL_MODE_COMMAND;
+    return KL_HC_CONTINUE;
+}
+
+/* The dispatch table: one entry per hostcall, with the struct size to check. */
+static const struct {
+    const char *name;
+    size_t size;
+    kl_hc_fn fn;
+} hostcalls[KL_HC_COUNT] = {
+    [KL_HC_EXIT] = {"exit", sizeof(struct kl_hc_exit), hc_exit},
+    [KL_HC_WRITE] = {"write", sizeof(struct kl_hc_write), hc_write},
+    [KL_HC_READ] = {"read", sizeof(struct kl_hc_read), hc_read},
+    [KL_HC_MEMGROW] = {"memgrow", sizeof(struct kl_hc_memgrow), hc_memgrow},
+    [KL_HC_SLEEP] = {"sleep", sizeof(struct kl_hc_sleep), hc_sleep},
+    [KL_HC_READY] = {"ready", sizeof(struct kl_hc_ready), hc_ready},
+};
+
+int kl_hostcall_dispatch(struct kl_inst *in, uint16_t port, uint32_t value)
+{
+    unsigned nr = (unsigned)port - KL_HC_PORT_BASE;
+    struct kl_err err;
+    char what[64];
+    void *arg;
+
+    if (port < KL_HC_PORT_BASE || nr >= KL_HC_COUNT || !hostcalls[nr].fn)
+        return kl_inst_finish(in, KL_RES_ERROR, "the guest used unknown I/O port 0x%x", port);
+    snprintf(what, sizeof(what), "hostcall %s", hostcalls[nr].name);
+    arg = kl_gmem_at(&in->hc_gm, value, hostcalls[nr].size, KL_GMEM_WRITE, what, &err);
+    if (!arg)
+        return kl_inst_finish(in, KL_RES_ERROR, "%s", err.msg);
+    return hostcalls[nr].fn(in, arg);
+}

@@ -1,0 +1,33 @@
+/* paging_x86_64.h - build the guest's 4-level page tables from the host side. */
+#ifndef KL_VMM_PAGING_X86_64_H
+#define KL_VMM_PAGING_X86_64_H
+
+#include <stdint.h>
+
+#define KL_PTE_P (1ull << 0)
+#define KL_PTE_W (1ull << 1)
+#define KL_PTE_U (1ull << 2)
+#define KL_PTE_A (1ull << 5)
+#define KL_PTE_D (1ull << 6)
+#define KL_PTE_PS (1ull << 7)
+#define KL_PTE_NX (1ull << 63)
+
+/** Page tables living in guest memory at [KL_PT_GPA, KL_PT_END). */
+struct kl_pt {
+    uint8_t *low;        /* host address of guest-physical 0 */
+    uint64_t next;       /* next free table page (guest-physical) */
+    uint64_t pml4;       /* guest-physical address of the PML4 */
+};
+
+/** Start empty tables; `low` maps guest-physical [0, KL_LOW_END). */
+int kl_pt_init(struct kl_pt *pt, uint8_t *low);
+
+/**
+ * Map [gva, gva+size) to [gpa, gpa+size) with leaf flags `flags` (P is
+ * implied). Uses 2 MiB pages where both addresses and the remaining size
+ * allow it, 4 KiB pages elsewhere. Returns 0, -ENOMEM when the table pool
+ * is exhausted, or -EEXIST on a conflicting existing mapping.
+ */
+int kl_pt_map(struct kl_pt *pt, uint64_t gva, uint64_t gpa, uint64_t size, uint64_t flags);
+
+#endif

@@ -1,0 +1,438 @@
+/* run.c - one run of an image in a fresh micro-VM: build the address space, loop on exits, collect the result. */
+#include "vmm/run.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "vmm/instance.h"
+
+#define MEM_SLOT(i) (1u + (i))
+#define USER_RW (KL_PTE_W | KL_PTE_U | KL_PTE_NX)
+
+void kl_run_config_init(struct kl_run_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->stdin_fd = 0;
+    cfg->stdout_fd = 1;
+    cfg->stderr_fd = 2;
+}
+
+void kl_run_result_free(struct kl_run_result *res)
+{
+    free(res->out);
+    free(res->err);
+    res->out = res->err = NULL;
+    res->out_len = res->err_len = 0;
+}
+
+int kl_inst_finish(struct kl_inst *in, enum kl_result_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (in->done)
+        return KL_HC_DONE;
+    in->done = 1;
+    in->res->kind = kind;
+    va_start(ap, fmt);
+    vsnprintf(in->res->reason, sizeof(in->res->reason), fmt, ap);
+    va_end(ap);
+    return KL_HC_DONE;
+}
+
+/* ---- output ---- */
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -errno;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Append to a capture; returns -EFBIG past its limit (keeping what fits). */
+static int capture(struct kl_capture *c, const uint8_t *p, size_t n)
+{
+    size_t room = c->limit - c->len, k = n < room ? n : room;
+
+    if (c->len + k > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + k)
+            cap *= 2;
+        uint8_t *b = realloc(c->buf, cap);
+        if (!b)
+            return -ENOMEM;
+        c->buf = b;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, p, k);
+    c->len += k;
+    return k < n ? -EFBIG : 0;
+}
+
+static int deliver(struct kl_inst *in, int fd, struct kl_capture *c, const uint8_t *p, size_t n)
+{
+    if (fd >= 0) {
+        write_all(fd, p, n);   /* a closed pipe downstream is not the guest's fault */
+        return 0;
+    }
+    return capture(c, p, n);
+}
+
+int kl_inst_take_output(struct kl_inst *in, uint32_t out_len, uint32_t err_len)
+{
+    struct kl_err err;
+    const uint8_t *o = kl_gmem_at(&in->gm, KL_OUT_GVA, out_len, KL_GMEM_READ, "stdout buffer", &err);
+    const uint8_t *e = o ? kl_gmem_at(&in->gm, KL_ERR_GVA, err_len, KL_GMEM_READ,
+                                      "stderr buffer", &err) : NULL;
+    int r1, r2;
+
+    if (!o || !e)
+        return kl_inst_finish(in, KL_RES_ERROR, "%s", err.msg);
+    r1 = deliver(in, in->cfg->stdout_fd, &in->out, o, out_len);
+    r2 = deliver(in, in->cfg->stderr_fd, &in->err, e, err_len);
+    if (r1 == -EFBIG || r2 == -EFBIG)
+        return kl_inst_finish(in, KL_RES_LIMIT, "output limit: %s exceeded %zu bytes",
+                              r1 == -EFBIG ? "stdout" : "stderr",
+                              r1 == -EFBIG ? in->out.limit : in->err.limit);
+    if (r1 < 0 || r2 < 0)
+        return r1 < 0 ? r1 : r2;
+    return 0;
+}
+
+/* Deliver what the guest had buffered when a fault or timeout ended it. */
+static void take_pending_output(struct kl_inst *in)
+{
+    const struct kl_boot_info *b = (const void *)(in->low + KL_BOOT_GVA);
+    uint32_t o = b->out_pending, e = b->err_pending;
+    int was_done = in->done;
+
+    if (o > KL_OUT_SIZE || e > KL_ERR_SIZE)
+        return;   /* garbage from a broken guest: nothing trustworthy to show */
+    in->done = 0;
+    kl_inst_take_output(in, o, e);
+    in->done = was_done;
+}
+
+/* ---- memory ---- */
+
+int kl_inst_mem_grow(struct kl_inst *in, uint32_t idx, uint32_t new_pages, uint32_t max_pages)
+{
+    struct kl_linmem *m = &in->mems[idx];
+    static const char *names[KL_MAX_MEMORIES] = {
+        "memory 0", "memory 1", "memory 2", "memory 3", "memory 4", "memory 5",
+        "memory 6", "memory 7", "memory 8", "memory 9", "memory 10", "memory 11",
+        "memory 12", "memory 13", "memory 14", "memory 15"};
+    struct kl_err err;
+    int rc;
+
+    if (max_pages > in->max_pages)
+        max_pages = in->max_pages;
+    if (new_pages > max_pages)
+        return -ENOMEM;
+    if (!m->host) {
+        /* Reserve the whole maximum once, so growth never moves memory. */
+        uint64_t bytes = ((uint64_t)max_pages * KL_WASM_PAGE + KL_HUGE_SIZE - 1) & ~(KL_HUGE_SIZE - 1);
+        if (bytes == 0)
+            bytes = KL_HUGE_SIZE;
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            return -ENOMEM;
+        if ((rc = kl_vm_set_memory(in->vm, MEM_SLOT(idx), KL_MEM_GPA(idx), bytes, p, &err)) < 0) {
+            munmap(p, bytes);
+            return rc;
+        }
+        m->host = p;
+        m->slot_bytes = bytes;
+    }
+    if ((uint64_t)new_pages * KL_WASM_PAGE > m->slot_bytes)
+        return -ENOMEM;
+    if (new_pages > m->pages) {
+        uint64_t off = (uint64_t)m->pages * KL_WASM_PAGE;
+        uint64_t len = (uint64_t)(new_pages - m->pages) * KL_WASM_PAGE;
+        rc = kl_pt_map(&in->pt, KL_MEM_GVA(idx) + off, KL_MEM_GPA(idx) + off, len, USER_RW);
+        if (rc < 0)
+            return rc == -ENOMEM ? -ENOSPC : rc;
+        m->pages = new_pages;
+    }
+    return kl_gmem_set(&in->gm, names[idx], KL_MEM_GVA(idx),
+                       (uint64_t)m->pages * KL_WASM_PAGE, m->host, 1);
+}
+
+/* ---- faults reported by the ring-0 stubs ---- */
+
+static const char *vector_name(uint64_t v)
+{
+    static const char *const n[] = {
+        "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+        "invalid opcode", "device not available", "double fault", "coprocessor overrun",
+        "invalid TSS", "segment not present", "stack fault", "general protection fault",
+        "page fault", "reserved", "x87 floating-point error", "alignment check",
+        "machine check", "SIMD floating-point exception"};
+    return v < sizeof(n) / sizeof(n[0]) ? n[v] : "CPU exception";
+}
+
+int kl_fault_handle(struct kl_inst *in)
+{
+    struct kl_vm_fault_regs r;
+    const uint64_t *f;
+    uint64_t vec, code, rip, cs;
+
+    if (kl_vm_fault_regs(in->vm, &r) < 0)
+        return -EIO;
+    /* The frame (vector, error code, rip, cs, rflags, rsp, ss) must lie in
+     * the ring-0 stack; anything else means the stub did not run as built. */
+    if (r.rsp < KL_KSTACK_GPA || r.rsp > KL_KSTACK_TOP - 7 * 8)
+        return kl_inst_finish(in, KL_RES_ERROR, "fault report with a bad ring-0 stack");
+    f = (const uint64_t *)(in->low + r.rsp);
+    vec = f[0], code = f[1], rip = f[2], cs = f[3];
+    take_pending_output(in);
+    if ((cs & 3) != 3)
+        return kl_inst_finish(in, KL_RES_ERROR, "%s in ring 0 at 0x%" PRIx64, vector_name(vec), rip);
+    if (vec == 14 && r.cr2 >= KL_MEM_GVA(0) && r.cr2 < KL_MEM_GVA(KL_MAX_MEMORIES))
+        in->res->trap = KL_TRAP_OOB;
+    else if (vec == 14 && r.cr2 >= KL_GUARD_GVA && r.cr2 < KL_STACK_GVA)
+        in->res->trap = KL_TRAP_EXHAUSTION;
+    else if (vec == 0)
+        in->res->trap = KL_TRAP_DIV_BY_ZERO;
+    else if (vec == 6)
+        in->res->trap = KL_TRAP_UNREACHABLE;
+    else if (vec == 14)
+        return kl_inst_finish(in, KL_RES_ERROR, "page fault at 0x%" PRIx64 " (error 0x%" PRIx64
+                              ", rip 0x%" PRIx64 ")", r.cr2, code, rip);
+    else
+        return kl_inst_finish(in, KL_RES_ERROR, "%s (vector %" PRIu64 ", error 0x%" PRIx64
+                              ") at rip 0x%" PRIx64, vector_name(vec), vec, code, rip);
+    return kl_inst_finish(in, KL_RES_TRAP, "%s", kl_trap_name(in->res->trap));
+}
+
+/* ---- address space ---- */
+
+/* Copy the image segments in and map them with their own permissions. */
+static int load_image(struct kl_inst *in, const struct kl_image *img)
+{
+    for (unsigned i = 0; i < img->hdr->nseg; i++) {
+        const struct kl_image_seg *s = &img->segs[i];
+        uint64_t flags = KL_PTE_U, size = (s->memsz + KL_PAGE_SIZE - 1) & ~(KL_PAGE_SIZE - 1);
+        int rc;
+
+        memcpy(in->low + s->gva, img->data + s->offset, s->filesz);
+        if (s->flags & KL_SEG_W)
+            flags |= KL_PTE_W;
+        if (!(s->flags & KL_SEG_X))
+            flags |= KL_PTE_NX;
+        /* 4 KiB pages: a 2 MiB page could span two segments' permissions. */
+        for (uint64_t off = 0; off < size; off += KL_PAGE_SIZE)
+            if ((rc = kl_pt_map(&in->pt, s->gva + off, s->gva + off, KL_PAGE_SIZE, flags)) < 0)
+                return rc;
+    }
+    return 0;
+}
+
+static int map_system(struct kl_inst *in)
+{
+    /* Supervisor-only: invisible to CPL 3, so escaped code cannot reach them. */
+    static const struct { uint64_t gva, size, flags; } maps[] = {
+        {KL_GDT_GPA, KL_PAGE_SIZE, KL_PTE_W | KL_PTE_NX},
+        {KL_IDT_GPA, KL_PAGE_SIZE, KL_PTE_NX},
+        {KL_TSS_GPA, 3 * KL_PAGE_SIZE, KL_PTE_W | KL_PTE_NX},
+        {KL_STUBS_GPA, KL_PAGE_SIZE, 0},
+        {KL_KSTACK_GPA, KL_KSTACK_TOP - KL_KSTACK_GPA, KL_PTE_W | KL_PTE_NX},
+        /* User: request/IO area, runtime heap, stack. */
+        {KL_BOOT_GVA, KL_IO_END - KL_BOOT_GVA, USER_RW},
+        {KL_HEAP_GVA, KL_HEAP_SIZE, USER_RW},
+        {KL_STACK_GVA, KL_STACK_SIZE, USER_RW},
+    };
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        int rc = kl_pt_map(&in->pt, maps[i].gva, maps[i].gva, maps[i].size, maps[i].flags);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Pack strings NUL-terminated at *pos in the request area. */
+static int pack_strings(struct kl_inst *in, uint64_t *pos, int n, const char *const *v,
+                        kl_gptr_t *start, uint32_t *len)
+{
+    *start = *pos;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(v[i]) + 1;
+        if (l > KL_REQ_GVA + KL_REQ_SIZE - *pos)
+            return -E2BIG;
+        memcpy(in->low + *pos, v[i], l);
+        *pos += l;
+    }
+    *len = (uint32_t)(*pos - *start);
+    return 0;
+}
+
+static int write_boot(struct kl_inst *in, const struct kl_run_config *cfg, struct kl_err *err)
+{
+    struct kl_boot_info *b = (void *)(in->low + KL_BOOT_GVA);
+    uint64_t pos = KL_REQ_GVA;
+    struct timespec rt, mono;
+
+    memset(b, 0, sizeof(*b));
+    b->magic = KL_BOOT_MAGIC;
+    b->abi_version = KL_ABI_VERSION;
+    b->tsc_khz = kl_vm_tsc_khz(in->vm);
+    if (getrandom(b->seed, sizeof(b->seed), 0) != sizeof(b->seed))
+        return kl_errf(err, -EIO, "getrandom failed");
+    if (pack_strings(in, &pos, cfg->argc, cfg->argv, &b->argv_buf, &b->argv_len) < 0 ||
+        pack_strings(in, &pos, cfg->envc, cfg->envp, &b->env_buf, &b->env_len) < 0)
+        return kl_errf(err, -E2BIG, "arguments and environment exceed %llu bytes",
+                       (unsigned long long)KL_REQ_SIZE);
+    b->argc = (uint32_t)cfg->argc;
+    b->envc = (uint32_t)cfg->envc;
+    if (cfg->stdin_fd >= 0) {
+        b->flags |= KL_BOOT_STDIN_HOST;
+    } else if (cfg->stdin_len > 0) {
+        if (cfg->stdin_len > KL_STDIN_SIZE)
+            return kl_errf(err, -E2BIG, "stdin of %zu bytes exceeds %llu", cfg->stdin_len,
+                           (unsigned long long)KL_STDIN_SIZE);
+        memcpy(in->low + KL_STDIN_GVA, cfg->stdin_buf, cfg->stdin_len);
+    }
+    b->stdin_buf = KL_STDIN_GVA;
+    b->stdin_len = (uint32_t)cfg->stdin_len;
+    b->max_memory_pages = in->max_pages;
+    b->out_cap = KL_OUT_SIZE;
+    b->err_cap = KL_ERR_SIZE;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    b->realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+    b->monotonic_ns = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
+    return 0;
+}
+
+static int inst_setup(struct kl_inst *in, const struct kl_image *img,
+                      const struct kl_run_config *cfg, struct kl_err *err)
+{
+    int rc;
+
+    in->max_pages = cfg->max_memory_pages && cfg->max_memory_pages < KL_MEM_MAX_PAGES
+                        ? cfg->max_memory_pages : KL_MEM_MAX_PAGES;
+    if ((rc = kl_vm_create(&in->vm, err)) < 0)
+        return rc;
+    in->low = mmap(NULL, KL_LOW_END, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (in->low == MAP_FAILED) {
+        in->low = NULL;
+        return kl_errf(err, -ENOMEM, "cannot reserve guest memory");
+    }
+    if ((rc = kl_vm_set_memory(in->vm, 0, 0, KL_LOW_END, in->low, err)) < 0)
+        return rc;
+    kl_cpu_tables_write(in->low);
+    if ((rc = kl_pt_init(&in->pt, in->low)) < 0 || (rc = map_system(in)) < 0 ||
+        (rc = load_image(in, img)) < 0)
+        return kl_errf(err, rc, "building the guest page tables failed");
+    kl_gmem_set(&in->hc_gm, "hostcall area", KL_HCALL_GVA, KL_HCALL_SIZE,
+                in->low + KL_HCALL_GVA, 1);
+    kl_gmem_set(&in->gm, "output buffers", KL_OUT_GVA, KL_IO_END - KL_OUT_GVA,
+                in->low + KL_OUT_GVA, 0);
+    if ((rc = write_boot(in, cfg, err)) < 0)
+        return rc;
+    return kl_vm_enter_user64(in->vm, img->hdr->entry, KL_STACK_TOP, in->pt.pml4, err);
+}
+
+static void inst_teardown(struct kl_inst *in)
+{
+    kl_vm_destroy(in->vm);
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+        if (in->mems[i].host)
+            munmap(in->mems[i].host, in->mems[i].slot_bytes);
+    if (in->low)
+        munmap(in->low, KL_LOW_END);
+}
+
+/* ---- the exit loop ---- */
+
+static int handle_exit(struct kl_inst *in, const struct kl_vm_exit *x)
+{
+    switch (x->kind) {
+    case KL_VMX_IO_OUT:
+        if (x->port == KL_FAULT_PORT)
+            return kl_fault_handle(in);
+        if (x->size != 4)
+            return kl_inst_finish(in, KL_RES_ERROR, "the guest wrote %u bytes to port 0x%x",
+                                  x->size, x->port);
+        return kl_hostcall_dispatch(in, x->port, x->value);
+    case KL_VMX_INTR:
+        if (in->deadline_ns && kl_now_ns() >= in->deadline_ns) {
+            take_pending_output(in);
+            return kl_inst_finish(in, KL_RES_TIMEOUT, "timeout after %u ms", in->cfg->timeout_ms);
+        }
+        return KL_HC_CONTINUE;
+    case KL_VMX_HLT:
+        return kl_inst_finish(in, KL_RES_ERROR, "the guest halted");
+    case KL_VMX_SHUTDOWN:
+        return kl_inst_finish(in, KL_RES_ERROR, "the guest triple-faulted");
+    default:
+        return kl_inst_finish(in, KL_RES_ERROR, "unexpected VM exit (reason %u)", x->raw_reason);
+    }
+}
+
+static int run_loop(struct kl_inst *in, struct kl_err *err)
+{
+    struct kl_vm_exit x;
+    int rc;
+
+    while (!in->done) {
+        if ((rc = kl_vm_run(in->vm, &x)) < 0)
+            return kl_errf(err, rc, "KVM_RUN failed: %s", strerror(-rc));
+        in->res->exits++;
+        if ((rc = handle_exit(in, &x)) < 0)
+            return kl_errf(err, rc, "handling a VM exit failed: %s", strerror(-rc));
+    }
+    return 0;
+}
+
+int kl_run(const struct kl_image *img, const struct kl_run_config *cfg,
+           struct kl_run_result *res, struct kl_err *err)
+{
+    struct kl_inst in;
+    uint64_t t0 = kl_now_ns(), t1;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    memset(&in, 0, sizeof(in));
+    in.cfg = cfg;
+    in.res = res;
+    in.out.limit = cfg->out_limit ? cfg->out_limit : KL_OUT_SIZE;
+    in.err.limit = cfg->err_limit ? cfg->err_limit : KL_ERR_SIZE;
+    if ((rc = inst_setup(&in, img, cfg, err)) < 0)
+        goto out;
+    t1 = kl_now_ns();
+    res->setup_ns = t1 - t0;
+    if (cfg->timeout_ms) {
+        in.deadline_ns = t1 + (uint64_t)cfg->timeout_ms * 1000000ull;
+        if ((rc = kl_vm_arm_timeout(in.vm, cfg->timeout_ms)) < 0) {
+            kl_errf(err, rc, "cannot arm the timeout timer");
+            goto out;
+        }
+    }
+    rc = run_loop(&in, err);
+    res->run_ns = kl_now_ns() - t1;
+out:
+    inst_teardown(&in);
+    res->out = in.out.buf;
+    res->out_len = in.out.len;
+    res->err = in.err.buf;
+    res->err_len = in.err.len;
+    return rc;
+}

@@ -1,0 +1,79 @@
+/* run.h - run a compiled image to completion inside a fresh micro-VM. */
+#ifndef KL_VMM_RUN_H
+#define KL_VMM_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "kernless/abi.h"
+#include "vmm/image.h"
+
+/** A host directory the guest sees as a WASI preopen. */
+struct kl_preopen {
+    const char *host_path;
+    const char *guest_path;
+    int readonly;
+};
+
+/** What one run gets: arguments, environment, stdio wiring and limits. */
+struct kl_run_config {
+    uint32_t timeout_ms;            /* wall clock; 0 = none */
+    uint32_t max_memory_pages;      /* cap on any linear memory; 0 = 65535 */
+    int argc;
+    const char *const *argv;        /* argv[0] is the program name */
+    int envc;
+    const char *const *envp;        /* "K=V" strings */
+    int npreopens;
+    const struct kl_preopen *preopens;
+    int stdin_fd;                   /* >= 0: read through hostcalls */
+    const uint8_t *stdin_buf;       /* else: this buffer is the whole stdin */
+    size_t stdin_len;
+    int stdout_fd;                  /* >= 0: pass output through to the fd */
+    int stderr_fd;                  /* else: captured into the result */
+    size_t out_limit;               /* capture caps (0 = KL_OUT_SIZE) */
+    size_t err_limit;
+};
+
+enum kl_result_kind {
+    KL_RES_EXIT = 0,    /* exit_code is valid */
+    KL_RES_TRAP,        /* trap is valid */
+    KL_RES_TIMEOUT,     /* wall-clock limit hit */
+    KL_RES_LIMIT,       /* output limit hit */
+    KL_RES_ERROR,       /* the guest misbehaved or the host failed */
+};
+
+/** How a run ended. Strings and buffers are owned; see kl_run_result_free. */
+struct kl_run_result {
+    enum kl_result_kind kind;
+    int exit_code;
+    enum kl_trap trap;
+    char reason[256];      /* one line: "out of bounds memory access" */
+    uint8_t *out;          /* captured stdout (when stdout_fd < 0) */
+    size_t out_len;
+    uint8_t *err;          /* captured stderr (when stderr_fd < 0) */
+    size_t err_len;
+    uint64_t setup_ns;     /* VM creation and image load */
+    uint64_t run_ns;       /* first KVM_RUN to the final exit */
+    uint32_t exits;        /* VM exits taken */
+};
+
+/** Initialise a config with no limits, stdio passed through. */
+void kl_run_config_init(struct kl_run_config *cfg);
+
+/**
+ * Run `img` once in a fresh VM. Returns 0 when the run produced a result
+ * (including traps and timeouts, which are described in *res), or -errno
+ * when the host could not run it at all (no /dev/kvm, out of memory), with
+ * the reason in *err.
+ */
+int kl_run(const struct kl_image *img, const struct kl_run_config *cfg,
+           struct kl_run_result *res, struct kl_err *err);
+
+/** Release the buffers of a result. */
+void kl_run_result_free(struct kl_run_result *res);
+
+/** The human-readable name of a trap ("integer divide by zero"). */
+const char *kl_trap_name(enum kl_trap trap);
+
+#endif

@@ -1,0 +1,68 @@
+/* vm.h - the platform-neutral micro-VM interface; vm_kvm_x86_64.c implements it with KVM. */
+#ifndef KL_VMM_VM_H
+#define KL_VMM_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct kl_vm;
+
+/** Why kl_vm_run returned. */
+enum kl_vm_exit_kind {
+    KL_VMX_IO_OUT,       /* an `out` instruction: port and value valid */
+    KL_VMX_INTR,         /* interrupted by a signal (timeout kick) */
+    KL_VMX_HLT,          /* the guest halted */
+    KL_VMX_SHUTDOWN,     /* triple fault or equivalent */
+    KL_VMX_OTHER,        /* anything else: fatal to the guest */
+};
+
+struct kl_vm_exit {
+    enum kl_vm_exit_kind kind;
+    uint16_t port;
+    uint8_t size;        /* access size in bytes */
+    uint32_t value;
+    uint32_t raw_reason; /* the backend's own code, for messages */
+};
+
+/** Snapshot of the fault-relevant CPU state. */
+struct kl_vm_fault_regs {
+    uint64_t rip, rsp, cr2;
+};
+
+/** Create a VM with one vCPU. No memory yet. */
+int kl_vm_create(struct kl_vm **out, struct kl_err *err);
+
+/** Map host memory at guest-physical gpa as memory slot `slot`. */
+int kl_vm_set_memory(struct kl_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+                     void *host, struct kl_err *err);
+
+/**
+ * Point the vCPU at user-mode (CPL 3) code in 64-bit mode with paging on.
+ * `cr3` is the PML4, `gdt`/`idt`/`tss` the descriptor tables the host wrote.
+ */
+int kl_vm_enter_user64(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t cr3,
+                       struct kl_err *err);
+
+/** Run until the next exit. Returns 0 with *exit filled, or -errno. */
+int kl_vm_run(struct kl_vm *vm, struct kl_vm_exit *exit);
+
+/** Read rip/rsp/cr2 (after a fault stub reported). */
+int kl_vm_fault_regs(struct kl_vm *vm, struct kl_vm_fault_regs *r);
+
+/** TSC frequency of the vCPU in kHz (0 if unknown). */
+uint64_t kl_vm_tsc_khz(struct kl_vm *vm);
+
+/** Arm or disarm the kick that makes kl_vm_run return KL_VMX_INTR. */
+int kl_vm_arm_timeout(struct kl_vm *vm, uint64_t ms);
+void kl_vm_disarm_timeout(struct kl_vm *vm);
+
+/** Destroy the VM. */
+void kl_vm_destroy(struct kl_vm *vm);
+
+/* cpu_x86_64.c: write GDT, IDT, TSS (with the hostcall I/O bitmap) and the
+ * ring-0 trap stubs into guest-physical memory at `low`. */
+void kl_cpu_tables_write(uint8_t *low);
+
+#endif

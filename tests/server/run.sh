@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# run.sh - server suite: unit tests of the parsers, then a real `kernless serve` driven with curl and the CLI.
+#
+# Usage: tests/server/run.sh BUILD. Uses BUILD/san/kernless (ASan/UBSan) when
+# present, else BUILD/kernless; KERNLESS_BIN overrides. Prints one line per
+# check and, last, "server: N passed, N failed".
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+KL=${KERNLESS_BIN:-}
+if [ -z "$KL" ]; then
+  if [ -x "$BUILD/san/kernless" ]; then KL=$BUILD/san/kernless; else KL=$BUILD/kernless; fi
+fi
+W=$BUILD/server-test
+rm -rf "$W"; mkdir -p "$W/fn"
+passed=0; failed=0
+SPID=
+
+pass() { echo "PASS $1"; passed=$((passed+1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
+# check NAME EXPECTED ACTUAL: equality
+check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
+# check_has NAME NEEDLE HAYSTACK: substring
+check_has() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "expected to contain '$2', got '$(echo "$3" | head -c 300)'" ;; esac; }
+finish() {
+  if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
+  echo "server: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit $?
+}
+trap finish EXIT
+
+# ---- unit tests of the untrusted-input parsers (no server needed) ----------
+UCF="-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit"
+USAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+for t in cgi_response wagi_env router; do
+  if ! gcc $UCF $USAN tests/server/unit/test_$t.c src/server/$t.c src/server/buf.c \
+       -o "$W/test_$t" 2>"$W/test_$t.log"; then
+    fail "unit_$t" "does not build: $(head -c 300 "$W/test_$t.log")"; continue
+  fi
+  out=$("$W/test_$t" 2>&1); rc=$?
+  if [ $rc -eq 0 ]; then pass "unit_$t"; else fail "unit_$t" "$(echo "$out" | grep FAIL | head -3)"; fi
+done
+
+# ---- build the functions --------------------------------------------------
+if [ ! -x "$KL" ]; then fail "binary" "no kernless binary at $KL"; exit 1; fi
+cc_wasm() { clang --target=wasm32-wasi -O2 "$1" -o "$2" -Wl,--strip-debug 2>>"$W/build.log"; }
+ok=1
+cc_wasm examples/wagi-hello/hello.c "$W/fn/hello.wasm" || ok=0
+cc_wasm examples/wagi-echo/echo.c "$W/fn/echo.wasm" || ok=0
+cc_wasm examples/wagi-redirect/redirect.c "$W/fn/redirect.wasm" || ok=0
+cc_wasm examples/wagi-cookies/cookies.c "$W/fn/cookies.wasm" || ok=0
+for f in trap loop v2; do cc_wasm tests/server/fn/$f.c "$W/fn/$f.wasm" || ok=0; done
+/usr/bin/rustc --target wasm32-wasi -O -C strip=debuginfo examples/wagi-echo-rust/echo.rs \
+  -o "$W/fn/echo_rs.wasm" 2>>"$W/build.log" || ok=0
+if [ $ok -eq 1 ]; then pass "build_functions"; else fail "build_functions" "$(head -c 300 "$W/build.log")"; exit 1; fi
+
+# ---- start the server -----------------------------------------------------
+export KERNLESS_DATA=$W/data
+unset KERNLESS_TOKEN
+start_server() {
+  : >"$W/serve.out"
+  "$KL" serve --listen 127.0.0.1:0 --data "$W/data" --max-body-mb 1 \
+    >"$W/serve.out" 2>>"$W/serve.err" &
+  SPID=$!
+  PORT=
+  for _ in $(seq 1 100); do
+    PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve.out" 2>/dev/null | sed 's/.*://')
+    [ -n "$PORT" ] && break
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.1
+  done
+  export KERNLESS_URL=http://127.0.0.1:$PORT
+  U=$KERNLESS_URL
+}
+stop_server() { kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=; }
+start_server
+if [ -z "$PORT" ]; then
+  fail "server_start" "no listening line; stderr: $(tail -c 400 "$W/serve.err")"; exit 1
+fi
+pass "server_start"
+check "token_file_mode" "600" "$(stat -c %a "$W/data/admin.token" 2>&1)"
+check "data_dir_mode" "700" "$(stat -c %a "$W/data" 2>&1)"
+check_has "token_location_printed" "$W/data/admin.token" "$(cat "$W/serve.out")"
+TOKEN=$(cat "$W/data/admin.token")
+C="curl -s --max-time 20"
+code() { $C -o /dev/null -w '%{http_code}' "$@"; }
+
+check "healthz" "200" "$(code "$U/healthz")"
+check "api_401_no_token" "401" "$(code "$U/v1/functions")"
+check "api_401_bad_token" "401" "$(code -H 'Authorization: Bearer 0000' "$U/v1/functions")"
+check "metrics_401_no_token" "401" "$(code "$U/metrics")"
+out=$(KERNLESS_TOKEN=bad "$KL" ls 2>&1); rc=$?
+check_has "cli_401" "HTTP 401" "$out rc=$rc"
+
+# ---- deploy and call ------------------------------------------------------
+deploy() { "$KL" deploy "$@" >"$W/deploy.out" 2>"$W/deploy.err"; }
+if deploy echo "$W/fn/echo.wasm" --route '/echo/...' --env ECHO_WHO=c --env PATH_INFO=spoofed; then
+  pass "deploy_c_echo"
+else
+  fail "deploy_c_echo" "$(cat "$W/deploy.err")"
+fi
+check_has "deploy_shows_progress" "cc" "$(cat "$W/deploy.err")"
+out=$($C -X PUT -H 'X-Test: one' -H 'X-Test: two' --data-binary 'hello body' \
+      "$U/echo/a%20b/c?x=1&y=%41+B")
+check_has "c_echo_method" "method: PUT" "$out"
+check_has "c_echo_path_info" "path: /a b/c" "$out"
+check_has "c_echo_raw_path" "raw_path: /a%20b/c" "$out"
+check_has "c_echo_script_name" "script: /echo" "$out"
+check_has "c_echo_query" "query: x=1&y=%41+B" "$out"
+check_has "c_echo_argv" "argv[2]: y=A B" "$out"
+check_has "c_echo_headers" "env: HTTP_X_TEST=one, two" "$out"
+check_has "c_echo_fn_env" "env: ECHO_WHO=c" "$out"
+check_has "c_echo_body" "body: hello body" "$out"
+check_has "c_echo_content_length" "content_length: 10" "$out"
+hdrs=$($C -D - -o /dev/null "$U/echo/x")
+check_has "request_id_header" "X-Request-Id: " "$hdrs"
+
+if deploy echors "$W/fn/echo_rs.wasm" --route '/rs/...'; then pass "deploy_rust_echo"
+else fail "deploy_rust_echo" "$(cat "$W/deploy.err")"; fi
+out=$($C --data-binary 'rust body' -H 'X-Rust: yes' "$U/rs/p/q?k=v")
+check_has "rust_echo_fn" "X-Echo-Function" "$($C -D - -o /dev/null "$U/rs/p")"
+check_has "rust_echo_path" "path: /p/q" "$out"
+check_has "rust_echo_query" "query: k=v" "$out"
+check_has "rust_echo_header" "env: HTTP_X_RUST=yes" "$out"
+check_has "rust_echo_body" "body: rust body" "$out"
+
+# ---- routing precedence (the same module under three routes: cached compile)
+deploy r-prefix "$W/fn/echo.wasm" --route '/r/...' --env ECHO_WHO=prefix &&
+deploy r-deep "$W/fn/echo.wasm" --route '/r/deep/...' --env ECHO_WHO=deep &&
+deploy r-exact "$W/fn/echo.wasm" --route '/r/deep/exact' --env ECHO_WHO=exact
+check_has "deploy_cached" "cached" "$(cat "$W/deploy.out")"
+who() { $C "$U$1" | grep '^env: ECHO_WHO=' | sed 's/.*=//'; }
+check "route_prefix" "prefix" "$(who /r/x)"
+check "route_prefix_base" "prefix" "$(who /r)"
+check "route_longest_prefix" "deep" "$(who /r/deep/y)"
+check "route_exact_wins" "exact" "$(who /r/deep/exact)"
+check "route_exact_is_exact" "deep" "$(who /r/deep/exact/z)"
+check "route_no_partial_segment" "404" "$(code "$U/rx")"
+out=$("$KL" deploy dup "$W/fn/hello.wasm" --route '/r/...' 2>&1); rc=$?
+check_has "route_conflict_409" "HTTP 409" "$out rc=$rc"
+
+# ---- redirect and cookies ---------------------------------------------------
+deploy redir "$W/fn/redirect.wasm" --route /go --env REDIRECT_TO=https://example.com/next
+hdrs=$($C -D - -o /dev/null "$U/go")
+check "redirect_status" "302" "$(code "$U/go")"
+check_has "redirect_location" "Location: https://example.com/next" "$hdrs"
+deploy cookies "$W/fn/cookies.wasm" --route /cookies
+hdrs=$($C -D - -o /dev/null "$U/cookies")
+check "cookies_count" "3" "$(echo "$hdrs" | grep -c '^Set-Cookie: ')"
+check "cookies_status" "201" "$(code "$U/cookies")"
+
+# ---- bad module, versions, rollback ---------------------------------------
+deploy hello "$W/fn/hello.wasm" --route /hello
+check "hello_v1" "Hello from Kernless!" "$($C "$U/hello")"
+printf '\0asm\1\0\0\0garbage!' >"$W/fn/bad.wasm"
+out=$("$KL" deploy hello "$W/fn/bad.wasm" --route /hello 2>&1); rc=$?
+check "bad_wasm_exit" "1" "$rc"
+check_has "bad_wasm_message" "rejected (HTTP 422)" "$out"
+check "bad_wasm_old_serves" "Hello from Kernless!" "$($C "$U/hello")"
+deploy hello "$W/fn/v2.wasm" --route /hello
+check "redeploy_v2" "version two" "$($C "$U/hello")"
+"$KL" rollback hello >"$W/rb.out" 2>&1
+check "rollback_previous" "Hello from Kernless!" "$($C "$U/hello")"
+check_has "rollback_no_compile" "now serves version 1" "$(cat "$W/rb.out")"
+"$KL" rollback hello 2 >/dev/null 2>&1
+check "rollback_to_2" "version two" "$($C "$U/hello")"
+out=$("$KL" info hello --json 2>&1)
+check_has "info_json_active" '"active": 2' "$out"
+check "info_versions" "2" "$(echo "$out" | grep -c '"sha256"' | awk '{print ($1 >= 2) ? 2 : $1}')"
+out=$("$KL" ls 2>&1)
+check_has "ls_lists" "echors" "$out"
+
+# ---- failures are isolated ----------------------------------------------------
+deploy trap "$W/fn/trap.wasm" --route /trap
+hdrs=$($C -D - -o /dev/null "$U/trap")
+check "trap_500" "500" "$(code "$U/trap")"
+check_has "trap_error_header" "X-Kernless-Error: trap: " "$hdrs"
+check "after_trap_others_serve" "version two" "$($C "$U/hello")"
+out=$("$KL" logs trap 2>&1)
+check_has "logs_stderr_with_request_id" "about to trap" "$out"
+rid=$(echo "$hdrs" | grep -i '^X-Request-Id:' | tr -d '\r' | awk '{print $2}')
+check_has "logs_tagged_request_id" "[$rid]" "$out"
+
+deploy loop "$W/fn/loop.wasm" --route /loop --timeout-ms 1500
+t0=$(date +%s%N)
+$C -o "$W/loop.body" -w '%{http_code}' "$U/loop" >"$W/loop.code" &
+lpid=$!
+sleep 0.3
+t1=$(date +%s%N)
+check "during_loop_others_serve" "version two" "$($C "$U/hello")"
+t2=$(date +%s%N)
+wait $lpid
+t3=$(date +%s%N)
+check "loop_504" "504" "$(cat "$W/loop.code")"
+ms=$(( (t3 - t0) / 1000000 ))
+if [ $ms -ge 1400 ] && [ $ms -le 5000 ]; then pass "loop_within_timeout"
+else fail "loop_within_timeout" "expected 1500..5000 ms, got $ms ms"; fi
+ms=$(( (t2 - t1) / 1000000 ))
+if [ $ms -le 1000 ]; then pass "not_blocked_by_loop"
+else fail "not_blocked_by_loop" "expected under 1000 ms, got $ms ms"; fi
+
+# ---- limits -----------------------------------------------------------------
+head -c 2000000 /dev/zero >"$W/big.bin"
+check "body_413" "413" "$(code --data-binary @"$W/big.bin" "$U/echo/x")"
+check "body_413_chunked" "413" "$(code -H 'Transfer-Encoding: chunked' --data-binary @"$W/big.bin" "$U/echo/x")"
+check "url_414" "414" "$(code "$U/echo/$(head -c 9000 /dev/zero | tr '\0' a)")"
+check "headers_431" "431" "$(code -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)" "$U/echo/x")"
+check "malformed_path_400" "400" "$(code "$U/echo/%zz")"
+
+# ---- 100 concurrent requests ----------------------------------------------------
+for i in $(seq 1 100); do
+  $C --data-binary "req-$i" "$U/echo/c?i=$i" >"$W/conc.$i" 2>&1 &
+done
+wait
+good=0
+for i in $(seq 1 100); do
+  grep -q "^body: req-$i\$" "$W/conc.$i" && grep -q "^query: i=$i\$" "$W/conc.$i" && good=$((good+1))
+done
+check "concurrent_100" "100" "$good"
+
+# ---- invoke, metrics, json ----------------------------------------------------
+out=$("$KL" invoke echo --data 'from invoke' 2>&1)
+check_has "invoke_body" "body: from invoke" "$out"
+check "invoke_no_token_leak" "" "$(echo "$out" | grep -i authorization)"
+out=$("$KL" invoke trap 2>&1); rc=$?
+check_has "invoke_trap_error" "HTTP 500: trap" "$out rc=$rc"
+m=$($C -H "Authorization: Bearer $TOKEN" "$U/metrics")
+check_has "metrics_requests" 'kernless_requests_total{function="echo",code="200"}' "$m"
+check_has "metrics_errors" 'kernless_errors_total{function="trap",cause="trap"}' "$m"
+check_has "metrics_histogram" 'kernless_request_duration_seconds_bucket{function="echo",le="+Inf"}' "$m"
+check_has "ls_json" '"functions"' "$("$KL" ls --json 2>&1)"
+
+# ---- rm ------------------------------------------------------------------------------
+"$KL" rm cookies >/dev/null 2>&1
+check "rm_route_gone" "404" "$(code "$U/cookies")"
+check "rm_not_listed" "" "$("$KL" ls 2>&1 | grep '^cookies ')"
+check "rm_again_404" "1" "$("$KL" rm cookies >/dev/null 2>&1; echo $?)"
+
+# ---- restart keeps everything, without compiling ----------------------------------
+imgs_before=$(ls -l --time-style=+%s%N "$W/data/images" | md5sum)
+stop_server
+start_server
+if [ -z "$PORT" ]; then fail "restart" "server did not come back: $(tail -c 300 "$W/serve.err")"; exit 1; fi
+check_has "restart_functions" "serving 11 function(s)" "$(cat "$W/serve.out")"
+check "restart_hello" "version two" "$($C "$U/hello")"
+check_has "restart_echo" "body: again" "$($C --data-binary again "$U/echo/x")"
+check_has "restart_rust" "body: again" "$($C --data-binary again "$U/rs/x")"
+check "restart_no_compile" "$imgs_before" "$(ls -l --time-style=+%s%N "$W/data/images" | md5sum)"
+check "restart_no_recompile_log" "" "$(grep 'compiling the stored module' "$W/serve.err")"
+check "restart_same_token" "$TOKEN" "$(cat "$W/data/admin.token")"

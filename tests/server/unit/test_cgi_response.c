@@ -1,0 +1,110 @@
+/* test_cgi_response.c - unit tests for the CGI response parser. */
+#include "unit.h"
+
+#include <errno.h>
+
+#include "server/cgi_response.h"
+
+/* Parse a string; returns the parser's result code. */
+static int parse(const char *s, struct kl_cgi_response *r, char *why)
+{
+    return kl_cgi_parse((const uint8_t *)s, strlen(s), r, why, 256);
+}
+
+static void test_basic(void)
+{
+    struct kl_cgi_response r;
+    char why[256];
+
+    CHECK(parse("Content-Type: text/plain\n\nhello", &r, why) == 0);
+    CHECK(r.status == 200);
+    CHECK(r.nheaders == 1);
+    CHECK_STR(r.headers[0].name, "Content-Type");
+    CHECK_STR(r.headers[0].value, "text/plain");
+    CHECK(r.body_len == 5 && memcmp(r.body, "hello", 5) == 0);
+    kl_cgi_response_free(&r);
+
+    CHECK(parse("Content-Type:text/html\r\nStatus: 404 Not Found\r\n\r\nnope\n", &r, why) == 0);
+    CHECK(r.status == 404);
+    CHECK(r.nheaders == 1);
+    CHECK_STR(r.headers[0].value, "text/html");
+    CHECK(r.body_len == 5);
+    kl_cgi_response_free(&r);
+}
+
+static void test_location_cookies(void)
+{
+    struct kl_cgi_response r;
+    char why[256];
+
+    CHECK(parse("Location: /new\n\n", &r, why) == 0);
+    CHECK(r.status == 302 && r.body_len == 0);
+    kl_cgi_response_free(&r);
+    CHECK(parse("Status: 301\nLocation: /new\n\n", &r, why) == 0);
+    CHECK(r.status == 301);
+    kl_cgi_response_free(&r);
+    CHECK(parse("Set-Cookie: a=1\nSet-Cookie: b=2\nSet-Cookie: c=3\n\n", &r, why) == 0);
+    CHECK(r.nheaders == 3);
+    CHECK(r.nheaders == 3 && strcmp(r.headers[2].value, "c=3") == 0);
+    kl_cgi_response_free(&r);
+}
+
+static void test_dropped(void)
+{
+    struct kl_cgi_response r;
+    char why[256];
+
+    CHECK(parse("Content-Length: 99\nX-Request-Id: forged\nX-Kernless-Error: x\n"
+                "Transfer-Encoding: chunked\nX-Ok: yes  \n\nb", &r, why) == 0);
+    CHECK(r.nheaders == 1);
+    CHECK_STR(r.headers[0].name, "X-Ok");
+    CHECK_STR(r.headers[0].value, "yes");
+    kl_cgi_response_free(&r);
+}
+
+static void test_errors(void)
+{
+    struct kl_cgi_response r;
+    char why[256], big[KL_CGI_MAX_HEAD + 100];
+    size_t i;
+
+    CHECK(parse("", &r, why) == -EPROTO);
+    CHECK(parse("hello world\n", &r, why) == -EPROTO);
+    CHECK(strstr(why, "no header section") != NULL);
+    CHECK(parse("hello world\n\nbody", &r, why) == -EPROTO);
+    CHECK(strstr(why, "no header section") != NULL);
+    CHECK(parse("\nbody", &r, why) == -EPROTO);
+    CHECK(parse("Content-Type: text/plain\nbad line\n\n", &r, why) == -EPROTO);
+    CHECK(strstr(why, "line 2") != NULL);
+    CHECK(parse("Status: abc\n\n", &r, why) == -EPROTO);
+    CHECK(parse("Status: 99\n\n", &r, why) == -EPROTO);
+    CHECK(parse("Status: 200\nStatus: 201\n\n", &r, why) == -EPROTO);
+    CHECK(parse("Bad Name: x\n\n", &r, why) == -EPROTO);
+    CHECK(parse("X: a\x01" "b\n\n", &r, why) == -EPROTO);
+    CHECK(kl_cgi_parse((const uint8_t *)"X: a\0b\n\n", 8, &r, why, 256) == -EPROTO);
+    /* A header section that never ends within the bound. */
+    for (i = 0; i + 1 < sizeof(big); i++)
+        big[i] = (i % 10 == 9) ? '\n' : 'a';
+    memcpy(big, "X-A: ", 5);
+    big[sizeof(big) - 1] = 0;
+    CHECK(parse(big, &r, why) == -EPROTO);
+    /* Too many headers. */
+    {
+        char many[KL_CGI_MAX_HEADERS * 8 + 16];
+        size_t o = 0;
+        for (i = 0; i <= KL_CGI_MAX_HEADERS; i++)
+            o += (size_t)snprintf(many + o, sizeof(many) - o, "X: %zu\n", i % 10);
+        snprintf(many + o, sizeof(many) - o, "\n");
+        CHECK(parse(many, &r, why) == -EPROTO);
+        CHECK(strstr(why, "headers") != NULL);
+    }
+}
+
+int main(void)
+{
+    test_basic();
+    test_location_cookies();
+    test_dropped();
+    test_errors();
+    UNIT_DONE();
+}
