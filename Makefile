@@ -9,7 +9,7 @@
 BUILD    ?= build
 CC       ?= gcc
 HOSTCC   ?= $(CC)
-PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp libcrypto
+PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE \

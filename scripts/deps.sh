@@ -16,7 +16,8 @@ PKGS=(
   libsqlite3-dev           # the registry
   libcurl4-openssl-dev     # the CLI client
   libseccomp-dev           # vCPU thread seccomp filter
-  libssl-dev               # SHA-256 for image hashes
+  nettle-dev               # SHA-256 for image hashes and cache keys (no 1 ms init)
+  libssl-dev               # base64 in the CLI client
   curl                     # tests talk HTTP like a user would
 )
 

@@ -65,10 +65,10 @@ typedef uint64_t kl_gptr_t;
 
 /* Guest runtime heap (tables, type registry, instance structs). */
 #define KL_HEAP_GVA 0x40000000ull         /* 1 GiB */
-#define KL_HEAP_SIZE 0x40000000ull
+#define KL_HEAP_SIZE 0x8000000ull         /* 128 MiB */
 
 /* Guest stack; everything between the heap end and the stack bottom is
- * unmapped, so a stack overflow faults in a guard region of ~1 GiB. */
+ * unmapped, so a stack overflow faults in a guard region of ~1.9 GiB. */
 #define KL_STACK_SIZE 0x800000ull         /* 8 MiB */
 #define KL_STACK_TOP 0xC0000000ull
 #define KL_STACK_GVA (KL_STACK_TOP - KL_STACK_SIZE)

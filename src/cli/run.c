@@ -123,7 +123,7 @@ static int load_module(const struct run_args *a, struct kl_image **img)
     o.no_cache = a->no_cache;
     o.progress = show_stage;
     o.progress_ctx = &verbose;
-    if (kl_compile(data, len, &o, path, sizeof(path), &cached, &err) < 0) {
+    if (kl_compile_image(data, len, &o, img, path, sizeof(path), &cached, &err) < 0) {
         free(data);
         return kl_cli_fail("%s: %s", a->module, err.msg);
     }
@@ -131,17 +131,18 @@ static int load_module(const struct run_args *a, struct kl_image **img)
     if (a->verbose)
         fprintf(stderr, "kernless: %s %s (%.1f ms)\n", cached ? "cache hit" : "compiled", path,
                 (kl_now_ns() - t0) / 1e6);
-    if (kl_image_load(path, img, &err) < 0)
-        return kl_cli_fail("%s", err.msg);
     return 0;
 }
 
 /* Map a result to wasmtime-like output and exit status. */
-static int report(const struct run_args *a, const struct kl_run_result *res)
+static int report(const struct run_args *a, const struct kl_run_result *res, uint64_t t_start,
+                  uint64_t t_loaded)
 {
     if (a->verbose)
-        fprintf(stderr, "kernless: setup %.3f ms, run %.3f ms, %u exits\n", res->setup_ns / 1e6,
-                res->run_ns / 1e6, res->exits);
+        fprintf(stderr, "kernless: load %.3f ms, setup %.3f ms, run %.3f ms, %u exits; "
+                "first guest instruction %.3f ms after start\n", (t_loaded - t_start) / 1e6,
+                res->setup_ns / 1e6, res->run_ns / 1e6, res->exits,
+                (t_loaded - t_start + res->setup_ns) / 1e6);
     switch (res->kind) {
     case KL_RES_EXIT:
         return res->exit_code & 0xFF;
@@ -164,12 +165,14 @@ int kl_cmd_run(int argc, char **argv)
     struct kl_run_config cfg;
     struct kl_run_result res;
     struct kl_err err = {0};
+    uint64_t t_start = kl_now_ns(), t_loaded;
     int rc;
 
     if ((rc = parse_run_args(argc, argv, &a)) != 0)
         return rc;
     if ((rc = load_module(&a, &img)) != 0)
         return rc;
+    t_loaded = kl_now_ns();
     kl_run_config_init(&cfg);
     cfg.timeout_ms = a.timeout_ms;
     cfg.max_memory_pages = a.max_memory_mb ? a.max_memory_mb * 16 : 0;
@@ -184,7 +187,7 @@ int kl_cmd_run(int argc, char **argv)
         return kl_cli_fail("%s", err.msg);
     }
     fflush(stdout);
-    rc = report(&a, &res);
+    rc = report(&a, &res, t_start, t_loaded);
     kl_run_result_free(&res);
     kl_image_free(img);
     return rc;

@@ -100,11 +100,10 @@ static int find_guest_dir(char *out, size_t len, struct kl_err *err)
 /* Resolve the guest runtime, the C compiler and their identity hash. */
 static int toolchain_get(struct toolchain *tc, struct kl_err *err)
 {
-    char lib[PATH_MAX + 32], stamp[3][PATH_MAX + 64], line[PATH_MAX];
+    char lib[PATH_MAX + 32], stamp[3][PATH_MAX + 64];
     const char *cc = getenv("KERNLESS_CC");
     uint8_t *rt = NULL;
     size_t rtlen = 0;
-    struct kl_subproc sp = {.timeout_s = 30};
     int rc;
 
     memset(tc, 0, sizeof(*tc));
@@ -128,7 +127,17 @@ static int toolchain_get(struct toolchain *tc, struct kl_err *err)
     kl_sha256(all, n, tc->identity);
     free(all);
     free(rt);
+    return 0;
+}
+
+/* The C compiler's own header folder (stddef.h etc.); only a real compile
+ * needs it, so a cache hit does not pay for this subprocess. */
+static int find_cc_include(struct toolchain *tc, struct kl_err *err)
+{
     const char *argv[] = {tc->cc, "-print-file-name=include", NULL};
+    struct kl_subproc sp = {.timeout_s = 30};
+    char line[PATH_MAX];
+
     if (kl_subproc_run(argv, &sp) < 0 || sp.exit_status != 0)
         return kl_errf(err, -ENOENT, "cannot run the C compiler %s", tc->cc);
     snprintf(tc->cc_include, sizeof(tc->cc_include), "%s",
@@ -334,7 +343,7 @@ static int build_in(const char *dir, const struct toolchain *tc, const uint8_t *
     return rc;
 }
 
-static int compile_with(const struct toolchain *tc, const uint8_t *wasm, size_t len,
+static int compile_with(struct toolchain *tc, const uint8_t *wasm, size_t len,
                         const struct kl_compile_opts *o, const char *out_path, struct kl_err *err)
 {
     struct kl_wasm_module m;
@@ -344,7 +353,7 @@ static int compile_with(const struct toolchain *tc, const uint8_t *wasm, size_t 
 
     memset(&m, 0, sizeof(m));
     progress(o, "check");
-    if ((rc = check_module(wasm, len, &m, err)) < 0)
+    if ((rc = check_module(wasm, len, &m, err)) < 0 || (rc = find_cc_include(tc, err)) < 0)
         goto out;
     snprintf(dir, sizeof(dir), "%s/kernless-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
@@ -367,18 +376,15 @@ int kl_compile_to(const uint8_t *wasm, size_t len, const struct kl_compile_opts 
     return rc < 0 ? rc : compile_with(&tc, wasm, len, o, out_path, err);
 }
 
-int kl_compile(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
-               char *out_path, size_t out_path_len, int *cached, struct kl_err *err)
+/* The cache path for this module under this toolchain and options. */
+static int cache_path(const struct toolchain *tc, const uint8_t *wasm, size_t len,
+                      const struct kl_compile_opts *o, char *out_path, size_t out_path_len,
+                      struct kl_err *err)
 {
-    struct toolchain tc;
     char dir[PATH_MAX], hex[65];
     uint8_t key[32], in[32 + 32 + 4];
-    struct kl_image *img;
     int rc, opt = o->opt_level;
 
-    *cached = 0;
-    if ((rc = toolchain_get(&tc, err)) < 0)
-        return rc;
     if (o->cache_dir)
         snprintf(dir, sizeof(dir), "%s", o->cache_dir);
     else if (kl_default_cache_dir(dir, sizeof(dir)) < 0)
@@ -387,16 +393,45 @@ int kl_compile(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
         return kl_errf(err, rc, "cannot create cache folder %s: %s", dir, strerror(-rc));
     /* key = H(H(module) || toolchain identity || opt level) */
     kl_sha256(wasm, len, in);
-    memcpy(in + 32, tc.identity, 32);
+    memcpy(in + 32, tc->identity, 32);
     memcpy(in + 64, &opt, 4);
     kl_sha256(in, sizeof(in), key);
     kl_hex(key, 32, hex);
     if (snprintf(out_path, out_path_len, "%s/%s.kimg", dir, hex) >= (int)out_path_len)
         return kl_errf(err, -ENAMETOOLONG, "cache path too long");
-    if (!o->no_cache && access(out_path, R_OK) == 0 && kl_image_load(out_path, &img, NULL) == 0) {
-        kl_image_free(img);   /* verified: hash and layout are intact */
+    return 0;
+}
+
+int kl_compile_image(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
+                     struct kl_image **img, char *path, size_t path_len, int *cached,
+                     struct kl_err *err)
+{
+    struct toolchain tc;
+    char p[PATH_MAX];
+    int rc;
+
+    *cached = 0;
+    if ((rc = toolchain_get(&tc, err)) < 0 || (rc = cache_path(&tc, wasm, len, o, p, sizeof(p), err)) < 0)
+        return rc;
+    if (path)
+        snprintf(path, path_len, "%s", p);
+    /* A cached image is used only if it verifies; a corrupt or tampered one
+     * is rebuilt rather than trusted or left in the way. */
+    if (!o->no_cache && access(p, R_OK) == 0 && kl_image_load(p, img, NULL) == 0) {
         *cached = 1;
         return 0;
     }
-    return compile_with(&tc, wasm, len, o, out_path, err);
+    if ((rc = compile_with(&tc, wasm, len, o, p, err)) < 0)
+        return rc;
+    return kl_image_load(p, img, err);
+}
+
+int kl_compile(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
+               char *out_path, size_t out_path_len, int *cached, struct kl_err *err)
+{
+    struct kl_image *img = NULL;
+    int rc = kl_compile_image(wasm, len, o, &img, out_path, out_path_len, cached, err);
+
+    kl_image_free(img);
+    return rc;
 }

@@ -33,6 +33,17 @@ int kl_compile(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
                char *out_path, size_t out_path_len, int *cached,
                struct kl_err *err);
 
+struct kl_image;
+
+/**
+ * Like kl_compile, but hands back the loaded, hash-verified image (read
+ * once). A cached image that fails verification is compiled again and
+ * replaced. `path` (may be NULL) receives the cache path.
+ */
+int kl_compile_image(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
+                     struct kl_image **img, char *path, size_t path_len, int *cached,
+                     struct kl_err *err);
+
 /** Compile to an explicit output path (no cache). */
 int kl_compile_to(const uint8_t *wasm, size_t len,
                   const struct kl_compile_opts *o, const char *out_path,

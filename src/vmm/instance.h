@@ -10,11 +10,20 @@
 #include "vmm/run.h"
 #include "vmm/vm.h"
 
-/** One linear memory: a private anonymous mapping backing its slot. */
+/* Memory slots: three for the low area, then KL_LINMEM_CHUNKS per memory. */
+#define KL_SLOT_LOW 0u
+#define KL_SLOT_HEAP 1u
+#define KL_SLOT_STACK 2u
+#define KL_LINMEM_CHUNKS 13u   /* 2 MiB, then doubling chunks up to 4 GiB */
+#define KL_SLOT_MEM(i, chunk) (3u + (i) * KL_LINMEM_CHUNKS + (chunk))
+
+/** One linear memory: a host reservation of its maximum, registered with
+ * KVM chunk by chunk as it grows. */
 struct kl_linmem {
     uint8_t *host;
-    uint64_t slot_bytes;     /* reserved size (the effective maximum) */
-    uint32_t pages;          /* currently mapped */
+    uint64_t reserved;       /* bytes reserved on the host (the effective maximum) */
+    uint64_t registered;     /* bytes covered by KVM memory slots */
+    uint32_t pages;          /* currently mapped in the guest page tables */
 };
 
 /** Captured output with a cap. */
@@ -58,7 +67,10 @@ int kl_inst_finish(struct kl_inst *in, enum kl_result_kind kind, const char *fmt
 /** Deliver the guest's pending stdout/stderr bytes. Returns 0 or KL_HC_DONE on a limit. */
 int kl_inst_take_output(struct kl_inst *in, uint32_t out_len, uint32_t err_len);
 
-/** Map pages [0, new_pages) of linear memory `idx`, creating its slot. */
+/** Map pages [0, new_pages) of linear memory `idx`, creating its slots. */
 int kl_inst_mem_grow(struct kl_inst *in, uint32_t idx, uint32_t new_pages, uint32_t max_pages);
+
+/** Unmap every linear memory's host reservation (the VM is gone). */
+void kl_linmem_release(struct kl_inst *in);
 
 #endif
