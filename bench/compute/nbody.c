@@ -1,4 +1,4 @@
-/* nbody.c - compute benchmark: leapfrog-free symplectic Euler N-body simulation of five planets. */
+/* nbody.c - compute benchmark: N-body simulation of the sun and four outer planets (symplectic Euler). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

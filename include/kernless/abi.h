@@ -18,7 +18,7 @@
  *  - Bump KL_ABI_VERSION on any change to this file.
  */
 
-#define KL_ABI_VERSION 1u
+#define KL_ABI_VERSION 2u
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -139,6 +139,7 @@ enum kl_trap {
     KL_TRAP_EXHAUSTION = 8,
     KL_TRAP_OOB_TABLE = 9,       /* table access out of bounds */
     KL_TRAP_NULL_CALL = 10,      /* call_indirect of a null entry */
+    KL_TRAP_TABLE_ACCESS = 11,   /* table.get/set/fill/copy/init or an elem segment out of bounds */
     KL_TRAP_COUNT
 };
 
@@ -194,6 +195,167 @@ enum kl_run_mode {
     KL_MODE_COMMAND = 0, /* run the module's _start as a WASI command */
     KL_MODE_INVOKE = 1,  /* loop on KL_HC_INVOKE commands */
 };
+
+/* ------------------------------------------------------------------------
+ * KL_HC_FS: one WASI preview 1 file or directory operation per exit.
+ *
+ * The host keeps a table of open host files ("handles"); handle i < npreopens
+ * is preopen i. The guest keeps the WASI fd table (rights, flags, prestat
+ * names) itself and names host objects only by handle; the host re-checks
+ * every handle, path and buffer, resolves every path beneath its preopen and
+ * refuses writes under read-only preopens. Flag fields carry WASI encodings
+ * (oflags, fdflags, lookupflags, fstflags, whence, advice).
+ * ---------------------------------------------------------------------- */
+enum kl_fs_op {
+    KL_FS_CLOSE = 0,      /* h */
+    KL_FS_READ = 1,       /* h, iov -> result = bytes read */
+    KL_FS_WRITE = 2,      /* h, iov -> result = bytes written */
+    KL_FS_PREAD = 3,      /* h, iov, a = offset -> result */
+    KL_FS_PWRITE = 4,     /* h, iov, a = offset -> result */
+    KL_FS_SEEK = 5,       /* h, a = (int64) offset, flags = whence -> result = offset */
+    KL_FS_SYNC = 6,       /* h */
+    KL_FS_DATASYNC = 7,   /* h */
+    KL_FS_ADVISE = 8,     /* h, a = offset, b = len, flags = advice */
+    KL_FS_ALLOCATE = 9,   /* h, a = offset, b = len */
+    KL_FS_FILESTAT = 10,  /* h -> stat */
+    KL_FS_SET_SIZE = 11,  /* h, a = size */
+    KL_FS_SET_TIMES = 12, /* h, a = atim, b = mtim, flags = fstflags */
+    KL_FS_SET_FLAGS = 13, /* h, flags = fdflags */
+    KL_FS_READDIR = 14,   /* h, a = cookie, buf/buf_len -> result = bytes used */
+    KL_FS_OPEN = 15,      /* h, path, lookup, flags = oflags, flags2 = fdflags,
+                             access -> result = new handle, filetype */
+    KL_FS_MKDIR = 16,     /* h, path */
+    KL_FS_RMDIR = 17,     /* h, path */
+    KL_FS_UNLINK = 18,    /* h, path */
+    KL_FS_RENAME = 19,    /* h, path -> h2, path2 */
+    KL_FS_LINK = 20,      /* h, path, lookup -> h2, path2 */
+    KL_FS_SYMLINK = 21,   /* path = link contents; h, path2 = new link */
+    KL_FS_READLINK = 22,  /* h, path, buf/buf_len -> result = bytes used */
+    KL_FS_PATH_STAT = 23, /* h, path, lookup -> stat */
+    KL_FS_PATH_TIMES = 24,/* h, path, lookup, a = atim, b = mtim, flags = fstflags */
+    KL_FS_OP_COUNT
+};
+
+/* kl_hc_fs.access for KL_FS_OPEN: what the new handle may do. */
+enum kl_fs_access { KL_FS_ACCESS_READ = 1, KL_FS_ACCESS_WRITE = 2 };
+
+#define KL_FS_MAX_IOV 64u     /* iovecs per call; the guest loops for more */
+#define KL_FS_PATH_MAX 4096u  /* bytes in a path, NUL included */
+
+/** One buffer of a read or write: a guest address and a length. */
+struct kl_fs_iov {
+    kl_gptr_t buf;
+    uint64_t len;
+};
+_Static_assert(sizeof(struct kl_fs_iov) == 16, "kl_fs_iov layout");
+
+/** File attributes, laid out exactly as WASI's filestat. */
+struct kl_fs_stat {
+    uint64_t dev;
+    uint64_t ino;
+    uint8_t filetype;   /* WASI filetype */
+    uint8_t pad[7];
+    uint64_t nlink;
+    uint64_t size;
+    uint64_t atim;      /* ns since the epoch */
+    uint64_t mtim;
+    uint64_t ctim;
+};
+_Static_assert(sizeof(struct kl_fs_stat) == 64, "kl_fs_stat layout");
+
+/** KL_HC_FS. Paths are (address, length) in guest memory, not NUL-terminated. */
+struct kl_hc_fs {
+    uint32_t op;        /* IN: enum kl_fs_op */
+    uint32_t err;       /* OUT: 0, or a WASI preview 1 errno */
+    uint32_t h;         /* IN: handle (the directory for path operations) */
+    uint32_t h2;        /* IN: second directory (rename, link, symlink) */
+    uint64_t a;         /* IN: op argument (see kl_fs_op) */
+    uint64_t b;         /* IN: op argument */
+    uint32_t flags;     /* IN: op flags (see kl_fs_op) */
+    uint32_t flags2;    /* IN: open: fdflags */
+    uint32_t lookup;    /* IN: WASI lookupflags */
+    uint32_t access;    /* IN: open: enum kl_fs_access */
+    kl_gptr_t path;     /* IN */
+    kl_gptr_t path2;    /* IN */
+    uint32_t path_len;  /* IN */
+    uint32_t path2_len; /* IN */
+    kl_gptr_t buf;      /* IN: readdir/readlink destination */
+    uint32_t buf_len;   /* IN */
+    uint32_t niov;      /* IN: entries used in iov */
+    uint64_t result;    /* OUT: see kl_fs_op */
+    uint32_t filetype;  /* OUT: open: WASI filetype of the new handle */
+    uint32_t pad;
+    struct kl_fs_stat stat;                /* OUT: filestat, path_stat */
+    struct kl_fs_iov iov[KL_FS_MAX_IOV];   /* IN */
+};
+_Static_assert(sizeof(struct kl_hc_fs) == 1192, "kl_hc_fs layout");
+_Static_assert(sizeof(struct kl_hc_fs) <= KL_HCALL_SIZE, "kl_hc_fs fits the hostcall area");
+
+/* ------------------------------------------------------------------------
+ * KL_HC_INVOKE (run mode KL_MODE_INVOKE): the image holds several compiled
+ * modules; the host instantiates them and calls their exports one command
+ * at a time. Each exit reports the outcome of the previous command and
+ * fetches the next one in the same struct, so a command costs one exit.
+ *
+ * Values travel as 64-bit words: i32 zero-extended, i64 as is, f32/f64 as
+ * their bit patterns (NaN payloads kept), references as 0 for null and an
+ * opaque non-zero word otherwise (externref words are the host's own and
+ * come back unchanged; a funcref word only says "not null").
+ *
+ * After a CPU fault inside a command (out-of-bounds access through the
+ * guard pages, stack overflow) the host reports the trap itself and resumes
+ * the guest at `recover` with a fresh stack; the guest's next exit then
+ * carries KL_INV_RECOVERED.
+ * ---------------------------------------------------------------------- */
+#define KL_INVOKE_MAX_VALS 200u           /* arguments, results or imports per command */
+#define KL_INVOKE_SPECTEST 0xFFFFFFFFu    /* import source: the built-in spectest module */
+
+enum kl_invoke_op {
+    KL_INV_OP_INSTANTIATE = 1, /* instantiate module `index` of the image as instance `inst`;
+                                * vals[i] binds import i: source instance << 32 | export
+                                * index (source KL_INVOKE_SPECTEST: a kl_spectest_item) */
+    KL_INV_OP_CALL = 2,        /* call function export `index` of `inst` with nvals args */
+    KL_INV_OP_GET = 3,         /* read global export `index` of `inst` */
+    KL_INV_OP_SIZE = 4,        /* current size of memory (pages) or table (elements) export
+                                * `index` of `inst` (inst KL_INVOKE_SPECTEST: spectest item) */
+    KL_INV_OP_STOP = 5,        /* leave the loop: the guest exits normally */
+};
+
+enum kl_invoke_status {
+    KL_INV_READY = 0,          /* the loop started; there was no previous command */
+    KL_INV_OK = 1,             /* done; nvals results in vals */
+    KL_INV_TRAPPED = 2,        /* a Wasm trap; code is a kl_trap */
+    KL_INV_REFUSED = 3,        /* the command did not fit the image (bad index, arity,
+                                * binding or a runtime limit); code is a kl_invoke_refusal */
+    KL_INV_RECOVERED = 4,      /* resumed at `recover` after a fault the host reported */
+};
+
+enum kl_invoke_refusal {
+    KL_INV_BAD_MODULE = 1, KL_INV_BAD_INSTANCE = 2, KL_INV_BAD_EXPORT = 3,
+    KL_INV_BAD_ARITY = 4, KL_INV_BAD_IMPORT = 5, KL_INV_LIMIT = 6, KL_INV_BAD_OP = 7,
+};
+
+/* Exports of the spectest host module, in this order. */
+enum kl_spectest_item {
+    KL_SPECTEST_PRINT = 0, KL_SPECTEST_PRINT_I32, KL_SPECTEST_PRINT_I64, KL_SPECTEST_PRINT_F32,
+    KL_SPECTEST_PRINT_F64, KL_SPECTEST_PRINT_I32_F32, KL_SPECTEST_PRINT_F64_F64,
+    KL_SPECTEST_GLOBAL_I32, KL_SPECTEST_GLOBAL_I64, KL_SPECTEST_GLOBAL_F32,
+    KL_SPECTEST_GLOBAL_F64, KL_SPECTEST_TABLE, KL_SPECTEST_MEMORY, KL_SPECTEST_COUNT
+};
+
+/** KL_HC_INVOKE */
+struct kl_hc_invoke {
+    uint32_t status;    /* IN: enum kl_invoke_status of the previous command */
+    uint32_t code;      /* IN: kl_trap or kl_invoke_refusal */
+    uint32_t nvals;     /* IN: results; OUT: arguments or imports */
+    uint32_t op;        /* OUT: enum kl_invoke_op */
+    uint32_t inst;      /* OUT: instance (numbered 0, 1, ... in instantiation order) */
+    uint32_t index;     /* OUT: module index or export index */
+    kl_gptr_t recover;  /* IN: CPL-3 entry point to resume at after a fault */
+    uint64_t vals[KL_INVOKE_MAX_VALS]; /* IN/OUT */
+};
+_Static_assert(sizeof(struct kl_hc_invoke) == 32 + 8 * KL_INVOKE_MAX_VALS, "kl_hc_invoke layout");
+_Static_assert(sizeof(struct kl_hc_invoke) <= KL_HCALL_SIZE, "kl_hc_invoke fits the hostcall area");
 
 /* ------------------------------------------------------------------------
  * Boot / request block at KL_BOOT_GVA, written by the host before entry

@@ -164,6 +164,30 @@ static curl_mime *deploy_mime(CURL *h, void *ctx)
     return m;
 }
 
+/* One progress line on stderr: upload size, compiler stages, then commit. */
+static void progress(const char *name, const char *stage, json_int_t bytes)
+{
+    static const char *const compiling[] = {"compile", "check", "validate",
+                                            "wasm2c", "cc", "link"};
+    size_t i;
+
+    if (stage == NULL)
+        return;
+    if (strcmp(stage, "upload") == 0) {
+        fprintf(stderr, "kernless: %s: uploaded %lld bytes\n", name, (long long)bytes);
+        return;
+    }
+    for (i = 0; i < sizeof(compiling) / sizeof(compiling[0]); i++) {
+        if (strcmp(stage, compiling[i]) == 0) {
+            fprintf(stderr, "kernless: %s: compiling (%s)\n", name, stage);
+            return;
+        }
+    }
+    fprintf(stderr, "kernless: %s: %s\n", name, strcmp(stage, "load") == 0
+            ? "loading the image" : strcmp(stage, "commit") == 0
+            ? "activating the new version" : stage);
+}
+
 /* One NDJSON event from the server: show progress, keep the outcome. */
 static void deploy_line(void *ctx, const char *line, size_t n)
 {
@@ -177,9 +201,8 @@ static void deploy_line(void *ctx, const char *line, size_t n)
         return;
     }
     if (ev != NULL && !a->json)
-        fprintf(stderr, "kernless: %s: %s%s\n", a->name,
-                json_string_value(json_object_get(o, "stage")) ?: "?",
-                json_object_get(o, "bytes") ? " (module uploaded)" : "...");
+        progress(a->name, json_string_value(json_object_get(o, "stage")),
+                 json_integer_value(json_object_get(o, "bytes")));
     json_decref(o);
 }
 

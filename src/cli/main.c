@@ -12,6 +12,14 @@ static const struct {
 } commands[] = {
     {"run", kl_cmd_run, "run a wasm32-wasi command module in a micro-VM"},
     {"compile", kl_cmd_compile, "compile a module ahead of time into a .kimg"},
+    {"serve", kl_cmd_serve, "start the HTTP gateway and management API"},
+    {"deploy", kl_cmd_client, "deploy a module as an HTTP function (new version)"},
+    {"ls", kl_cmd_client, "list deployed functions"},
+    {"info", kl_cmd_client, "show a function and its versions"},
+    {"rm", kl_cmd_client, "remove a function"},
+    {"logs", kl_cmd_client, "show a function's log (-f to follow)"},
+    {"rollback", kl_cmd_client, "switch a function back to an earlier version"},
+    {"invoke", kl_cmd_client, "call a function through the server"},
 };
 
 static int usage(FILE *f)

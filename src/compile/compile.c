@@ -23,14 +23,6 @@
 #define KL_CC_MAX_AS (8ull << 30)            /* address-space cap for cc */
 #define KL_CACHE_VERSION "kernless-cache-4"
 
-/** Paths and identity of the toolchain, resolved once per process. */
-struct toolchain {
-    char guest_dir[PATH_MAX];
-    char cc[64];
-    char cc_include[PATH_MAX];
-    uint8_t identity[32];    /* hash of runtime + tool binaries */
-};
-
 void kl_compile_opts_init(struct kl_compile_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -98,7 +90,7 @@ static int find_guest_dir(char *out, size_t len, struct kl_err *err)
 }
 
 /* Resolve the guest runtime, the C compiler and their identity hash. */
-static int toolchain_get(struct toolchain *tc, struct kl_err *err)
+int kl_toolchain_get(struct kl_toolchain *tc, struct kl_err *err)
 {
     char lib[PATH_MAX + 32], stamp[3][PATH_MAX + 64];
     const char *cc = getenv("KERNLESS_CC");
@@ -107,6 +99,7 @@ static int toolchain_get(struct toolchain *tc, struct kl_err *err)
     int rc;
 
     memset(tc, 0, sizeof(*tc));
+    memset(stamp, 0, sizeof(stamp));   /* hashed whole: no stack garbage in the key */
     if ((rc = find_guest_dir(tc->guest_dir, sizeof(tc->guest_dir), err)) < 0)
         return rc;
     snprintf(tc->cc, sizeof(tc->cc), "%s", cc && *cc ? cc : "gcc");
@@ -132,7 +125,7 @@ static int toolchain_get(struct toolchain *tc, struct kl_err *err)
 
 /* The C compiler's own header folder (stddef.h etc.); only a real compile
  * needs it, so a cache hit does not pay for this subprocess. */
-static int find_cc_include(struct toolchain *tc, struct kl_err *err)
+int kl_toolchain_cc_include(struct kl_toolchain *tc, struct kl_err *err)
 {
     const char *argv[] = {tc->cc, "-print-file-name=include", NULL};
     struct kl_subproc sp = {.timeout_s = 30};
@@ -250,7 +243,7 @@ static int write_glue(const char *path, const struct kl_wasm_module *m, struct k
 }
 
 /* cc -c with the flags the guest runtime was built with (see Makefile). */
-static int cc_compile(const struct toolchain *tc, const char *src, const char *obj, int opt,
+static int cc_compile(const struct kl_toolchain *tc, const char *src, const char *obj, int opt,
                       uint32_t timeout_s, struct kl_err *err)
 {
     char optflag[8], inc[PATH_MAX + 8];
@@ -268,7 +261,7 @@ static int cc_compile(const struct toolchain *tc, const char *src, const char *o
     return run_tool("cc", argv, timeout_s, KL_CC_MAX_AS, err);
 }
 
-static int link_image(const struct toolchain *tc, const char *dir, uint32_t timeout_s,
+static int link_image(const struct kl_toolchain *tc, const char *dir, uint32_t timeout_s,
                       struct kl_err *err)
 {
     char ld[PATH_MAX + 16], lib[PATH_MAX + 16], m_o[PATH_MAX], g_o[PATH_MAX], elf[PATH_MAX];
@@ -300,7 +293,7 @@ static void rm_tree_flat(const char *dir)
 }
 
 /* Everything after the module checks, inside a private temp folder. */
-static int build_in(const char *dir, const struct toolchain *tc, const uint8_t *wasm, size_t len,
+static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_t *wasm, size_t len,
                     const struct kl_wasm_module *m, const struct kl_compile_opts *o,
                     const char *out_path, struct kl_err *err)
 {
@@ -343,7 +336,7 @@ static int build_in(const char *dir, const struct toolchain *tc, const uint8_t *
     return rc;
 }
 
-static int compile_with(struct toolchain *tc, const uint8_t *wasm, size_t len,
+static int compile_with(struct kl_toolchain *tc, const uint8_t *wasm, size_t len,
                         const struct kl_compile_opts *o, const char *out_path, struct kl_err *err)
 {
     struct kl_wasm_module m;
@@ -353,7 +346,7 @@ static int compile_with(struct toolchain *tc, const uint8_t *wasm, size_t len,
 
     memset(&m, 0, sizeof(m));
     progress(o, "check");
-    if ((rc = check_module(wasm, len, &m, err)) < 0 || (rc = find_cc_include(tc, err)) < 0)
+    if ((rc = check_module(wasm, len, &m, err)) < 0 || (rc = kl_toolchain_cc_include(tc, err)) < 0)
         goto out;
     snprintf(dir, sizeof(dir), "%s/kernless-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
@@ -370,14 +363,14 @@ out:
 int kl_compile_to(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
                   const char *out_path, struct kl_err *err)
 {
-    struct toolchain tc;
-    int rc = toolchain_get(&tc, err);
+    struct kl_toolchain tc;
+    int rc = kl_toolchain_get(&tc, err);
 
     return rc < 0 ? rc : compile_with(&tc, wasm, len, o, out_path, err);
 }
 
 /* The cache path for this module under this toolchain and options. */
-static int cache_path(const struct toolchain *tc, const uint8_t *wasm, size_t len,
+static int cache_path(const struct kl_toolchain *tc, const uint8_t *wasm, size_t len,
                       const struct kl_compile_opts *o, char *out_path, size_t out_path_len,
                       struct kl_err *err)
 {
@@ -406,12 +399,12 @@ int kl_compile_image(const uint8_t *wasm, size_t len, const struct kl_compile_op
                      struct kl_image **img, char *path, size_t path_len, int *cached,
                      struct kl_err *err)
 {
-    struct toolchain tc;
+    struct kl_toolchain tc;
     char p[PATH_MAX];
     int rc;
 
     *cached = 0;
-    if ((rc = toolchain_get(&tc, err)) < 0 || (rc = cache_path(&tc, wasm, len, o, p, sizeof(p), err)) < 0)
+    if ((rc = kl_toolchain_get(&tc, err)) < 0 || (rc = cache_path(&tc, wasm, len, o, p, sizeof(p), err)) < 0)
         return rc;
     if (path)
         snprintf(path, path_len, "%s", p);
@@ -434,4 +427,23 @@ int kl_compile(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
 
     kl_image_free(img);
     return rc;
+}
+
+/* ---- the pieces, for pipelines that build other kinds of images ---- */
+
+int kl_compile_run_tool(const char *stage, const char *const argv[], uint32_t timeout_s,
+                        struct kl_err *err)
+{
+    return run_tool(stage, argv, timeout_s, KL_CC_MAX_AS, err);
+}
+
+int kl_compile_validate(const char *wasm_path, uint32_t timeout_s, struct kl_err *err)
+{
+    return validate(wasm_path, timeout_s, err);
+}
+
+int kl_compile_cc(const struct kl_toolchain *tc, const char *src, const char *obj, int opt,
+                  uint32_t timeout_s, struct kl_err *err)
+{
+    return cc_compile(tc, src, obj, opt, timeout_s, err);
 }

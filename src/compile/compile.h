@@ -2,6 +2,7 @@
 #ifndef KL_COMPILE_COMPILE_H
 #define KL_COMPILE_COMPILE_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,5 +52,32 @@ int kl_compile_to(const uint8_t *wasm, size_t len,
 
 /** The per-user cache folder ($XDG_CACHE_HOME/kernless or ~/.cache/kernless). */
 int kl_default_cache_dir(char *buf, size_t len);
+
+/* ---- the pipeline's pieces, for builders of other image kinds (compile/modobj.c) ---- */
+
+/** Paths and identity of the toolchain, resolved once per process. */
+struct kl_toolchain {
+    char guest_dir[PATH_MAX];
+    char cc[64];
+    char cc_include[PATH_MAX];   /* filled by kl_toolchain_cc_include */
+    uint8_t identity[32];        /* hash of runtime + tool binaries */
+};
+
+/** Resolve the guest runtime folder, the C compiler and their identity hash. */
+int kl_toolchain_get(struct kl_toolchain *tc, struct kl_err *err);
+
+/** Find the C compiler's own header folder (one subprocess; only compiles need it). */
+int kl_toolchain_cc_include(struct kl_toolchain *tc, struct kl_err *err);
+
+/** Run one toolchain program under the pipeline's limits; any failure is one line in *err. */
+int kl_compile_run_tool(const char *stage, const char *const argv[], uint32_t timeout_s,
+                        struct kl_err *err);
+
+/** wasm-validate the file; -EINVAL if invalid, -ENOTSUP if it needs SIMD. */
+int kl_compile_validate(const char *wasm_path, uint32_t timeout_s, struct kl_err *err);
+
+/** Compile one generated C file to an object with the guest flags at -O`opt`. */
+int kl_compile_cc(const struct kl_toolchain *tc, const char *src, const char *obj, int opt,
+                  uint32_t timeout_s, struct kl_err *err);
 
 #endif

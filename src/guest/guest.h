@@ -56,6 +56,9 @@ void kl_random_fill(uint8_t *p, size_t n);
 /* rt.c */
 void kl_rt_set_trap_target(void *jmpbuf);   /* NULL: traps exit the guest */
 
+/* invoke.c: KL_MODE_INVOKE, the host's command loop (multi-module images). */
+__attribute__((noreturn)) void kl_invoke_main(void);
+
 /* wasi.c */
 void kl_wasi_init(void);
 

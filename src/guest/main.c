@@ -39,5 +39,7 @@ void kl_guest_main(void)
     /* The host may have snapshotted us here; everything below is per request. */
     if (r->mode == KL_MODE_COMMAND)
         run_command();
+    if (r->mode == KL_MODE_INVOKE)
+        kl_invoke_main();
     kl_fatal("unknown run mode from the host");
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "server/deploy.h"
@@ -90,13 +91,16 @@ enum MHD_Result kl_api_begin(struct kl_req *r, struct MHD_Connection *c,
     if (r->fn_name[0] && !kl_fn_name_ok(r->fn_name))
         return kl_http_error(r, c, 400, "bad_request", "bad function name");
     *body_cap = KL_API_BODY_MAX;
-    if (r->op == KL_API_INVOKE) {
+    if (r->op == KL_API_INVOKE)
         *body_cap = r->srv->max_body;
-        snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", r->fn_name);
-    }
     if (r->op == KL_API_DEPLOY) {
+        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+
         *body_cap = r->srv->max_upload + KL_CONFIG_MAX + 65536;
-        r->pp = MHD_create_post_processor(c, 65536, on_part, r);
+        /* MHD would also take urlencoded forms; a module is binary, so only
+         * multipart makes sense. */
+        if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0)
+            r->pp = MHD_create_post_processor(c, 65536, on_part, r);
         if (r->pp == NULL)
             return kl_http_error(r, c, 415, "bad_request", "deploy wants a "
                                  "multipart/form-data body with config and module");
@@ -294,6 +298,8 @@ static enum MHD_Result do_invoke(struct kl_req *r, struct MHD_Connection *c)
     fn = r->table ? kl_table_find(r->table, r->fn_name) : NULL;
     if (fn == NULL)
         return kl_http_error(r, c, 404, "not_found", "no function named %s", r->fn_name);
+    /* Label metrics only for real functions: unknown names must not mint series. */
+    snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", fn->name);
     n = strlen(fn->cfg.route);
     if (n >= 4 && strcmp(fn->cfg.route + n - 4, "/...") == 0)
         n -= 4;

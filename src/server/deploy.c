@@ -311,9 +311,12 @@ out:
 static void *deploy_thread(void *arg)
 {
     struct kl_deploy *d = arg;
+    struct kl_server *s = d->srv;
 
     kl_deploy_run(d);
     kl_deploy_put(d);
+    /* Last touch of the server: shutdown waits for this count to drain. */
+    __atomic_sub_fetch(&s->deploys_running, 1, __ATOMIC_ACQ_REL);
     return NULL;
 }
 
@@ -328,9 +331,11 @@ int kl_deploy_spawn(struct kl_deploy *d)
     pthread_mutex_unlock(&d->lock);
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    __atomic_add_fetch(&d->srv->deploys_running, 1, __ATOMIC_ACQ_REL);
     rc = pthread_create(&t, &a, deploy_thread, d);
     pthread_attr_destroy(&a);
     if (rc != 0) {
+        __atomic_sub_fetch(&d->srv->deploys_running, 1, __ATOMIC_ACQ_REL);
         kl_deploy_put(d);
         return -rc;
     }

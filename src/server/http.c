@@ -408,9 +408,9 @@ struct MHD_Daemon *kl_http_start(struct kl_server *s, struct kl_err *err)
     /* One thread per connection: a slow or looping function only ever
      * holds its own connection's thread. */
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,  /* must be first */
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                          MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,7 +133,7 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
                  struct kl_err *err)
 {
     const char *colon = strrchr(o->listen, ':');
-    int rc;
+    int rc, v6;
 
     if (colon == NULL || (size_t)(colon - o->listen) >= sizeof(s->listen_host))
         return kl_errf(err, -EINVAL, "--listen wants HOST:PORT, got \"%s\"", o->listen);
@@ -152,10 +153,26 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     *d = kl_http_start(s, err);
     if (*d == NULL)
         return err->code ? err->code : -EIO;
-    printf("kernless: serving %zu function(s) on http://%s:%s (data %s)\n",
-           s->table ? s->table->n : 0, s->listen_host, s->listen_port, s->data);
+    v6 = strchr(s->listen_host, ':') != NULL;
+    printf("kernless: serving %zu function(s) on http://%s%s%s:%s (data %s)\n",
+           s->table ? s->table->n : 0, v6 ? "[" : "", s->listen_host, v6 ? "]" : "",
+           s->listen_port, s->data);
     fflush(stdout);
     return 0;
+}
+
+/* A streamed deploy runs on a detached thread that uses the server state;
+ * let it finish (its compile is bounded by the compiler's own timeouts). */
+static void drain_deploys(struct kl_server *s)
+{
+    struct timespec tick = {0, 50 * 1000000};
+    int waited = 0;
+
+    while (__atomic_load_n(&s->deploys_running, __ATOMIC_ACQUIRE) > 0) {
+        if (waited++ % 100 == 0)
+            kl_log("waiting for a deploy in progress to finish");
+        nanosleep(&tick, NULL);
+    }
 }
 
 int kl_cmd_serve(int argc, char **argv)
@@ -177,6 +194,7 @@ int kl_cmd_serve(int argc, char **argv)
         /* Block the stop signals before any thread exists, so only
          * sigwait below ever receives them. */
         signal(SIGPIPE, SIG_IGN);
+        umask(077);   /* registry, images and modules are for this user only */
         sigemptyset(&set);
         sigaddset(&set, SIGINT);
         sigaddset(&set, SIGTERM);
@@ -187,6 +205,7 @@ int kl_cmd_serve(int argc, char **argv)
         sigwait(&set, &sig);
         kl_log("signal %d: stopping", sig);
         MHD_stop_daemon(d);
+        drain_deploys(&s);
     } else {
         fprintf(stderr, "kernless: serve: %s\n", err.msg);
     }

@@ -46,6 +46,7 @@ struct kl_server {
     struct kl_table *table;
     pthread_mutex_t control_lock; /* serialises registry changes + republish */
     pthread_mutex_t compile_lock; /* one compile at a time: it uses every core */
+    int deploys_running;          /* atomic: detached deploy threads alive */
 };
 
 /** Print one timestamped line on the server's stderr. */

@@ -8,6 +8,7 @@
 
 #include "common/util.h"
 #include "vmm/instance.h"
+#include "vmm/wasi_host.h"
 
 typedef int (*kl_hc_fn)(struct kl_inst *in, void *arg);
 
@@ -118,7 +119,7 @@ static int hc_sleep(struct kl_inst *in, void *arg)
 static int hc_ready(struct kl_inst *in, void *arg)
 {
     struct kl_hc_ready *r = arg;
-    r->mode = KL_MODE_COMMAND;
+    r->mode = in->mode;   /* KL_MODE_COMMAND unless a kl_invoker started this VM */
     return KL_HC_CONTINUE;
 }
 
@@ -134,6 +135,8 @@ static const struct {
     [KL_HC_MEMGROW] = {"memgrow", sizeof(struct kl_hc_memgrow), hc_memgrow},
     [KL_HC_SLEEP] = {"sleep", sizeof(struct kl_hc_sleep), hc_sleep},
     [KL_HC_READY] = {"ready", sizeof(struct kl_hc_ready), hc_ready},
+    [KL_HC_FS] = {"fs", sizeof(struct kl_hc_fs), kl_hc_fs},
+    [KL_HC_INVOKE] = {"invoke", sizeof(struct kl_hc_invoke), kl_hc_invoke},
 };
 
 int kl_hostcall_dispatch(struct kl_inst *in, uint16_t port, uint32_t value)

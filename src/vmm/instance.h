@@ -45,6 +45,9 @@ struct kl_inst {
     uint64_t deadline_ns;                  /* 0: none */
     uint32_t max_pages;                    /* host limit for any memory */
     int done;                              /* the run has a result */
+    uint32_t mode;                         /* enum kl_run_mode that KL_HC_READY hands out */
+    struct kl_invoker *invoker;            /* KL_MODE_INVOKE: the session (vmm/invoke.c) */
+    struct kl_fs *fs;                      /* WASI preopens and open files (vmm/wasi_host.c) */
 };
 
 /* Outcome of handling one exit. */
@@ -56,6 +59,20 @@ enum { KL_HC_CONTINUE = 0, KL_HC_DONE = 1 };
  * A misbehaving guest is not a host failure: it ends with KL_RES_ERROR.
  */
 int kl_hostcall_dispatch(struct kl_inst *in, uint16_t port, uint32_t value);
+
+/** KL_HC_INVOKE: hand the guest's report to its kl_invoker and pause (vmm/invoke.c). */
+int kl_hc_invoke(struct kl_inst *in, void *arg);
+
+/**
+ * Create the VM, load `img`, write the boot block and point the vCPU at the
+ * image entry. in->cfg, in->res and the capture limits must be set. On
+ * failure the caller still calls kl_inst_teardown.
+ */
+int kl_inst_setup(struct kl_inst *in, const struct kl_image *img,
+                  const struct kl_run_config *cfg, struct kl_err *err);
+
+/** Destroy the VM and unmap guest memory (captured output is kept). */
+void kl_inst_teardown(struct kl_inst *in);
 
 /** Turn a CPU exception reported by a trap stub into a trap or an error. */
 int kl_fault_handle(struct kl_inst *in);

@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "vmm/instance.h"
+#include "vmm/wasi_host.h"
 
 #define USER_RW (KL_PTE_W | KL_PTE_U | KL_PTE_NX)
 
@@ -78,8 +79,10 @@ static int capture(struct kl_capture *c, const uint8_t *p, size_t n)
         c->buf = b;
         c->cap = cap;
     }
-    memcpy(c->buf + c->len, p, k);
-    c->len += k;
+    if (k > 0) {
+        memcpy(c->buf + c->len, p, k);
+        c->len += k;
+    }
     return k < n ? -EFBIG : 0;
 }
 
@@ -253,6 +256,8 @@ static int write_boot(struct kl_inst *in, const struct kl_run_config *cfg, struc
                        (unsigned long long)KL_REQ_SIZE);
     b->argc = (uint32_t)cfg->argc;
     b->envc = (uint32_t)cfg->envc;
+    if (kl_wasi_host_boot(cfg, b, in->low + pos, &pos, KL_REQ_GVA + KL_REQ_SIZE - pos) < 0)
+        return kl_errf(err, -E2BIG, "preopened directory names exceed the request area");
     if (cfg->stdin_fd >= 0) {
         b->flags |= KL_BOOT_STDIN_HOST;
     } else if (cfg->stdin_len > 0) {
@@ -300,13 +305,16 @@ static int set_low_slots(struct kl_inst *in, const struct kl_image *img, struct 
                             in->low + KL_STACK_GVA, err);
 }
 
-static int inst_setup(struct kl_inst *in, const struct kl_image *img,
-                      const struct kl_run_config *cfg, struct kl_err *err)
+int kl_inst_setup(struct kl_inst *in, const struct kl_image *img,
+                  const struct kl_run_config *cfg, struct kl_err *err)
 {
     int rc;
 
     in->max_pages = cfg->max_memory_pages && cfg->max_memory_pages < KL_MEM_MAX_PAGES
                         ? cfg->max_memory_pages : KL_MEM_MAX_PAGES;
+    /* Preopens first: a bad --dir is the user's error and costs no VM. */
+    if ((rc = kl_wasi_host_open(&in->fs, cfg, err)) < 0)
+        return rc;
     if ((rc = kl_vm_create(&in->vm, err)) < 0)
         return rc;
     in->low = mmap(NULL, KL_LOW_END, PROT_READ | PROT_WRITE,
@@ -330,10 +338,12 @@ static int inst_setup(struct kl_inst *in, const struct kl_image *img,
     return kl_vm_enter_user64(in->vm, img->hdr->entry, KL_STACK_TOP, in->pt.pml4, err);
 }
 
-static void inst_teardown(struct kl_inst *in)
+void kl_inst_teardown(struct kl_inst *in)
 {
     kl_vm_destroy(in->vm);
     kl_linmem_release(in);
+    kl_wasi_host_close(in->fs);   /* every host file the guest had open */
+    in->fs = NULL;
     if (in->low)
         munmap(in->low, KL_LOW_END);
 }
@@ -393,7 +403,7 @@ int kl_run(const struct kl_image *img, const struct kl_run_config *cfg,
     in.res = res;
     in.out.limit = cfg->out_limit ? cfg->out_limit : KL_OUT_SIZE;
     in.err.limit = cfg->err_limit ? cfg->err_limit : KL_ERR_SIZE;
-    if ((rc = inst_setup(&in, img, cfg, err)) < 0)
+    if ((rc = kl_inst_setup(&in, img, cfg, err)) < 0)
         goto out;
     t1 = kl_now_ns();
     res->setup_ns = t1 - t0;
@@ -407,7 +417,7 @@ int kl_run(const struct kl_image *img, const struct kl_run_config *cfg,
     rc = run_loop(&in, err);
     res->run_ns = kl_now_ns() - t1;
 out:
-    inst_teardown(&in);
+    kl_inst_teardown(&in);
     res->out = in.out.buf;
     res->out_len = in.out.len;
     res->err = in.err.buf;

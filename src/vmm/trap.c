@@ -15,6 +15,7 @@ const char *kl_trap_name(enum kl_trap trap)
         [KL_TRAP_EXHAUSTION] = "call stack exhausted",
         [KL_TRAP_OOB_TABLE] = "undefined element",
         [KL_TRAP_NULL_CALL] = "uninitialized element",
+        [KL_TRAP_TABLE_ACCESS] = "out of bounds table access",
     };
     return (unsigned)trap < KL_TRAP_COUNT && names[trap] ? names[trap] : "unknown trap";
 }

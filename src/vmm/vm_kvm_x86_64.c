@@ -74,10 +74,7 @@ static int open_kvm(struct kl_err *err)
 }
 
 #define CPUID_MAX 128
-static struct {
-    struct kvm_cpuid2 head;
-    struct kvm_cpuid_entry2 entries[CPUID_MAX];
-} supported_cpuid;
+static struct kvm_cpuid2 *supported_cpuid;   /* allocated once, kept for the process */
 static pthread_once_t cpuid_once = PTHREAD_ONCE_INIT;
 static int cpuid_errno;
 
@@ -85,10 +82,16 @@ static int cpuid_errno;
 static void fetch_cpuid(void)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
 
-    supported_cpuid.head.nent = CPUID_MAX;
-    if (fd < 0 || ioctl(fd, KVM_GET_SUPPORTED_CPUID, &supported_cpuid) < 0)
-        cpuid_errno = errno;
+    if (!c) {
+        cpuid_errno = ENOMEM;
+    } else {
+        c->nent = CPUID_MAX;
+        if (fd < 0 || ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) < 0)
+            cpuid_errno = errno ? errno : EIO;
+        supported_cpuid = c;
+    }
     if (fd >= 0)
         close(fd);
 }
@@ -100,7 +103,7 @@ static int setup_cpuid(struct kl_vm *vm, struct kl_err *err)
     pthread_once(&cpuid_once, fetch_cpuid);
     if (cpuid_errno)
         return kl_errf(err, -cpuid_errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(cpuid_errno));
-    if (ioctl(vm->vcpu, KVM_SET_CPUID2, &supported_cpuid) < 0)
+    if (ioctl(vm->vcpu, KVM_SET_CPUID2, supported_cpuid) < 0)
         return kl_errf(err, -errno, "KVM_SET_CPUID2: %s", strerror(errno));
     return 0;
 }

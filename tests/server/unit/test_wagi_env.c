@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "server/wagi_env.h"
 
@@ -135,8 +136,53 @@ static void test_decode(void)
     CHECK(kl_target_path_len("/a/b?c") == 4);
 }
 
+/* Random targets, routes and headers: the builder must fail cleanly or
+ * produce NULL-terminated vectors, never crash or overread. */
+static void test_random(void)
+{
+    static const char alpha[] = "/%?&=+#aZ09_-.:[] ";
+    static const char *const routes[] = {"/...", "/a/...", "/a", "/a/b/..."};
+    struct kl_wagi_header h[3];
+    char target[64], name[3][16], value[3][16], why[256];
+    struct kl_wagi_req q;
+    struct kl_strv env, argv;
+    int i, k, ok = 1;
+    size_t j, n;
+
+    srand(7);
+    for (i = 0; i < 20000; i++) {
+        base_req(&q);
+        n = 1 + (size_t)(rand() % 60);
+        for (j = 0; j < n; j++)
+            target[j] = alpha[rand() % (sizeof(alpha) - 1)];
+        target[0] = rand() % 8 ? '/' : target[0];
+        target[n] = 0;
+        for (k = 0; k < 3; k++) {
+            for (j = 0; j < 15; j++) {
+                name[k][j] = alpha[rand() % (sizeof(alpha) - 1)];
+                value[k][j] = (char)(1 + rand() % 255);
+            }
+            name[k][rand() % 16] = 0;
+            name[k][15] = value[k][15] = 0;
+            h[k].name = name[k];
+            h[k].value = value[k];
+        }
+        q.target = target;
+        q.route = routes[rand() % 4];
+        q.headers = h;
+        q.nheaders = 3;
+        if (kl_wagi_build(&q, &env, &argv, why, sizeof(why)) == 0) {
+            ok &= env.v[env.n] == NULL && argv.v[argv.n] == NULL && argv.n >= 1;
+            kl_strv_free(&env);
+            kl_strv_free(&argv);
+        }
+    }
+    CHECK(ok);
+}
+
 int main(void)
 {
+    test_random();
     test_prefix();
     test_exact_and_errors();
     test_decode();

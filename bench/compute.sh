@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# compute.sh - benchmark 1: CPU-bound programs natively (gcc -O2), under `kernless run` and under node's WASI.
+#
+# Each program in bench/compute/ is built natively and to wasm32-wasi, run once per runtime as a
+# warm-up (that run also fills kernless's image cache), then RUNS times per runtime, interleaved
+# (native, kernless, node, native, ...) so that a load change on this shared machine hits all
+# three alike. Every run's stdout must equal the native output: a wrong answer gets no ratio.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+RUNS=${RUNS:-5}
+W=$OUT_DIR/compute
+rm -rf "$W"
+mkdir -p "$W/bin" "$W/times" "$W/runs"
+
+# Program and its arguments: sized to run about 0.5-2 s natively on this machine.
+# QUICK=1 uses tiny sizes, for checking the harness itself.
+if [ "${QUICK:-0}" = 1 ]; then
+  PROGS=("nbody 20000" "fannkuch 8 1" "spectralnorm 300" "mandelbrot 400" "sha256 1 1"
+         "binarytrees 10" "json 500 2" "btree 20000")
+else
+  PROGS=("nbody" "fannkuch" "spectralnorm" "mandelbrot" "sha256" "binarytrees" "json" "btree")
+fi
+RUNTIMES=(native kernless node)
+
+# run_one RUNTIME NAME ARGS...: one timed run; sets T_SEC/T_RC; output in $W/runs/NAME.RUNTIME.out
+run_one() {
+  local rt=$1 name=$2 out err
+  shift 2
+  out=$W/runs/$name.$rt.out
+  err=$W/runs/$name.$rt.err
+  case $rt in
+    native)   timed "$out" "$err" "$W/bin/$name" "$@" ;;
+    kernless) timed "$out" "$err" "$KL" run "$W/bin/$name.wasm" "$@" ;;
+    node)     timed "$out" "$err" "${NODE_WASI[@]}" "$W/bin/$name.wasm" "$@" ;;
+  esac
+}
+
+fail=0
+declare -A BAD   # "name.runtime" -> why its numbers are not reported
+for spec in "${PROGS[@]}"; do
+  read -r -a words <<<"$spec"
+  name=${words[0]}
+  args=("${words[@]:1}")
+  src=$ROOT/bench/compute/$name.c
+  if ! native_cc "$src" "$W/bin/$name" 2>"$W/bin/$name.log" ||
+     ! wasm_cc "$src" "$W/bin/$name.wasm" 2>>"$W/bin/$name.log"; then
+    blog "compute: $name does not build: $(head -c 300 "$W/bin/$name.log")"
+    BAD[$name.native]="does not build"
+    fail=1
+    continue
+  fi
+  # Warm-up: file cache for all three, and kernless's compile into its image cache.
+  blog "compute: $name: warm-up (kernless compiles it into its cache now)"
+  for rt in "${RUNTIMES[@]}"; do
+    run_one "$rt" "$name" "${args[@]}"
+    cp "$W/runs/$name.$rt.out" "$W/runs/$name.$rt.first"
+    if [ "$rt" = native ]; then
+      cp "$W/runs/$name.native.out" "$W/runs/$name.expected"
+      [ "$T_RC" -eq 0 ] || { BAD[$name.native]="native exit $T_RC"; fail=1; }
+    fi
+  done
+  [ -n "${BAD[$name.native]:-}" ] && continue
+  for ((r = 1; r <= RUNS; r++)); do
+    for rt in "${RUNTIMES[@]}"; do
+      [ -n "${BAD[$name.$rt]:-}" ] && continue
+      run_one "$rt" "$name" "${args[@]}"
+      if [ "$T_RC" -ne 0 ]; then
+        BAD[$name.$rt]="exit status $T_RC: $(head -c 200 "$W/runs/$name.$rt.err" | tr '\n|' '  ')"
+      elif ! cmp -s "$W/runs/$name.$rt.out" "$W/runs/$name.expected"; then
+        BAD[$name.$rt]="wrong output (differs from the native run)"
+      else
+        echo "$T_SEC" >>"$W/times/$name.$rt"
+        continue
+      fi
+      blog "compute: $name under $rt: ${BAD[$name.$rt]}"
+      fail=1
+    done
+  done
+  blog "compute: $name: native $(median "$W/times/$name.native" 2>/dev/null) s," \
+       "kernless $(median "$W/times/$name.kernless" 2>/dev/null) s, node $(median "$W/times/$name.node" 2>/dev/null) s"
+done
+
+# ---- report ----------------------------------------------------------------
+# cell NAME RT: "median (min-max)" in seconds, or the reason there is no number.
+cell() {
+  local f=$W/times/$1.$2
+  if [ -n "${BAD[$1.$2]:-}" ]; then echo "**${BAD[$1.$2]}**"; return; fi
+  [ -s "$f" ] || { echo "n/a"; return; }
+  stats "$f" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }'
+}
+kratios=(); nratios=()
+: >"$W/ratios.dat"
+{
+  printf '## compute: CPU-bound programs, native vs kernless vs node\n\n'
+  section_provenance
+  printf 'Each program is the project'"'"'s own C (`bench/compute/`), built with `gcc -O2` (native) and '
+  printf '`clang --target=wasm32-wasi -O2` (wasm, no SIMD). kernless runs the wasm with `kernless run` '
+  printf 'from its image cache (`--opt 2`, the default), after a warm-up run; node 20 runs the same wasm with its '
+  printf 'built-in WASI (`bench/node-wasi.mjs`). Times are wall-clock seconds of the whole process, '
+  printf 'median (min–max) over %s runs per runtime, interleaved. Ratio = median / native median (lower is better). ' "$RUNS"
+  printf 'Every run'"'"'s output was compared with the native output; a mismatch would show instead of a ratio.\n\n'
+  printf '| program | args | native s | kernless s | kernless / native | node s | node / native |\n'
+  printf '|---|---|---|---|---|---|---|\n'
+  for spec in "${PROGS[@]}"; do
+    read -r -a words <<<"$spec"
+    name=${words[0]}
+    nm=$(median "$W/times/$name.native" 2>/dev/null)
+    km=""; nom=""
+    [ -z "${BAD[$name.kernless]:-}" ] && [ -s "$W/times/$name.kernless" ] && km=$(median "$W/times/$name.kernless")
+    [ -z "${BAD[$name.node]:-}" ] && [ -s "$W/times/$name.node" ] && nom=$(median "$W/times/$name.node")
+    kr=$(ratio "$km" "$nm"); nr=$(ratio "$nom" "$nm")
+    [ -n "${BAD[$name.native]:-}" ] && { kr=n/a; nr=n/a; }
+    kratios+=("$kr"); nratios+=("$nr")
+    echo "$name $kr $nr" | sed 's|n/a|NaN|g' >>"$W/ratios.dat"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "${words[*]:1}" "$(cell "$name" native)" \
+      "$(cell "$name" kernless)" "$kr" "$(cell "$name" node)" "$nr"
+  done
+  kg=$(geomean "${kratios[@]}"); ng=$(geomean "${nratios[@]}")
+  echo "geomean $kg $ng" | sed 's|n/a|NaN|g' >>"$W/ratios.dat"
+  printf '| **geometric mean** | | | | **%s** | | **%s** |\n\n' "$kg" "$ng"
+  goal=$(awk -v g="$kg" 'BEGIN { if (g == "n/a") print "not measured"; else if (g <= 1.10) print "met"; else print "**not met**" }')
+  printf 'Goal: kernless within 1.10x of native (geometric mean): %s (%sx).' "$goal" "$kg"
+  printf ' Worst program: %s.\n\n' "$(awk '$1 != "geomean" && $2 != "NaN" { if ($2 > m) { m = $2; n = $1 } } END { if (n) printf "%s at %.2fx", n, m; else print "n/a" }' "$W/ratios.dat")"
+  printf '![ratio to native per program](plots/compute-ratio.png)\n\n'
+} >"$RESULTS_DIR/compute.md"
+
+plot_png "$PLOTS_DIR/compute-ratio.png" <<EOF
+set title "compute: run time relative to native gcc -O2 (median of $RUNS runs; lower is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set ylabel "time / native time"
+set yrange [0:*]
+set xtics rotate by -30
+set key inside left top
+set arrow from graph 0, first 1.0 to graph 1, first 1.0 nohead lw 2 lc rgb "black"
+set arrow from graph 0, first 1.1 to graph 1, first 1.1 nohead dt 2 lw 1.5 lc rgb "#aa0000"
+set label "1.1x goal" at graph 0.01, first 1.1 left offset 0,0.7 tc rgb "#aa0000"
+plot "$W/ratios.dat" using 2:xtic(1) title "kernless run" lc rgb "#1f77b4", \
+     "" using 3 title "node 20 WASI" lc rgb "#ff7f0e"
+EOF
+exit $fail

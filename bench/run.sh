@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# run.sh - `make bench` driver: install what the benchmarks need, run them, write bench/RESULTS.md.
+#
+# Usage: bench/run.sh [BUILD] [NAME...]   (make bench B=compute runs one; several may be given)
+# Each benchmark bench/<name>.sh writes its section to bench/results/<name>.md and its plots to
+# bench/plots/. RESULTS.md is then rebuilt from every section present, so running one benchmark
+# refreshes its section and keeps the others (each section states when and where it was measured).
+# Nothing in RESULTS.md is typed by hand: this script and the benchmark scripts write all of it.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${1:-build}
+shift || true
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+. "$ROOT/bench/lib.sh"
+
+ALL=(compute compile start request http density)
+# B may arrive as one word with commas or spaces ("compute,start").
+SEL=()
+for a in "$@"; do
+  for n in ${a//,/ }; do SEL+=("$n"); done
+done
+[ ${#SEL[@]} -eq 0 ] && SEL=("${ALL[@]}")
+for n in "${SEL[@]}"; do
+  if [ ! -f "$ROOT/bench/$n.sh" ]; then
+    echo "bench: unknown benchmark '$n' (known: ${ALL[*]})" >&2
+    exit 2
+  fi
+done
+
+export ROOT BUILD
+export KL=${KERNLESS_BIN:-$BUILD/kernless}
+export OUT_DIR=$ROOT/bench/out            # raw data and built programs (not committed)
+export RESULTS_DIR=$ROOT/bench/results    # one markdown section per benchmark
+export PLOTS_DIR=$ROOT/bench/plots
+mkdir -p "$OUT_DIR" "$RESULTS_DIR" "$PLOTS_DIR"
+
+if [ ! -x "$KL" ]; then
+  echo "bench: no kernless binary at $KL (run make first)" >&2
+  exit 1
+fi
+# Packages only the benchmarks need; the build's own come from scripts/deps.sh via make.
+# gnuplot-nox: gnuplot without X, it still has the pngcairo terminal.
+# node is not in the list: the machine image ships node 20, and Debian's own nodejs is older.
+need_pkgs wrk nginx fcgiwrap gnuplot-nox time curl clang lld wasi-libc \
+  libclang-rt-14-dev-wasm32 || { echo "bench: cannot install the packages" >&2; exit 1; }
+
+start=$(date +%s)
+failed=()
+for n in "${SEL[@]}"; do
+  blog "=== $n"
+  t0=$(date +%s)
+  if ! bash "$ROOT/bench/$n.sh"; then
+    failed+=("$n")
+    blog "=== $n: FAILED (see messages above; its section says what went wrong)"
+  fi
+  blog "=== $n done in $(( $(date +%s) - t0 )) s"
+done
+
+# ---- assemble RESULTS.md ----------------------------------------------------
+R=$ROOT/bench/RESULTS.md
+{
+  printf '# Kernless benchmarks\n\n'
+  printf '_This file is written by `make bench` (bench/run.sh); do not edit it by hand. '
+  printf 'Last run: %s, commit `%s`, benchmarks: %s._\n\n' "$(bench_date)" "$(bench_commit)" "${SEL[*]}"
+  printf '## Machine\n\n'
+  printf '| | |\n|---|---|\n'
+  printf '| CPU | %s, %s cores |\n' "$(cpu_model)" "$(nproc)"
+  printf '| memory | %s |\n' "$(free -h | awk '/^Mem:/ { print $2 }')"
+  printf '| OS | %s, kernel %s |\n' "$(. /etc/os-release && echo "$PRETTY_NAME")" "$(uname -r)"
+  printf '| KVM | %s |\n' "$(kvm_desc)"
+  printf '| gcc / clang | %s / %s |\n' "$(gcc -dumpfullversion)" "$(clang --version | head -1 | sed 's/.*version //; s/ .*//')"
+  printf '| wasm2c | %s |\n' "$(wasm2c --version 2>/dev/null || echo n/a)"
+  printf '| node | %s |\n' "$(node --version 2>/dev/null || echo n/a)"
+  printf '| nginx / wrk | %s / %s |\n' "$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$(wrk -v 2>&1 | head -1 | awk '{ print $2 }')"
+  printf '\nMachines are noisy (this one is shared): compare the ratios, which come from baselines '
+  printf 'measured in the same run, rather than absolute times across runs.\n\n'
+  for n in "${ALL[@]}"; do
+    if [ -f "$RESULTS_DIR/$n.md" ]; then
+      cat "$RESULTS_DIR/$n.md"
+    else
+      printf '## %s\n\nNot run yet: `make bench B=%s`.\n\n' "$n" "$n"
+    fi
+  done
+} >"$R"
+blog "wrote $R and bench/plots/ in $(( $(date +%s) - start )) s"
+if [ ${#failed[@]} -gt 0 ]; then
+  blog "failed: ${failed[*]}"
+  exit 1
+fi
