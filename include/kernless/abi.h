@@ -42,6 +42,8 @@ typedef uint64_t kl_gptr_t;
 #define KL_STUBS_GPA 0x6000ull            /* ring-0 trap stubs, 1 page */
 #define KL_KSTACK_GPA 0x7000ull           /* ring-0 stack, 2 pages */
 #define KL_KSTACK_TOP 0x9000ull
+#define KL_RESETLIST_GPA 0xA000ull        /* ring-0 reset work list, 6 pages */
+#define KL_RESETLIST_END 0x10000ull
 #define KL_PT_GPA 0x100000ull             /* page-table pool */
 #define KL_PT_END 0x1000000ull            /* 15 MiB: 3840 table pages */
 
@@ -103,6 +105,8 @@ typedef uint64_t kl_gptr_t;
 /* The ring-0 trap stubs report CPU exceptions on this port (not a hostcall:
  * the TSS I/O bitmap denies it to CPL 3). */
 #define KL_FAULT_PORT 0x4FF
+/* The ring-0 reset stub reports completion here (also closed to CPL 3). */
+#define KL_RESET_PORT 0x4FE
 
 /* Only the constants above are usable from assembly. */
 #ifndef __ASSEMBLER__

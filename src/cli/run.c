@@ -10,11 +10,12 @@
 #include "common/util.h"
 #include "compile/compile.h"
 #include "vmm/run.h"
+#include "vmm/warm.h"
 
 #define MAX_ENV 4096
 
 struct run_args {
-    uint32_t timeout_ms, max_memory_mb, opt;
+    uint32_t timeout_ms, max_memory_mb, opt, repeat;
     int verbose, no_cache;
     const char *env[MAX_ENV];
     int envc;
@@ -28,7 +29,10 @@ struct run_args {
 static const char run_usage[] =
     "usage: kernless run [--env K=V]... [--timeout-ms N] [--max-memory-mb N]\n"
     "                    [--dir HOST[::GUEST]]... [--dir-ro HOST[::GUEST]]...\n"
-    "                    [--opt 0|1|2] [--no-cache] [-v] module.wasm|module.kimg [args...]";
+    "                    [--opt 0|1|2] [--no-cache] [--repeat N] [-v]\n"
+    "                    module.wasm|module.kimg [args...]\n"
+    "  --repeat N  run N requests in one warm VM, each from the same snapshot\n"
+    "              (stdin is empty); -v prints per-request p50/p99";
 
 /* "HOST::GUEST" or "HOST" (guest path = host path). */
 static int parse_dir(struct run_args *a, char *spec, int ro)
@@ -71,6 +75,10 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
             i++;
         } else if (!strcmp(o, "--max-memory-mb") && v) {
             if (kl_cli_u32(o, v, 1, 4096, &a->max_memory_mb) < 0)
+                return 1;
+            i++;
+        } else if (!strcmp(o, "--repeat") && v) {
+            if (kl_cli_u32(o, v, 1, 10000000, &a->repeat) < 0)
                 return 1;
             i++;
         } else if (!strcmp(o, "--opt") && v) {
@@ -138,7 +146,7 @@ static int load_module(const struct run_args *a, struct kl_image **img)
 static int report(const struct run_args *a, const struct kl_run_result *res, uint64_t t_start,
                   uint64_t t_loaded)
 {
-    if (a->verbose)
+    if (a->verbose && !a->repeat)
         fprintf(stderr, "kernless: load %.3f ms, setup %.3f ms, run %.3f ms, %u exits; "
                 "first guest instruction %.3f ms after start\n", (t_loaded - t_start) / 1e6,
                 res->setup_ns / 1e6, res->run_ns / 1e6, res->exits,
@@ -156,6 +164,75 @@ static int report(const struct run_args *a, const struct kl_run_result *res, uin
         fprintf(stderr, "kernless: %s\n", res->reason);
         return 1;
     }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(uint64_t *v, uint32_t n, double p)
+{
+    return v[(size_t)((n - 1) * p)] / 1e3;
+}
+
+/* One request's output goes where a plain run's would. */
+static void flush_result(const struct kl_run_result *res)
+{
+    if (res->out_len)
+        fwrite(res->out, 1, res->out_len, stdout);
+    if (res->err_len)
+        fwrite(res->err, 1, res->err_len, stderr);
+    fflush(stdout);
+}
+
+/* --repeat: N fresh instances from one snapshot, as the server serves them. */
+static int run_repeat(const struct run_args *a, struct kl_image *img, struct kl_run_config *cfg)
+{
+    struct kl_warm *w = NULL;
+    struct kl_run_result res;
+    struct kl_err err = {0};
+    uint64_t *lat = calloc(a->repeat, sizeof(*lat)), *rst = calloc(a->repeat, sizeof(*rst));
+    uint64_t t0 = kl_now_ns();
+    int rc = 1;
+
+    if (!lat || !rst) {
+        rc = kl_cli_fail("out of memory");
+        goto out;
+    }
+    if (kl_warm_create(img, cfg, &w, &err) < 0) {
+        rc = kl_cli_fail("%s", err.msg);
+        goto out;
+    }
+    if (a->verbose)
+        fprintf(stderr, "kernless: warm VM ready in %.3f ms (cold start)\n", (kl_now_ns() - t0) / 1e6);
+    cfg->stdin_fd = cfg->stdout_fd = cfg->stderr_fd = -1;
+    for (uint32_t i = 0; i < a->repeat; i++) {
+        uint64_t t = kl_now_ns();
+        if (kl_warm_request(w, cfg, &res, &err) < 0) {
+            rc = kl_cli_fail("request %u: %s", i, err.msg);
+            goto out;
+        }
+        lat[i] = kl_now_ns() - t;
+        rst[i] = kl_warm_last_reset_ns(w);
+        flush_result(&res);
+        rc = report(a, &res, 0, 0);
+        kl_run_result_free(&res);
+    }
+    if (a->verbose) {
+        qsort(lat, a->repeat, sizeof(*lat), cmp_u64);
+        qsort(rst, a->repeat, sizeof(*rst), cmp_u64);
+        fprintf(stderr, "kernless: %u requests: p50 %.1f us, p99 %.1f us (reset p50 %.1f us, "
+                "p99 %.1f us, %u pages)\n", a->repeat, pct(lat, a->repeat, 0.5),
+                pct(lat, a->repeat, 0.99), pct(rst, a->repeat, 0.5), pct(rst, a->repeat, 0.99),
+                kl_warm_last_reset_pages(w));
+    }
+out:
+    kl_warm_destroy(w);
+    free(lat);
+    free(rst);
+    return rc;
 }
 
 int kl_cmd_run(int argc, char **argv)
@@ -182,6 +259,11 @@ int kl_cmd_run(int argc, char **argv)
     cfg.envp = a.env;
     cfg.npreopens = a.ndirs;
     cfg.preopens = a.dirs;
+    if (a.repeat) {
+        rc = run_repeat(&a, img, &cfg);
+        kl_image_free(img);
+        return rc;
+    }
     if (kl_run(img, &cfg, &res, &err) < 0) {
         kl_image_free(img);
         return kl_cli_fail("%s", err.msg);

@@ -120,6 +120,8 @@ static int hc_ready(struct kl_inst *in, void *arg)
 {
     struct kl_hc_ready *r = arg;
     r->mode = in->mode;   /* KL_MODE_COMMAND unless a kl_invoker started this VM */
+    if (in->pause_at_ready)
+        in->paused = 1;   /* a warm VM snapshots here (warm.c) */
     return KL_HC_CONTINUE;
 }
 

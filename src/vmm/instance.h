@@ -46,6 +46,9 @@ struct kl_inst {
     uint32_t max_pages;                    /* host limit for any memory */
     int done;                              /* the run has a result */
     uint32_t mode;                         /* enum kl_run_mode that KL_HC_READY hands out */
+    int pause_at_ready;                    /* warm VMs stop the loop at KL_HC_READY */
+    int paused;                            /* the loop stopped without a result */
+    uint64_t req_end, stdin_end;           /* how far the host wrote the request area */
     struct kl_invoker *invoker;            /* KL_MODE_INVOKE: the session (vmm/invoke.c) */
     struct kl_fs *fs;                      /* WASI preopens and open files (vmm/wasi_host.c) */
 };
@@ -86,6 +89,15 @@ int kl_inst_take_output(struct kl_inst *in, uint32_t out_len, uint32_t err_len);
 
 /** Map pages [0, new_pages) of linear memory `idx`, creating its slots. */
 int kl_inst_mem_grow(struct kl_inst *in, uint32_t idx, uint32_t new_pages, uint32_t max_pages);
+
+/** (Re)write the boot block and request area for one run or request. */
+int kl_inst_write_boot(struct kl_inst *in, const struct kl_run_config *cfg, struct kl_err *err);
+
+/**
+ * Run the vCPU until the run has a result (in->done) or pauses (in->paused,
+ * e.g. at READY for a warm VM). Returns 0 or -errno for a host failure.
+ */
+int kl_inst_run_loop(struct kl_inst *in, struct kl_err *err);
 
 /** Unmap every linear memory's host reservation (the VM is gone). */
 void kl_linmem_release(struct kl_inst *in);

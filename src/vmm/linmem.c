@@ -4,7 +4,8 @@
 
 #include "vmm/instance.h"
 
-#define USER_RW (KL_PTE_W | KL_PTE_U | KL_PTE_NX)
+/* 4 KiB pages: per-page dirty bits for warm-VM resets (warm.c). */
+#define USER_RW (KL_PTE_W | KL_PTE_U | KL_PTE_NX | KL_PT_SMALL)
 
 static const char *const mem_names[KL_MAX_MEMORIES] = {
     "memory 0", "memory 1", "memory 2", "memory 3", "memory 4", "memory 5",

@@ -71,14 +71,23 @@ static int map_one(struct kl_pt *pt, uint64_t gva, uint64_t gpa, uint64_t flags,
     }
     if ((rc = descend(pt, e, &ptab)) < 0)
         return rc;
-    ptab[idx(gva, 12)] = gpa | flags | KL_PTE_P;
+    e = &ptab[idx(gva, 12)];
+    if (*e & KL_PTE_P) {
+        /* Never rewrite a live entry: that would clear its dirty bit, which
+         * PVM's shadow MMU would not notice (DESIGN-NOTES section 1). */
+        return (*e & ADDR_MASK) == gpa ? 0 : -EEXIST;
+    }
+    *e = gpa | flags | KL_PTE_P;
     return 0;
 }
 
 int kl_pt_map(struct kl_pt *pt, uint64_t gva, uint64_t gpa, uint64_t size, uint64_t flags)
 {
+    int small = (flags & KL_PT_SMALL) != 0;
+
+    flags &= ~KL_PT_SMALL;
     while (size > 0) {
-        int huge = ((gva | gpa) & (KL_HUGE_SIZE - 1)) == 0 && size >= KL_HUGE_SIZE;
+        int huge = !small && ((gva | gpa) & (KL_HUGE_SIZE - 1)) == 0 && size >= KL_HUGE_SIZE;
         uint64_t step = huge ? KL_HUGE_SIZE : KL_PAGE_SIZE;
         int rc = map_one(pt, gva, gpa, flags, huge);
         if (rc < 0)
@@ -88,4 +97,30 @@ int kl_pt_map(struct kl_pt *pt, uint64_t gva, uint64_t gpa, uint64_t size, uint6
         size = size > step ? size - step : 0;
     }
     return 0;
+}
+
+/* Follow a present non-leaf entry; NULL at a hole or a large page. */
+static uint64_t *next_table(struct kl_pt *pt, uint64_t e)
+{
+    if (!(e & KL_PTE_P) || (e & KL_PTE_PS))
+        return NULL;
+    return table_at(pt, e & ADDR_MASK);
+}
+
+uint64_t *kl_pt_pte(struct kl_pt *pt, uint64_t gva, int *pde_accessed)
+{
+    uint64_t *pdpt = next_table(pt, table_at(pt, pt->pml4)[idx(gva, 39)]);
+    uint64_t *pd = pdpt ? next_table(pt, pdpt[idx(gva, 30)]) : NULL;
+    uint64_t *ptab = pd ? next_table(pt, pd[idx(gva, 21)]) : NULL;
+
+    if (!ptab)
+        return NULL;
+    if (pde_accessed)
+        *pde_accessed = (pd[idx(gva, 21)] & KL_PTE_A) != 0;
+    return &ptab[idx(gva, 12)];
+}
+
+uint64_t kl_pt_gpa_of(const struct kl_pt *pt, const uint64_t *entry)
+{
+    return (uint64_t)((const uint8_t *)entry - pt->low);
 }

@@ -11,6 +11,9 @@
 #define KL_PTE_D (1ull << 6)
 #define KL_PTE_PS (1ull << 7)
 #define KL_PTE_NX (1ull << 63)
+/* Software-only flag for kl_pt_map (never written to an entry): use 4 KiB
+ * pages even where 2 MiB would fit, so dirty bits are per 4 KiB page. */
+#define KL_PT_SMALL (1ull << 9)
 
 /** Page tables living in guest memory at [KL_PT_GPA, KL_PT_END). */
 struct kl_pt {
@@ -29,5 +32,15 @@ int kl_pt_init(struct kl_pt *pt, uint8_t *low);
  * is exhausted, or -EEXIST on a conflicting existing mapping.
  */
 int kl_pt_map(struct kl_pt *pt, uint64_t gva, uint64_t gpa, uint64_t size, uint64_t flags);
+
+/**
+ * The 4 KiB leaf entry for gva, or NULL if no page table covers it. When
+ * `pde_accessed` is non-NULL it receives whether the covering PDE's A bit is
+ * set: a page table never walked holds no dirty page.
+ */
+uint64_t *kl_pt_pte(struct kl_pt *pt, uint64_t gva, int *pde_accessed);
+
+/** Guest-physical address of a host pointer into the table pool. */
+uint64_t kl_pt_gpa_of(const struct kl_pt *pt, const uint64_t *entry);
 
 #endif

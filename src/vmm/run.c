@@ -16,7 +16,9 @@
 #include "vmm/instance.h"
 #include "vmm/wasi_host.h"
 
-#define USER_RW (KL_PTE_W | KL_PTE_U | KL_PTE_NX)
+/* User read-write memory is mapped with 4 KiB pages so that the dirty bits a
+ * warm VM's reset relies on are per page (see warm.c). */
+#define USER_RW (KL_PTE_W | KL_PTE_U | KL_PTE_NX | KL_PT_SMALL)
 
 void kl_run_config_init(struct kl_run_config *cfg)
 {
@@ -209,6 +211,10 @@ static int map_system(struct kl_inst *in)
         {KL_TSS_GPA, 3 * KL_PAGE_SIZE, KL_PTE_W | KL_PTE_NX},
         {KL_STUBS_GPA, KL_PAGE_SIZE, 0},
         {KL_KSTACK_GPA, KL_KSTACK_TOP - KL_KSTACK_GPA, KL_PTE_W | KL_PTE_NX},
+        /* For the ring-0 reset stub (warm.c): its work list and the tables
+         * it edits. Still supervisor-only. */
+        {KL_RESETLIST_GPA, KL_RESETLIST_END - KL_RESETLIST_GPA, KL_PTE_W | KL_PTE_NX},
+        {KL_PT_GPA, KL_PT_END - KL_PT_GPA, KL_PTE_W | KL_PTE_NX},
         /* User: request/IO area, runtime heap, stack. */
         {KL_BOOT_GVA, KL_IO_END - KL_BOOT_GVA, USER_RW},
         {KL_HEAP_GVA, KL_HEAP_SIZE, USER_RW},
@@ -238,7 +244,7 @@ static int pack_strings(struct kl_inst *in, uint64_t *pos, int n, const char *co
     return 0;
 }
 
-static int write_boot(struct kl_inst *in, const struct kl_run_config *cfg, struct kl_err *err)
+int kl_inst_write_boot(struct kl_inst *in, const struct kl_run_config *cfg, struct kl_err *err)
 {
     struct kl_boot_info *b = (void *)(in->low + KL_BOOT_GVA);
     uint64_t pos = KL_REQ_GVA;
@@ -268,6 +274,9 @@ static int write_boot(struct kl_inst *in, const struct kl_run_config *cfg, struc
     }
     b->stdin_buf = KL_STDIN_GVA;
     b->stdin_len = (uint32_t)cfg->stdin_len;
+    /* Host writes set no dirty bits, so a warm VM's reset wipes these by extent. */
+    in->req_end = pos;
+    in->stdin_end = KL_STDIN_GVA + (cfg->stdin_fd >= 0 ? 0 : cfg->stdin_len);
     b->max_memory_pages = in->max_pages;
     b->out_cap = KL_OUT_SIZE;
     b->err_cap = KL_ERR_SIZE;
@@ -333,7 +342,7 @@ int kl_inst_setup(struct kl_inst *in, const struct kl_image *img,
                 in->low + KL_HCALL_GVA, 1);
     kl_gmem_set(&in->gm, "output buffers", KL_OUT_GVA, KL_IO_END - KL_OUT_GVA,
                 in->low + KL_OUT_GVA, 0);
-    if ((rc = write_boot(in, cfg, err)) < 0)
+    if ((rc = kl_inst_write_boot(in, cfg, err)) < 0)
         return rc;
     return kl_vm_enter_user64(in->vm, img->hdr->entry, KL_STACK_TOP, in->pt.pml4, err);
 }
@@ -375,12 +384,13 @@ static int handle_exit(struct kl_inst *in, const struct kl_vm_exit *x)
     }
 }
 
-static int run_loop(struct kl_inst *in, struct kl_err *err)
+int kl_inst_run_loop(struct kl_inst *in, struct kl_err *err)
 {
     struct kl_vm_exit x;
     int rc;
 
-    while (!in->done) {
+    in->paused = 0;
+    while (!in->done && !in->paused) {
         if ((rc = kl_vm_run(in->vm, &x)) < 0)
             return kl_errf(err, rc, "KVM_RUN failed: %s", strerror(-rc));
         in->res->exits++;
@@ -414,7 +424,7 @@ int kl_run(const struct kl_image *img, const struct kl_run_config *cfg,
             goto out;
         }
     }
-    rc = run_loop(&in, err);
+    rc = kl_inst_run_loop(&in, err);
     res->run_ns = kl_now_ns() - t1;
 out:
     kl_inst_teardown(&in);

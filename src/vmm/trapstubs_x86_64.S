@@ -27,5 +27,32 @@ kl_trapstubs_start:
     outl %eax, %dx
 2:  hlt
     jmp 2b
+
+/*
+ * Reset stub, entered by the host at CPL 0 between two requests of a warm VM
+ * with rsi = a list of {address, count} pairs and rdx = the number of pairs.
+ * It zeroes each run of page-table entries (memory grown during the request)
+ * and reloads CR3. Under PVM only the guest's own writes unmap pages (see
+ * DESIGN-NOTES section 1), so this is the one place ring 0 edits mappings:
+ * a handful of instructions, one `rep stosq` per run.
+ */
+    .balign 16
+    .globl kl_resetstub
+kl_resetstub:
+    xorl %eax, %eax
+    testq %rdx, %rdx
+    jz 4f
+3:  movq (%rsi), %rdi
+    movq 8(%rsi), %rcx
+    rep stosq
+    addq $16, %rsi
+    decq %rdx
+    jnz 3b
+4:  movq %cr3, %rax
+    movq %rax, %cr3
+    movw $KL_RESET_PORT, %dx
+    outl %eax, %dx
+5:  hlt
+    jmp 5b
 kl_trapstubs_end:
     .section .note.GNU-stack,"",@progbits

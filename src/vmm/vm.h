@@ -58,6 +58,25 @@ uint64_t kl_vm_tsc_khz(struct kl_vm *vm);
 int kl_vm_arm_timeout(struct kl_vm *vm, uint64_t ms);
 void kl_vm_disarm_timeout(struct kl_vm *vm);
 
+/** The vCPU state a warm VM returns to after every request. */
+struct kl_vm_state;
+
+/** Allocate a state buffer (free with free()). */
+struct kl_vm_state *kl_vm_state_alloc(void);
+
+/**
+ * Finish a pending `out` (KVM completes port I/O on the next KVM_RUN) without
+ * running guest code, so the saved state points past the instruction.
+ */
+int kl_vm_complete_io(struct kl_vm *vm);
+
+/** Save or restore general, segment/control and FPU/SSE registers. */
+int kl_vm_save(struct kl_vm *vm, struct kl_vm_state *st);
+int kl_vm_restore(struct kl_vm *vm, const struct kl_vm_state *st);
+
+/** Point the vCPU at ring-0 code with the given rsp, rsi and rdx. */
+int kl_vm_enter_ring0(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t rsi, uint64_t rdx);
+
 /** Destroy the VM. */
 void kl_vm_destroy(struct kl_vm *vm);
 

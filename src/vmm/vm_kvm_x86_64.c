@@ -313,6 +313,74 @@ void kl_vm_disarm_timeout(struct kl_vm *vm)
     }
 }
 
+struct kl_vm_state {
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    struct kvm_fpu fpu;
+};
+
+struct kl_vm_state *kl_vm_state_alloc(void)
+{
+    return calloc(1, sizeof(struct kl_vm_state));
+}
+
+int kl_vm_complete_io(struct kl_vm *vm)
+{
+    int rc;
+
+    vm->run->immediate_exit = 1;
+    rc = ioctl(vm->vcpu, KVM_RUN, 0);
+    vm->run->immediate_exit = 0;
+    return rc < 0 && errno != EINTR ? -errno : 0;
+}
+
+int kl_vm_save(struct kl_vm *vm, struct kl_vm_state *st)
+{
+    if (ioctl(vm->vcpu, KVM_GET_REGS, &st->regs) < 0 ||
+        ioctl(vm->vcpu, KVM_GET_SREGS, &st->sregs) < 0 ||
+        ioctl(vm->vcpu, KVM_GET_FPU, &st->fpu) < 0)
+        return -errno;
+    return 0;
+}
+
+int kl_vm_restore(struct kl_vm *vm, const struct kl_vm_state *st)
+{
+    if (ioctl(vm->vcpu, KVM_SET_SREGS, &st->sregs) < 0 ||
+        ioctl(vm->vcpu, KVM_SET_REGS, &st->regs) < 0 ||
+        ioctl(vm->vcpu, KVM_SET_FPU, &st->fpu) < 0)
+        return -errno;
+    return 0;
+}
+
+static void seg_kernel(struct kvm_segment *s, uint16_t sel, int code)
+{
+    seg_user(s, sel, code);
+    s->dpl = 0;
+}
+
+int kl_vm_enter_ring0(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t rsi, uint64_t rdx)
+{
+    struct kvm_sregs sr;
+    struct kvm_regs regs;
+
+    if (ioctl(vm->vcpu, KVM_GET_SREGS, &sr) < 0)
+        return -errno;
+    seg_kernel(&sr.cs, KL_SEL_KCODE, 1);
+    seg_kernel(&sr.ss, KL_SEL_KDATA, 0);
+    sr.ds = sr.es = sr.ss;
+    if (ioctl(vm->vcpu, KVM_SET_SREGS, &sr) < 0)
+        return -errno;
+    memset(&regs, 0, sizeof(regs));
+    regs.rip = rip;
+    regs.rsp = rsp;
+    regs.rsi = rsi;
+    regs.rdx = rdx;
+    regs.rflags = 0x2;
+    if (ioctl(vm->vcpu, KVM_SET_REGS, &regs) < 0)
+        return -errno;
+    return 0;
+}
+
 void kl_vm_destroy(struct kl_vm *vm)
 {
     if (!vm)

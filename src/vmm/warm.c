@@ -1,0 +1,376 @@
+/* warm.c - snapshot a VM at READY, serve a request, copy back what it wrote, unmap what it grew. */
+#include "vmm/warm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "vmm/instance.h"
+#include "vmm/wasi_host.h"
+
+extern const uint8_t kl_trapstubs_start[], kl_resetstub[];
+
+/* A page's contents at READY. Pages not listed were zero at READY. */
+struct saved_page {
+    uint64_t gva;
+    uint8_t *copy;
+};
+
+/* A run of page-table entries the ring-0 stub zeroes (abi: {addr, count}). */
+struct reset_run {
+    uint64_t addr, count;
+};
+#define MAX_RUNS ((KL_RESETLIST_END - KL_RESETLIST_GPA) / sizeof(struct reset_run))
+
+struct kl_warm {
+    struct kl_inst in;
+    struct kl_run_config cfg0;        /* limits and preopens for every request */
+    struct kl_run_result boot_res;
+    struct kl_vm_state *ready;        /* vCPU state just past the READY `out` */
+    uint32_t snap_pages[KL_MAX_MEMORIES];
+    struct saved_page *saved;
+    size_t nsaved, saved_cap;
+    struct { uint64_t gva, len; } img_rw[KL_IMAGE_MAX_SEGS];
+    unsigned nimg_rw;
+    uint64_t reset_ns;
+    uint32_t reset_pages;
+    int broken;
+};
+
+/* ---- walking the user-writable pages ---- */
+
+typedef int (*page_fn)(struct kl_warm *w, uint64_t gva, uint8_t *host, uint64_t pte);
+
+/*
+ * Call fn for every present page in [gva, gva+len) whose dirty bit is set
+ * (or every present page when all != 0). A PDE whose accessed bit is clear
+ * covers nothing ever touched, so its 512 entries are skipped.
+ */
+static int walk(struct kl_warm *w, uint64_t gva, uint64_t len, uint8_t *host, int all, page_fn fn)
+{
+    uint64_t end = gva + len;
+
+    while (gva < end) {
+        uint64_t next = (gva + KL_HUGE_SIZE) & ~(KL_HUGE_SIZE - 1);
+        int accessed = 0;
+        uint64_t *pte = kl_pt_pte(&w->in.pt, gva, &accessed);
+
+        if (next > end)
+            next = end;
+        for (; pte && (accessed || all) && gva < next; gva += KL_PAGE_SIZE, host += KL_PAGE_SIZE, pte++) {
+            if ((*pte & KL_PTE_P) && (all || (*pte & KL_PTE_D))) {
+                int rc = fn(w, gva, host, *pte);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+        host += next - gva;
+        gva = next;
+    }
+    return 0;
+}
+
+/* Every user-writable range of the guest, with its host address. */
+static int walk_writable(struct kl_warm *w, int mems_to_snapshot, page_fn fn)
+{
+    struct kl_inst *in = &w->in;
+    static const struct { uint64_t gva, len; } low[] = {
+        {KL_BOOT_GVA, KL_IO_END - KL_BOOT_GVA},
+        {KL_HEAP_GVA, KL_HEAP_SIZE},
+        {KL_STACK_GVA, KL_STACK_SIZE},
+    };
+    int rc;
+
+    for (size_t i = 0; i < sizeof(low) / sizeof(low[0]); i++)
+        if ((rc = walk(w, low[i].gva, low[i].len, in->low + low[i].gva, 0, fn)) < 0)
+            return rc;
+    for (unsigned i = 0; i < w->nimg_rw; i++)
+        if ((rc = walk(w, w->img_rw[i].gva, w->img_rw[i].len, in->low + w->img_rw[i].gva, 0, fn)) < 0)
+            return rc;
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++) {
+        uint32_t pages = mems_to_snapshot ? w->snap_pages[i] : in->mems[i].pages;
+        if (in->mems[i].host && pages &&
+            (rc = walk(w, KL_MEM_GVA(i), (uint64_t)pages * KL_WASM_PAGE, in->mems[i].host, 0, fn)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- the snapshot ---- */
+
+static int save_page(struct kl_warm *w, uint64_t gva, uint8_t *host, uint64_t pte)
+{
+    (void)pte;
+    for (size_t i = 0; i < w->nsaved; i++)   /* image pages were added first */
+        if (w->saved[i].gva == gva)
+            return 0;
+    if (w->nsaved == w->saved_cap) {
+        size_t cap = w->saved_cap ? w->saved_cap * 2 : 256;
+        struct saved_page *n = realloc(w->saved, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        w->saved = n;
+        w->saved_cap = cap;
+    }
+    uint8_t *copy = malloc(KL_PAGE_SIZE);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, host, KL_PAGE_SIZE);
+    w->saved[w->nsaved++] = (struct saved_page){gva, copy};
+    return 0;
+}
+
+static int cmp_saved(const void *a, const void *b)
+{
+    const struct saved_page *x = a, *y = b;
+    return x->gva < y->gva ? -1 : x->gva > y->gva;
+}
+
+/* The image's writable segments were filled by the host, which sets no
+ * dirty bit, so they are saved whole; everything else by its dirty bit. */
+static int take_snapshot(struct kl_warm *w, const struct kl_image *img)
+{
+    int rc;
+
+    for (unsigned i = 0; i < img->hdr->nseg; i++) {
+        const struct kl_image_seg *s = &img->segs[i];
+        if (!(s->flags & KL_SEG_W))
+            continue;
+        w->img_rw[w->nimg_rw].gva = s->gva;
+        w->img_rw[w->nimg_rw].len = (s->memsz + KL_PAGE_SIZE - 1) & ~(KL_PAGE_SIZE - 1);
+        if ((rc = walk(w, s->gva, w->img_rw[w->nimg_rw].len, w->in.low + s->gva, 1, save_page)) < 0)
+            return rc;
+        w->nimg_rw++;
+    }
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+        w->snap_pages[i] = w->in.mems[i].pages;
+    if ((rc = walk_writable(w, 1, save_page)) < 0)
+        return rc;
+    qsort(w->saved, w->nsaved, sizeof(*w->saved), cmp_saved);
+    return 0;
+}
+
+/* ---- the reset ---- */
+
+static int restore_page(struct kl_warm *w, uint64_t gva, uint8_t *host, uint64_t pte)
+{
+    struct saved_page key = {gva, NULL};
+    const struct saved_page *s = bsearch(&key, w->saved, w->nsaved, sizeof(key), cmp_saved);
+
+    (void)pte;
+    if (s)
+        memcpy(host, s->copy, KL_PAGE_SIZE);
+    else
+        memset(host, 0, KL_PAGE_SIZE);
+    w->reset_pages++;
+    return 0;
+}
+
+static int zero_page(struct kl_warm *w, uint64_t gva, uint8_t *host, uint64_t pte)
+{
+    (void)w, (void)gva, (void)pte;
+    memset(host, 0, KL_PAGE_SIZE);   /* grown memory must read as zero when grown again */
+    return 0;
+}
+
+/* Collect the page-table entries that map memory grown past the snapshot. */
+static int grown_runs(struct kl_warm *w, struct reset_run *runs, unsigned *nruns)
+{
+    struct kl_inst *in = &w->in;
+
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++) {
+        uint64_t from = KL_MEM_GVA(i) + (uint64_t)w->snap_pages[i] * KL_WASM_PAGE;
+        uint64_t to = KL_MEM_GVA(i) + (uint64_t)in->mems[i].pages * KL_WASM_PAGE;
+        int rc;
+
+        if (to <= from)
+            continue;
+        rc = walk(w, from, to - from, in->mems[i].host + (from - KL_MEM_GVA(i)), 0, zero_page);
+        if (rc < 0)
+            return rc;
+        while (from < to) {   /* one run per page table touched */
+            uint64_t next = (from + KL_HUGE_SIZE) & ~(KL_HUGE_SIZE - 1);
+            uint64_t *pte = kl_pt_pte(&in->pt, from, NULL);
+            if (next > to)
+                next = to;
+            if (!pte || *nruns == MAX_RUNS)
+                return -EFAULT;
+            runs[(*nruns)++] = (struct reset_run){kl_pt_gpa_of(&in->pt, pte),
+                                                 (next - from) / KL_PAGE_SIZE};
+            from = next;
+        }
+        in->mems[i].pages = w->snap_pages[i];
+        kl_gmem_set(&in->gm, "memory", KL_MEM_GVA(i), (uint64_t)w->snap_pages[i] * KL_WASM_PAGE,
+                    in->mems[i].host, 1);
+    }
+    return 0;
+}
+
+/* Let ring 0 zero the entries: only guest writes unmap pages under PVM. */
+static int run_reset_stub(struct kl_warm *w, const struct reset_run *runs, unsigned n)
+{
+    struct kl_inst *in = &w->in;
+    uint64_t stub = KL_STUBS_GPA + (uint64_t)(kl_resetstub - kl_trapstubs_start);
+    struct kl_vm_exit x;
+    int rc;
+
+    memcpy(in->low + KL_RESETLIST_GPA, runs, n * sizeof(*runs));
+    if ((rc = kl_vm_enter_ring0(in->vm, stub, KL_KSTACK_TOP, KL_RESETLIST_GPA, n)) < 0)
+        return rc;
+    for (int tries = 0; tries < 100; tries++) {
+        if ((rc = kl_vm_run(in->vm, &x)) < 0)
+            return rc;
+        if (x.kind == KL_VMX_INTR)
+            continue;   /* a late timeout kick: run on */
+        return x.kind == KL_VMX_IO_OUT && x.port == KL_RESET_PORT ? 0 : -EIO;
+    }
+    return -EIO;
+}
+
+static int reset(struct kl_warm *w)
+{
+    struct kl_inst *in = &w->in;
+    struct reset_run runs[64];
+    unsigned nruns = 0;
+    uint64_t t0 = kl_now_ns();
+    int rc;
+
+    w->reset_pages = 0;
+    if ((rc = grown_runs(w, runs, &nruns)) < 0 || (rc = walk_writable(w, 1, restore_page)) < 0)
+        return rc;
+    /* The host's own writes of the last request set no dirty bits. */
+    memset(in->low + KL_REQ_GVA, 0, in->req_end - KL_REQ_GVA);
+    memset(in->low + KL_STDIN_GVA, 0, in->stdin_end - KL_STDIN_GVA);
+    if (nruns && (rc = run_reset_stub(w, runs, nruns)) < 0)
+        return rc;
+    if ((rc = kl_vm_restore(in->vm, w->ready)) < 0)
+        return rc;
+    if (in->fs && w->cfg0.npreopens) {   /* close what the request opened */
+        kl_wasi_host_close(in->fs);
+        in->fs = NULL;
+        if ((rc = kl_wasi_host_open(&in->fs, &w->cfg0, NULL)) < 0)
+            return rc;
+    }
+    w->reset_ns = kl_now_ns() - t0;
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+static void reset_capture(struct kl_capture *c, size_t limit)
+{
+    c->buf = NULL;
+    c->len = c->cap = 0;
+    c->limit = limit ? limit : KL_OUT_SIZE;
+}
+
+int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
+                   struct kl_warm **out, struct kl_err *err)
+{
+    struct kl_warm *w = calloc(1, sizeof(*w));
+    struct kl_inst *in;
+    int rc;
+
+    if (!w || !(w->ready = kl_vm_state_alloc())) {
+        free(w);
+        return kl_errf(err, -ENOMEM, "out of memory");
+    }
+    in = &w->in;
+    w->cfg0 = *cfg;
+    w->cfg0.argc = w->cfg0.envc = 0;
+    w->cfg0.stdin_fd = -1;
+    w->cfg0.stdin_len = 0;
+    in->cfg = &w->cfg0;
+    in->res = &w->boot_res;
+    in->mode = KL_MODE_COMMAND;
+    in->pause_at_ready = 1;
+    reset_capture(&in->out, 0);
+    reset_capture(&in->err, 0);
+    if ((rc = kl_inst_setup(in, img, &w->cfg0, err)) < 0)
+        goto err_destroy;
+    if (cfg->timeout_ms) {
+        in->deadline_ns = kl_now_ns() + (uint64_t)cfg->timeout_ms * 1000000ull;
+        kl_vm_arm_timeout(in->vm, cfg->timeout_ms);
+    }
+    rc = kl_inst_run_loop(in, err);
+    kl_vm_disarm_timeout(in->vm);
+    if (rc < 0)
+        goto err_destroy;
+    if (!in->paused) {
+        rc = kl_errf(err, -EINVAL, "instantiation failed: %s", w->boot_res.reason);
+        goto err_destroy;
+    }
+    /* Finish the READY `out` so the saved state resumes after it. */
+    if ((rc = kl_vm_complete_io(in->vm)) < 0 || (rc = kl_vm_save(in->vm, w->ready)) < 0 ||
+        (rc = take_snapshot(w, img)) < 0) {
+        kl_errf(err, rc, "taking the snapshot failed");
+        goto err_destroy;
+    }
+    kl_run_result_free(&w->boot_res);
+    *out = w;
+    return 0;
+
+err_destroy:
+    kl_warm_destroy(w);
+    return rc;
+}
+
+int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
+                    struct kl_run_result *res, struct kl_err *err)
+{
+    struct kl_inst *in = &w->in;
+    uint64_t t0 = kl_now_ns(), t1;
+    int rc;
+
+    if (w->broken)
+        return kl_errf(err, -EIO, "this VM could not be reset and must be destroyed");
+    memset(res, 0, sizeof(*res));
+    in->cfg = cfg;
+    in->res = res;
+    in->done = 0;
+    in->deadline_ns = 0;
+    reset_capture(&in->out, cfg->out_limit);
+    reset_capture(&in->err, cfg->err_limit);
+    rc = kl_inst_write_boot(in, cfg, err);
+    t1 = kl_now_ns();
+    res->setup_ns = t1 - t0;
+    if (rc == 0 && cfg->timeout_ms) {
+        in->deadline_ns = t1 + (uint64_t)cfg->timeout_ms * 1000000ull;
+        rc = kl_vm_arm_timeout(in->vm, cfg->timeout_ms);
+    }
+    if (rc == 0)
+        rc = kl_inst_run_loop(in, err);
+    kl_vm_disarm_timeout(in->vm);
+    res->run_ns = kl_now_ns() - t1;
+    res->out = in->out.buf;
+    res->out_len = in->out.len;
+    res->err = in->err.buf;
+    res->err_len = in->err.len;
+    in->cfg = &w->cfg0;
+    if (rc == 0 && !in->done)
+        rc = kl_errf(err, -EIO, "the guest paused without a result");
+    int rrc = reset(w);
+    if (rrc < 0) {
+        w->broken = 1;
+        if (rc == 0)
+            rc = kl_errf(err, rrc, "resetting the VM failed: %s", strerror(-rrc));
+    }
+    return rc;
+}
+
+uint64_t kl_warm_last_reset_ns(const struct kl_warm *w) { return w->reset_ns; }
+uint32_t kl_warm_last_reset_pages(const struct kl_warm *w) { return w->reset_pages; }
+
+void kl_warm_destroy(struct kl_warm *w)
+{
+    if (!w)
+        return;
+    kl_inst_teardown(&w->in);
+    kl_run_result_free(&w->boot_res);
+    for (size_t i = 0; i < w->nsaved; i++)
+        free(w->saved[i].copy);
+    free(w->saved);
+    free(w->ready);
+    free(w);
+}

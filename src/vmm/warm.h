@@ -1,0 +1,43 @@
+/* warm.h - a pre-instantiated micro-VM that serves many requests, each from the same snapshot. */
+#ifndef KL_VMM_WARM_H
+#define KL_VMM_WARM_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+#include "vmm/image.h"
+#include "vmm/run.h"
+
+struct kl_warm;
+
+/**
+ * Create a VM for `img`, run it through instantiation (data and element
+ * segments, start function) up to KL_HC_READY, and snapshot it there.
+ * `cfg` supplies the limits that hold for every request (max_memory_pages,
+ * preopens) and the timeout for instantiation; its argv/env/stdin are not
+ * used. On a trap or timeout during instantiation, fails with -EINVAL and the
+ * reason in *err.
+ */
+int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
+                   struct kl_warm **out, struct kl_err *err);
+
+/**
+ * Serve one request from the snapshot and reset the VM to it again: every
+ * page the guest ever wrote is copied back (or zeroed), memory grown during
+ * the request is unmapped, registers are restored. Returns 0 with *res
+ * filled (exit, trap, timeout, limit or guest error all leave the VM
+ * reusable), or -errno if the VM could not be reset: destroy it then.
+ */
+int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
+                    struct kl_run_result *res, struct kl_err *err);
+
+/** Nanoseconds the last reset took. */
+uint64_t kl_warm_last_reset_ns(const struct kl_warm *w);
+
+/** Pages restored by the last reset (the union of pages ever written). */
+uint32_t kl_warm_last_reset_pages(const struct kl_warm *w);
+
+/** Destroy the VM. */
+void kl_warm_destroy(struct kl_warm *w);
+
+#endif
