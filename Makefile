@@ -3,6 +3,7 @@
 #   make          build build/kernless and build/guest/
 #   make run      build, then start the server with the example functions
 #   make test     build, then run every test suite; ends with "N passed, N failed"
+#   make bench    build, then run the benchmarks into bench/RESULTS.md (B=name for one)
 #
 # Missing Debian packages are installed first (scripts/deps.sh).
 
@@ -37,7 +38,7 @@ GUEST_HDRS := $(wildcard src/guest/include/*.h)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run test unit-test clang-check clean
+.PHONY: all deps run test unit-test clang-check clean bench
 all: $(BUILD)/kernless $(BUILD)/san/kernless guest
 
 deps: $(DEPS_STAMP)
@@ -73,7 +74,7 @@ $(BUILD)/san/kernless: $(SAN_OBJS) | guest
 .PHONY: guest
 guest: $(BUILD)/guest/libkguest.a $(BUILD)/guest/guest.ld $(BUILD)/guest/.headers
 
-$(BUILD)/guest/obj/%.o: src/guest/%.c $(GUEST_HDRS) src/guest/guest.h src/guest/wasi.h include/kernless/abi.h $(BUILD)/guest/.headers
+$(BUILD)/guest/obj/%.o: src/guest/%.c $(GUEST_HDRS) src/guest/guest.h src/guest/wasi.h src/guest/wasi_fd.h include/kernless/abi.h $(BUILD)/guest/.headers
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 $(BUILD)/guest/obj/%.o: src/guest/%.S include/kernless/abi.h
@@ -102,6 +103,10 @@ run: all
 
 test: all clang-check
 	@bash tests/run_all.sh $(BUILD)
+
+# Not part of test: installs wrk, nginx, fcgiwrap, gnuplot; takes minutes (bench/run.sh).
+bench: all
+	@bash bench/run.sh $(BUILD) $(B)
 
 clean:
 	rm -rf $(BUILD)

@@ -19,6 +19,7 @@ PKGS=(
   nettle-dev               # SHA-256 for image hashes and cache keys (no 1 ms init)
   libssl-dev               # base64 in the CLI client
   curl                     # tests talk HTTP like a user would
+  jq                       # the WASI test suite runner reads the suite's JSON specs
 )
 
 missing=()

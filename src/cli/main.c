@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
     {"run", kl_cmd_run, "run a wasm32-wasi command module in a micro-VM"},
     {"compile", kl_cmd_compile, "compile a module ahead of time into a .kimg"},
+    {"wast", kl_cmd_wast, "run WebAssembly spec test scripts (.wast) in micro-VMs"},
     {"serve", kl_cmd_serve, "start the HTTP gateway and management API"},
     {"deploy", kl_cmd_client, "deploy a module as an HTTP function (new version)"},
     {"ls", kl_cmd_client, "list deployed functions"},

@@ -38,7 +38,7 @@ static char *export_symbol(const char *cname, const struct kl_wasm_export *ex)
     return s;
 }
 
-/* malloc'd "struct Z_<module>_instance_t": the type wasm2c gives an import's instance. */
+/* malloc'd "Z_<module>_instance_t": the struct tag wasm2c gives an import's instance. */
 static char *import_instance_type(const struct kl_wasm_import *im)
 {
     size_t n = kl_w2c_mangled_len(im->module, im->module_len) + 32;
@@ -188,7 +188,7 @@ static int write_func_forwarder(FILE *f, const struct kl_wasm_module *m, uint32_
 
     if (ret_type(t, ret, sizeof(ret)) < 0)
         return -EINVAL;
-    fprintf(f, "%s kl_imp_%s_%u(%s *b_", ret, cname, i, itype);
+    fprintf(f, "%s kl_imp_%s_%u(struct %s *b_", ret, cname, i, itype);
     for (uint32_t p = 0; p < t->nparams; p++)
         fprintf(f, ", %s p%u", kl_w2c_c_type(t->params[p]), p);
     fprintf(f, ")\n{\n    struct kl_inv_bind *e = &((struct kl_inv_binding *)(void *)b_)->e[%u];\n"
@@ -221,7 +221,7 @@ static int write_forwarder(FILE *f, const struct kl_wasm_module *m, uint32_t i, 
     if (!obj)
         rc = -EINVAL;
     else
-        fprintf(f, "%s *kl_imp_%s_%u(%s *b_)\n{\n"
+        fprintf(f, "%s *kl_imp_%s_%u(struct %s *b_)\n{\n"
                    "    return ((struct kl_inv_binding *)(void *)b_)->e[%u].ptr;\n}\n\n",
                 obj, cname, i, itype, i);
     free(itype);
@@ -450,6 +450,18 @@ static int mark_import_elems(char **src, size_t *len)
     }
 }
 
+/* Element segments before data segments. wasm2c calls init_memories (data)
+ * before init_tables (elements), each only when the module has any. */
+static int order_segments(char **src, size_t *len)
+{
+    static const char mem[] = "  init_memories(instance);\n", tab[] = "  init_tables(instance);\n";
+
+    if (!memmem(*src, *len, mem, sizeof(mem) - 1) || !memmem(*src, *len, tab, sizeof(tab) - 1))
+        return 0;
+    return replace_once(src, len, "  init_memories(instance);\n  init_tables(instance);\n",
+                        "  init_tables(instance);\n  init_memories(instance);\n");
+}
+
 int kl_glue_invoke_patch(char **src, size_t *len, struct kl_err *err)
 {
     char *n = realloc(*src, *len + 1024);
@@ -469,8 +481,7 @@ int kl_glue_invoke_patch(char **src, size_t *len, struct kl_err *err)
         what = "funcref_table_init";
     else if ((rc = mark_import_elems(src, len)) < 0)
         return kl_errf(err, rc, "out of memory");
-    else if (replace_once(src, len, "  init_memories(instance);\n  init_tables(instance);\n",
-                          "  init_tables(instance);\n  init_memories(instance);\n") < 0)
+    else if (order_segments(src, len) < 0)
         what = "instantiate";
     if (what)
         return kl_errf(err, -EPROTO, "wasm2c output is not what this kernless expects (%s); "

@@ -10,12 +10,13 @@
 #include "common/util.h"
 #include "compile/glue_invoke.h"
 #include "compile/kimg_write.h"
+#include "compile/subproc.h"
 #include "kernless/abi.h"
 
 /* Bump when the glue or the patches change: objects are keyed by it. */
-#define OBJ_VERSION "kl-invoke-obj-3"
+#define OBJ_VERSION "kl-invoke-obj-4"
 #define IMG_VERSION "kl-invoke-img-3"
-#define VERDICT_VERSION "kl-invoke-verdict-1"
+#define VERDICT_VERSION "kl-invoke-verdict-2"
 #define MAX_C_BYTES (512u << 20)
 
 static uint32_t timeout_of(const struct kl_modobj_opts *o)
@@ -140,14 +141,31 @@ static int publish(const char *from, const char *to, size_t max, struct kl_err *
 
 /* ---- one module ---- */
 
+/* Does the module hold an instruction with the SIMD prefix 0xfd? wabt
+ * 1.0.32's validator lets some through with SIMD disabled (the extending
+ * loads), and wasm2c then aborts; its disassembler knows them all. */
+static int has_simd_opcodes(const char *wasm_path, uint32_t t)
+{
+    const char *argv[] = {"sh", "-c", "wasm-objdump -d \"$1\" | grep -c '^ *[0-9a-f]*: fd '",
+                          "sh", wasm_path, NULL};
+    struct kl_subproc sp = {.timeout_s = t};
+
+    return kl_subproc_run(argv, &sp) == 0 && !sp.signaled && !sp.timed_out &&
+           atoi(sp.output) > 0;
+}
+
 static int wasm2c(const char *dir, const char *cname, uint32_t t, struct kl_err *err)
 {
     char w[PATH_MAX], c[PATH_MAX];
+    int rc;
 
     snprintf(w, sizeof(w), "%s/m.wasm", dir);
     snprintf(c, sizeof(c), "%s/m.c", dir);
     const char *argv[] = {"wasm2c", "-n", cname, w, "-o", c, NULL};
-    return kl_compile_run_tool("wasm2c", argv, t, err);
+    if ((rc = kl_compile_run_tool("wasm2c", argv, t, err)) < 0 && has_simd_opcodes(w, t))
+        return kl_errf(err, -ENOTSUP, "module uses SIMD instructions, which wasm2c 1.0.32 "
+                       "cannot compile");
+    return rc;
 }
 
 /* m.c = prologue + patched wasm2c output + epilogue. */
@@ -309,18 +327,14 @@ int kl_modobj_link(const struct kl_toolchain *tc, const struct kl_modobj *object
 
 /* ---- the front end alone ---- */
 
-static int front_end_in(const char *dir, const uint8_t *wasm, size_t len, uint32_t t,
-                        int *rejected, struct kl_err *err)
+/* The external tools' verdict (wasm-validate, then wasm2c). */
+static int tools_verdict(const char *dir, const uint8_t *wasm, size_t len, int simd, uint32_t t,
+                         int *rejected, struct kl_err *err)
 {
-    struct kl_wasm_module m;
     char w[PATH_MAX];
-    int rc, simd;
+    int rc;
 
     *rejected = 1;
-    if (kl_wasm_parse(wasm, len, &m, err) < 0)
-        return kl_err_prefix(err, "malformed: "), 0;
-    simd = m.uses_v128;
-    kl_wasm_module_free(&m);
     snprintf(w, sizeof(w), "%s/m.wasm", dir);
     if ((rc = write_bytes(w, wasm, len, err)) < 0)
         return rc;
@@ -361,9 +375,17 @@ int kl_modobj_front_end(const struct kl_toolchain *tc, const uint8_t *wasm, size
                         const struct kl_modobj_opts *opts, int *rejected, struct kl_err *err)
 {
     char cdir[PATH_MAX], path[PATH_MAX + 80], dir[PATH_MAX], hex[65], line[600];
+    struct kl_wasm_module m;
     uint8_t key[32];
-    int rc;
+    int rc, simd;
 
+    /* Our own reader first, never cached: it is part of this binary. */
+    *rejected = 1;
+    if (kl_wasm_parse(wasm, len, &m, err) < 0)
+        return kl_err_prefix(err, "malformed: "), 0;
+    simd = m.uses_v128;
+    kl_wasm_module_free(&m);
+    /* The tools' verdict is cached by module and tool identity. */
     module_key(VERDICT_VERSION, tc, wasm, len, 0, key);
     kl_hex(key, 32, hex);
     if ((rc = cache_subdir(opts, "verdict", cdir, sizeof(cdir), err)) < 0)
@@ -373,7 +395,7 @@ int kl_modobj_front_end(const struct kl_toolchain *tc, const uint8_t *wasm, size
         return 0;
     if ((rc = tmp_make(dir, sizeof(dir), err)) < 0)
         return rc;
-    rc = front_end_in(dir, wasm, len, timeout_of(opts), rejected, err);
+    rc = tools_verdict(dir, wasm, len, simd, timeout_of(opts), rejected, err);
     tmp_remove(dir);
     if (rc < 0)
         return rc;

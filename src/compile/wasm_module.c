@@ -361,8 +361,10 @@ static int rd_const_simd(struct rd *r, size_t at)
     return rd_skip(r, 16, "v128.const immediate");
 }
 
-/* One instruction of a constant expression; *done is set at `end`. */
-static int rd_const_instr(struct rd *r, int *done)
+/* One instruction of a constant expression; *done is set at `end`. *depth
+ * counts the values it leaves: each constant pushes one, each extended-const
+ * operator pops two and pushes one. */
+static int rd_const_instr(struct rd *r, int *done, uint32_t *depth)
 {
     size_t at = r->pos;
     uint32_t idx;
@@ -372,6 +374,8 @@ static int rd_const_instr(struct rd *r, int *done)
 
     if (rc)
         return rc;
+    if (op != 0x0B && !(op >= 0x6A && op <= 0x6C) && !(op >= 0x7C && op <= 0x7E))
+        ++*depth;
     switch (op) {
     case 0x0B: *done = 1; return 0;                          /* end */
     case 0x41: return rd_sleb(r, 32, &s, "i32.const");
@@ -383,6 +387,9 @@ static int rd_const_instr(struct rd *r, int *done)
     case 0xD2: return rd_u32(r, &idx, "ref.func index");
     case 0x6A: case 0x6B: case 0x6C:                          /* extended-const i32 add/sub/mul */
     case 0x7C: case 0x7D: case 0x7E:                          /* extended-const i64 add/sub/mul */
+        if (*depth < 2)
+            return rd_fail(r, at, "constant expression: operator 0x%02x without two operands", op);
+        --*depth;
         return 0;
     case 0xFD: return rd_const_simd(r, at);
     default:
@@ -394,10 +401,14 @@ static int rd_const_instr(struct rd *r, int *done)
  * one byte and the section end bounds the loop. */
 static int rd_const_expr(struct rd *r)
 {
+    size_t at = r->pos;
+    uint32_t depth = 0;
     int done = 0, rc = 0;
 
     while (!done && rc == 0)
-        rc = rd_const_instr(r, &done);
+        rc = rd_const_instr(r, &done, &depth);
+    if (rc == 0 && depth != 1)   /* wabt 1.0.32's validator misses this */
+        return rd_fail(r, at, "constant expression leaves %u values, not 1", depth);
     return rc;
 }
 

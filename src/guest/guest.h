@@ -55,9 +55,17 @@ void kl_random_fill(uint8_t *p, size_t n);
 
 /* rt.c */
 void kl_rt_set_trap_target(void *jmpbuf);   /* NULL: traps exit the guest */
+uint32_t kl_rt_last_trap(void);              /* the trap caught through the target */
 
 /* invoke.c: KL_MODE_INVOKE, the host's command loop (multi-module images). */
 __attribute__((noreturn)) void kl_invoke_main(void);
+
+/* spectest.c: the spec tests' "spectest" module for invoke mode. Bind an
+ * import to item (enum kl_spectest_item) of kind (import kind byte); size of
+ * the table or memory item. Both return 0 or -1. */
+struct kl_inv_bind;
+int kl_spectest_bind(uint32_t item, uint8_t kind, struct kl_inv_bind *b);
+int kl_spectest_size(uint32_t item, uint64_t *size);
 
 /* wasi.c */
 void kl_wasi_init(void);

@@ -14,11 +14,6 @@
 extern const struct kl_inv_module *const kl_inv_modules[] __attribute__((weak));
 extern const uint32_t kl_inv_nmodules __attribute__((weak));
 
-/* rt.c and spectest.c */
-uint32_t kl_rt_last_trap(void);
-int kl_spectest_bind(uint32_t item, uint8_t kind, struct kl_inv_bind *b);
-int kl_spectest_size(uint32_t item, uint64_t *size);
-
 struct instance {
     const struct kl_inv_module *mod;
     void *data;      /* wasm2c's instance struct */
@@ -50,6 +45,13 @@ __asm__(".text\n"
         "    call kl_invoke_recovered\n"
         "    ud2\n"
         ".size kl_invoke_recover_entry, . - kl_invoke_recover_entry\n");
+
+/* A refused command: `why` is a kl_invoke_refusal. */
+static uint32_t refuse(uint32_t *code, uint32_t why)
+{
+    *code = why;
+    return KL_INV_REFUSED;
+}
 
 static const struct instance *instance_at(uint32_t i)
 {
@@ -93,21 +95,21 @@ static uint32_t do_instantiate(const struct command *c, uint32_t *code)
     struct instance *in;
 
     if (c->inst != ninstances || ninstances == KL_INV_MAX_INSTANCES)
-        return *code = KL_INV_BAD_INSTANCE, KL_INV_REFUSED;
+        return refuse(code, KL_INV_BAD_INSTANCE);
     in = &instances[ninstances++];
     if (c->index >= kl_inv_nmodules)
-        return *code = KL_INV_BAD_MODULE, KL_INV_REFUSED;
+        return refuse(code, KL_INV_BAD_MODULE);
     mod = kl_inv_modules[c->index];
     if (c->nvals != mod->nimports)
-        return *code = KL_INV_BAD_ARITY, KL_INV_REFUSED;
+        return refuse(code, KL_INV_BAD_ARITY);
     bind = kl_alloc(sizeof(*bind) + (size_t)mod->nimports * sizeof(bind->e[0]));
     in->data = kl_alloc(mod->instance_size ? mod->instance_size : 1);
     if (!bind || !in->data)
-        return *code = KL_INV_LIMIT, KL_INV_REFUSED;
+        return refuse(code, KL_INV_LIMIT);
     bind->n = mod->nimports;
     for (uint32_t i = 0; i < mod->nimports; i++)
         if (bind_import(c->vals[i], mod->import_kinds[i], &bind->e[i]) < 0)
-            return *code = KL_INV_BAD_IMPORT, KL_INV_REFUSED;
+            return refuse(code, KL_INV_BAD_IMPORT);
     in->mod = mod;
     if (!module_inited[c->index]) {
         mod->init_module();   /* registers the module's function types */
@@ -124,9 +126,9 @@ static uint32_t do_call(const struct command *c, uint32_t *nres, uint32_t *code)
     const struct kl_inv_export *ex = export_at(in, c->index, KL_INV_FUNC);
 
     if (!ex)
-        return *code = in ? KL_INV_BAD_EXPORT : KL_INV_BAD_INSTANCE, KL_INV_REFUSED;
+        return refuse(code, in ? KL_INV_BAD_EXPORT : KL_INV_BAD_INSTANCE);
     if (c->nvals != ex->nparams)
-        return *code = KL_INV_BAD_ARITY, KL_INV_REFUSED;
+        return refuse(code, KL_INV_BAD_ARITY);
     ex->tramp(in->data, c->vals, results);
     *nres = ex->nresults;
     return KL_INV_OK;
@@ -138,7 +140,7 @@ static uint32_t do_get(const struct command *c, uint32_t *nres, uint32_t *code)
     const struct kl_inv_export *ex = export_at(in, c->index, KL_INV_GLOBAL);
 
     if (!ex)
-        return *code = in ? KL_INV_BAD_EXPORT : KL_INV_BAD_INSTANCE, KL_INV_REFUSED;
+        return refuse(code, in ? KL_INV_BAD_EXPORT : KL_INV_BAD_INSTANCE);
     ex->tramp(in->data, NULL, results);
     *nres = 1;
     return KL_INV_OK;
@@ -153,11 +155,11 @@ static uint32_t do_size(const struct command *c, uint32_t *nres, uint32_t *code)
 
     *nres = 1;
     if (c->inst == KL_INVOKE_SPECTEST)
-        return kl_spectest_size(c->index, &results[0]) < 0
-                   ? (*code = KL_INV_BAD_EXPORT, *nres = 0, KL_INV_REFUSED) : KL_INV_OK;
+        return kl_spectest_size(c->index, &results[0]) < 0 ? refuse(code, KL_INV_BAD_EXPORT)
+                                                           : KL_INV_OK;
     if (!(ex = export_at(in, c->index, KL_INV_MEMORY)) &&
         !(ex = export_at(in, c->index, KL_INV_TABLE)))
-        return *code = in ? KL_INV_BAD_EXPORT : KL_INV_BAD_INSTANCE, *nres = 0, KL_INV_REFUSED;
+        return refuse(code, in ? KL_INV_BAD_EXPORT : KL_INV_BAD_INSTANCE);
     obj = ((kl_inv_getter_t)ex->fn)(in->data);
     if (ex->kind == KL_INV_MEMORY)
         results[0] = ((wasm_rt_memory_t *)obj)->pages;
@@ -175,7 +177,7 @@ static uint32_t dispatch(const struct command *c, uint32_t *nres, uint32_t *code
     case KL_INV_OP_CALL: return do_call(c, nres, code);
     case KL_INV_OP_GET: return do_get(c, nres, code);
     case KL_INV_OP_SIZE: return do_size(c, nres, code);
-    default: return *code = KL_INV_BAD_OP, KL_INV_REFUSED;
+    default: return refuse(code, KL_INV_BAD_OP);
     }
 }
 
@@ -205,6 +207,8 @@ __attribute__((noreturn)) static void serve(uint32_t status, uint32_t code, uint
 
     for (;;) {
         kl_io_flush();   /* output of the command reaches the host before its result */
+        if (status != KL_INV_OK)
+            nres = 0;
         h->status = status;
         h->code = code;
         h->nvals = nres;

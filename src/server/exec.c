@@ -1,9 +1,9 @@
-/* exec.c - run one request of a function in a fresh VM through kl_run (the only call site). */
+/* exec.c - run one request of a function in a fresh instance: a warm VM from its pool, reset to the snapshot. */
 #include "server/exec.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <semaphore.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,15 +11,15 @@
 #include <unistd.h>
 
 #include "server/server.h"
+#include "server/pool.h"
 #include "vmm/image.h"
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kl_img_ref *cache;
-static sem_t slots;
 
-void kl_exec_init(unsigned max_running)
+int kl_exec_init(const struct kl_pool_opts *o)
 {
-    sem_init(&slots, 0, max_running ? max_running : 1);
+    return kl_pools_init(o);
 }
 
 int kl_exec_image_get(const char *path, struct kl_img_ref **out,
@@ -83,26 +83,6 @@ void kl_exec_image_put(struct kl_img_ref *ref)
     free(ref);
 }
 
-/* Wait for a VM slot for at most `ms`; 0 or -EBUSY. */
-static int take_slot(uint32_t ms)
-{
-    struct timespec t;
-
-    if (sem_trywait(&slots) == 0)
-        return 0;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (t.tv_nsec >= 1000000000) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000;
-    }
-    while (sem_timedwait(&slots, &t) < 0)
-        if (errno != EINTR)
-            return -EBUSY;
-    return 0;
-}
-
 /* A body too big for the guest's stdin buffer goes through a memfd the
  * guest reads with hostcalls instead. Returns the fd or -errno. */
 static int body_memfd(const uint8_t *body, size_t len)
@@ -128,6 +108,47 @@ static int body_memfd(const uint8_t *body, size_t len)
         return -errno;
     }
     return fd;
+}
+
+/* Count the limit a result hit, for /metrics. */
+static void count_limit(const struct kl_run_result *res)
+{
+    static const char *const kinds[] = {
+        [KL_RES_TIMEOUT] = "timeout", [KL_RES_TRAP] = "trap",
+        [KL_RES_LIMIT] = "output", [KL_RES_ERROR] = "guest_error"};
+    if (res->kind != KL_RES_EXIT && (unsigned)res->kind < sizeof(kinds) / sizeof(kinds[0]))
+        kl_pool_count_limit(kinds[res->kind]);
+}
+
+/* Take a warm VM of this function version, serve, give it back reset. */
+static int run_pooled(const struct kl_fn *fn, const struct kl_run_config *cfg,
+                      struct kl_run_result *res, struct kl_err *err)
+{
+    char key[320];
+    struct kl_pool *pool;
+    struct kl_warm *w;
+    int cold, rc;
+
+    snprintf(key, sizeof(key), "%s@v%d", fn->name, fn->version);
+    if (!(pool = kl_pool_get(key, fn->img->img, cfg)))
+        return kl_errf(err, -ENOMEM, "out of memory");
+    rc = kl_pool_acquire(pool, fn->cfg.timeout_ms, &w, &cold, err);
+    if (rc == -EAGAIN || rc == -EBUSY) {
+        kl_pool_count_limit(rc == -EAGAIN ? "queue_full" : "queue_timeout");
+        return rc;
+    }
+    if (rc < 0) {
+        /* The module could not be instantiated: the guest's fault, a 500. */
+        res->kind = KL_RES_ERROR;
+        snprintf(res->reason, sizeof(res->reason), "%s", err->msg);
+        count_limit(res);
+        return 0;
+    }
+    rc = kl_warm_request(w, cfg, res, err);
+    kl_pool_release(pool, w, rc == 0);
+    if (rc == 0)
+        count_limit(res);
+    return rc;
 }
 
 int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,
@@ -167,13 +188,7 @@ int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,
     }
     cfg.stdout_fd = -1;
     cfg.stderr_fd = -1;
-    if ((rc = take_slot(fn->cfg.timeout_ms)) < 0) {
-        rc = kl_errf(err, rc, "every VM slot stayed busy for %u ms", fn->cfg.timeout_ms);
-        goto out;
-    }
-    rc = kl_run(fn->img->img, &cfg, res, err);
-    sem_post(&slots);
-out:
+    rc = run_pooled(fn, &cfg, res, err);
     if (fd >= 0)
         close(fd);
     return rc;

@@ -1,4 +1,4 @@
-/* exec.h - the one place that runs a function: image cache, concurrency cap and the kl_run call. */
+/* exec.h - the one place that runs a function: image cache and a warm VM from the function's pool. */
 #ifndef KL_SERVER_EXEC_H
 #define KL_SERVER_EXEC_H
 
@@ -28,8 +28,10 @@ struct kl_exec_in {
     size_t body_len;
 };
 
-/** Set how many VMs may run at once (others wait up to their timeout). */
-void kl_exec_init(unsigned max_running);
+struct kl_pool_opts;
+
+/** Start the warm VM pools (caps, queue, idle time). */
+int kl_exec_init(const struct kl_pool_opts *o);
 
 /** Load (or share an already loaded) image file. */
 int kl_exec_image_get(const char *path, struct kl_img_ref **out,
@@ -42,7 +44,8 @@ void kl_exec_image_put(struct kl_img_ref *ref);
  * Run `fn` once with the request's argv, env and body, applying the
  * function's timeout, memory cap and folders. Same contract as kl_run:
  * 0 with *res describing how it ended, or -errno (reason in *err) when it
- * could not run (-EBUSY: every VM slot stayed busy for the whole timeout).
+ * could not run: -EAGAIN when the wait queue was full, -EBUSY when no VM
+ * freed up within the function's timeout (both answered 503 + Retry-After).
  */
 int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,
                 struct kl_run_result *res, struct kl_err *err);

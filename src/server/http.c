@@ -120,6 +120,8 @@ enum MHD_Result kl_http_error(struct kl_req *r, struct MHD_Connection *c,
     MHD_add_response_header(resp, "X-Kernless-Error", msg);
     if (status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"kernless\"");
+    if (status == 503)   /* at capacity: a client may try again shortly */
+        MHD_add_response_header(resp, "Retry-After", "1");
     /* Log the path but never the query (it may carry secrets) or a token. */
     plen = kl_target_path_len(r->target ? r->target : "");
     kl_log("%s %s %.*s%s -> %d %s", r->id, r->method ? r->method : "?",

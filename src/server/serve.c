@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/pool.h"
+
 #include "cli/commands.h"
 #include "server/http.h"
 
@@ -36,14 +38,18 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: kernless serve [--listen HOST:PORT] [--data DIR] [--max-body-mb N]\n"
-        "                      [--max-upload-mb N] [--max-running N]\n"
+        "                      [--max-upload-mb N] [--max-running N] [--max-per-fn N]\n"
+        "                      [--queue N] [--idle-ms N]\n"
         "  --listen      address to serve on (default " DEFAULT_LISTEN "; port 0 picks one)\n"
         "  --data        state folder: registry, images, admin token (default\n"
         "                $KERNLESS_DATA, else $XDG_DATA_HOME/kernless, else\n"
         "                ~/.local/share/kernless)\n"
         "  --max-body-mb largest function request body (default 8)\n"
         "  --max-upload-mb largest module upload (default 64)\n"
-        "  --max-running VMs running at once; others wait (default 64)\n");
+        "  --max-running VMs alive at once, warm or busy, over all functions (default 64)\n"
+        "  --max-per-fn  VMs of one function at once (default 16)\n"
+        "  --queue       requests that may wait for a VM at once; past it 503 (default 256)\n"
+        "  --idle-ms     a function idle this long gives its VMs back (default 60000)\n");
 }
 
 struct opts {
@@ -52,6 +58,9 @@ struct opts {
     long max_body_mb;
     long max_upload_mb;
     long max_running;
+    long max_per_fn;
+    long queue;
+    long idle_ms;
 };
 
 static int number(const char *s, long lo, long hi, long *out)
@@ -74,11 +83,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"max-body-mb", required_argument, 0, 'b'},
         {"max-upload-mb", required_argument, 0, 'u'},
         {"max-running", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
+        {"max-per-fn", required_argument, 0, 'p'}, {"queue", required_argument, 0, 'q'},
+        {"idle-ms", required_argument, 0, 'i'},
         {0, 0, 0, 0},
     };
     int c;
 
-    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64};
+    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64, 16, 256, 60000};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (c == 'l') o->listen = optarg;
@@ -86,6 +97,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         else if (c == 'b' && number(optarg, 1, 1024, &o->max_body_mb) == 0) continue;
         else if (c == 'u' && number(optarg, 1, 1024, &o->max_upload_mb) == 0) continue;
         else if (c == 'r' && number(optarg, 1, 4096, &o->max_running) == 0) continue;
+        else if (c == 'p' && number(optarg, 1, 4096, &o->max_per_fn) == 0) continue;
+        else if (c == 'q' && number(optarg, 0, 100000, &o->queue) == 0) continue;
+        else if (c == 'i' && number(optarg, 1, 86400000, &o->idle_ms) == 0) continue;
         else if (c == 'h') { usage(stdout); return 1; }
         else {
             if (c != '?')
@@ -144,7 +158,10 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     s->max_upload = (size_t)o->max_upload_mb << 20;
     if ((rc = open_state(s, o, err)) < 0)
         return rc;
-    kl_exec_init((unsigned)o->max_running);
+    struct kl_pool_opts po = {(unsigned)o->max_running, (unsigned)o->max_per_fn,
+                              (unsigned)o->queue, (unsigned)o->idle_ms};
+    if ((rc = kl_exec_init(&po)) < 0)
+        return kl_errf(err, rc, "cannot start the VM pools");
     pthread_mutex_lock(&s->control_lock);
     rc = kl_server_reload(s, err);
     pthread_mutex_unlock(&s->control_lock);

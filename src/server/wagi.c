@@ -192,7 +192,7 @@ enum MHD_Result kl_wagi_serve(struct kl_req *r, struct MHD_Connection *c,
     kl_strv_free(&argv);
     if (rc < 0) {
         log_run(r, fn, NULL, err.msg);
-        return kl_http_error(r, c, 503, rc == -EBUSY ? "busy" : "host",
+        return kl_http_error(r, c, 503, rc == -EBUSY ? "busy" : rc == -EAGAIN ? "queue_full" : "host",
                              "cannot run: %s", err.msg);
     }
     if (res.kind == KL_RES_EXIT && res.exit_code == 0)

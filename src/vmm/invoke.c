@@ -102,6 +102,10 @@ static int on_fault(struct kl_invoker *v)
     memset(v->res.reason, 0, sizeof(v->res.reason));
     v->res.kind = KL_RES_EXIT;
     v->res.trap = KL_TRAP_NONE;
+    /* Let KVM finish the stub's `out` first, so it cannot later apply that
+     * completion (an instruction skip) to the new entry point. */
+    if ((rc = kl_vm_complete_io(in->vm)) < 0)
+        return rc;
     rc = kl_vm_enter_user64(in->vm, v->recover, KL_STACK_TOP, in->pt.pml4, &err);
     return rc < 0 ? rc : KL_HC_CONTINUE;
 }

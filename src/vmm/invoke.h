@@ -66,9 +66,9 @@ static inline uint64_t kl_invoke_import(uint32_t inst, uint32_t index)
 /**
  * Start `img` in a fresh VM and run it up to its command loop. cfg gives
  * the per-command timeout (timeout_ms, 0 = none), memory limit and stdio
- * wiring (argv/env are unused). `img` must outlive nothing: it is copied
- * into the VM. Returns 0 or -errno with *err (also when the image is not an
- * invoke image).
+ * wiring (argv, env and preopens are ignored). The image is copied into the
+ * VM, so the caller may free it afterwards. Returns 0 or -errno with *err
+ * (also when the image was not built for invoke mode).
  */
 int kl_invoker_start(const struct kl_image *img, const struct kl_run_config *cfg,
                      struct kl_invoker **out, struct kl_err *err);

@@ -160,7 +160,9 @@ struct kl_fs_handle *kl_fs_handle(struct kl_fs *fs, uint32_t h)
 
 int kl_fs_handle_add(struct kl_fs *fs, int fd, int dir, const struct kl_fs_handle *parent)
 {
-    uint32_t i;
+    /* Copy first: growing the table may move `parent`, which points into it. */
+    uint32_t i, preopen = parent->preopen;
+    uint8_t readonly = parent->readonly;
 
     /* Lowest free slot above the preopens keeps the table dense. */
     for (i = fs->npre; i < fs->n && fs->h[i].fd >= 0; i++)
@@ -169,8 +171,8 @@ int kl_fs_handle_add(struct kl_fs *fs, int fd, int dir, const struct kl_fs_handl
         close(fd);
         return i >= KL_FS_MAX_HANDLES ? -EMFILE : -ENOMEM;
     }
-    fs->h[i] = (struct kl_fs_handle){.fd = fd, .rfd = -1, .preopen = parent->preopen,
-                                     .dir = dir ? 1 : 0, .readonly = parent->readonly};
+    fs->h[i] = (struct kl_fs_handle){.fd = fd, .rfd = -1, .preopen = preopen,
+                                     .dir = dir ? 1 : 0, .readonly = readonly};
     if (i == fs->n)
         fs->n++;
     return (int)i;

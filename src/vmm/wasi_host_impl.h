@@ -12,8 +12,9 @@
 #include "kernless/abi.h"
 #include "vmm/gmem.h"
 
-/* Open host files one run may hold at once, preopens included. */
-#define KL_FS_MAX_HANDLES 4096u
+/* Open host files one run may hold at once, preopens included: the usual
+ * per-process limit, since in the server many runs share one fd table. */
+#define KL_FS_MAX_HANDLES 1024u
 
 /* WASI preview 1 constants the host needs (wasi_snapshot_preview1.witx). */
 enum {
@@ -81,6 +82,13 @@ void kl_fs_stat_fill(struct kl_fs_stat *o, const struct stat *st);
 int kl_fs_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
 /** A descriptor that I/O works on: the handle's own fd or a reopen of its O_PATH directory. */
 int kl_fs_io_fd(struct kl_fs_handle *h);
+
+/*
+ * The operations (one per enum kl_fs_op, dispatched by wasi_host.c): each
+ * reads its arguments from c->a, returns 0 or -errno, and on success may set
+ * c->a->result, stat or filetype. A guest buffer outside guest memory sets
+ * c->bad instead of being touched.
+ */
 
 /* wasi_path.c */
 /** openat2 beneath `dirfd` (RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS). Returns an fd or -errno. */

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# run.sh - the WebAssembly spec test suite through `kernless wast`; fails if any check that can run fails.
+#
+#   tests/spec/run.sh BUILD
+#
+# Runs every .wast of ../shared/testsuites/spec (read only, never copied):
+# the SIMD scripts separately, because wasm2c 1.0.32 cannot compile SIMD, so
+# most of their commands are skipped (each with its reason; the other
+# commands in them run for real). First a self-test proves the runner
+# reports wrong expectations. Compiled objects and images are cached in
+# $XDG_CACHE_HOME/kernless (or ~/.cache/kernless), so repeated runs are fast.
+# Last line: "spec: N passed, N failed, N skipped".
+set -u
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SPEC=$ROOT/../shared/testsuites/spec
+JOBS=${SPEC_JOBS:-2}
+cd "$ROOT"
+KL=$BUILD/kernless
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+bail() { echo "spec: $1"; echo "spec: 0 passed, 1 failed, 0 skipped"; exit 1; }
+[ -x "$KL" ] || bail "$KL is missing (run make)"
+[ -d "$SPEC" ] || bail "no spec test suite at $SPEC"
+
+# 1. The runner must catch wrong expectations: selftest.wast has exactly 7.
+"$KL" wast --timeout-ms 2000 tests/spec/selftest.wast > "$log/self" 2>&1
+self=$(tail -n 1 "$log/self")
+self_failed=0
+if [ "$self" != "18 passed, 7 failed, 0 skipped" ]; then
+  echo "FAIL spec self-test: expected \"10 passed, 7 failed, 0 skipped\", got \"$self\""
+  cat "$log/self"
+  self_failed=1
+fi
+
+# 2. The suite, in two groups.
+nonsimd=(); simd=()
+for f in "$SPEC"/*.wast; do
+  case $(basename "$f") in simd_*) simd+=("$f") ;; *) nonsimd+=("$f") ;; esac
+done
+[ ${#nonsimd[@]} -gt 0 ] || bail "no .wast files in $SPEC"
+
+# group NAME FILES...: run, show failures, print the group's totals.
+group() {
+  local name=$1; shift
+  local start=$(date +%s)
+  nice "$KL" wast -v -j"$JOBS" "$@" > "$log/$name" 2>&1
+  local rc=$?
+  # Failure lines (all of them are in the log; the first 300 are shown).
+  grep -vE ': skipped: |^[^ :]+\.wast: [0-9]+ passed|^kernless wast: |^[0-9]+ passed, ' \
+    "$log/$name" > "$log/$name.fail"
+  head -n 300 "$log/$name.fail"
+  local nfail=$(wc -l < "$log/$name.fail")
+  [ "$nfail" -gt 300 ] && echo "... and $((nfail - 300)) more failure lines"
+  local line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log/$name" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "spec ($name): kernless wast exited $rc without totals"
+    line="0 passed, 1 failed, 0 skipped"
+  fi
+  echo "spec ($name, $# files, $(( $(date +%s) - start ))s): $line"
+  echo "$line" > "$log/$name.total"
+  # Why commands were skipped, most common first.
+  sed -nE 's/^[^:]+:[0-9]+: skipped: (.*)$/\1/p' "$log/$name" | sed -E 's/\(line [0-9]+\)//' |
+    sort | uniq -c | sort -rn | head -n 5 | sed 's/^/    skipped: /'
+}
+
+group non-SIMD "${nonsimd[@]}"
+[ ${#simd[@]} -gt 0 ] && group SIMD "${simd[@]}"
+
+p=0; f=$self_failed; s=0
+for t in "$log"/*.total; do
+  read -r tp _ tf _ ts _ < <(tr -d ',' < "$t")
+  p=$((p + tp)); f=$((f + tf)); s=$((s + ts))
+done
+echo "spec: $p passed, $f failed, $s skipped"
+[ "$f" -eq 0 ]
