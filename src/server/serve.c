@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "server/pool.h"
+#include "vmm/vm.h"
 
 #include "cli/commands.h"
 #include "server/http.h"
@@ -162,6 +163,9 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
                               (unsigned)o->queue, (unsigned)o->idle_ms};
     if ((rc = kl_exec_init(&po)) < 0)
         return kl_errf(err, rc, "cannot start the VM pools");
+    /* Empty VMs ready ahead of time make a function's cold start cheaper. */
+    if ((rc = kl_vm_spares_start(4)) < 0)
+        return kl_errf(err, rc, "cannot start the spare VM maker");
     pthread_mutex_lock(&s->control_lock);
     rc = kl_server_reload(s, err);
     pthread_mutex_unlock(&s->control_lock);

@@ -31,7 +31,10 @@ struct kl_vm_fault_regs {
     uint64_t rip, rsp, cr2;
 };
 
-/** Create a VM with one vCPU. No memory yet. */
+/** Keep `n` empty VMs pre-created by a background thread (server start-up). */
+int kl_vm_spares_start(unsigned n);
+
+/** Create a VM with one vCPU (a pre-created spare if one is ready). No memory yet. */
 int kl_vm_create(struct kl_vm **out, struct kl_err *err);
 
 /** Map host memory at guest-physical gpa as memory slot `slot`. */
