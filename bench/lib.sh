@@ -76,6 +76,9 @@ bench_date() { date -u '+%Y-%m-%d %H:%M UTC'; }
 section_provenance() {
   printf '_Measured %s at commit `%s` on %s (%s cores); load average at start: %s._\n\n' \
     "$(bench_date)" "$(bench_commit)" "$(cpu_model)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ "${QUICK:-0}" = 1 ]; then
+    printf '**QUICK=1: tiny sizes and few runs, to check the harness only. These figures mean nothing; run `make bench` without QUICK.**\n\n'
+  fi
 }
 cpu_model() { awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo; }
 
@@ -141,7 +144,12 @@ plot_png() {
     printf 'set output "%s"\n' "$out"
     printf 'set grid\nset key outside right top\n'
     cat
-  } | gnuplot 2>"$out.log" && rm -f "$out.log" || blog "plot $out failed: $(head -c 300 "$out.log")"
+  } | gnuplot 2>"$out.log"
+  if [ -s "$out.log" ] || [ ! -s "$out" ]; then
+    blog "plot $out: $(head -c 300 "$out.log")"
+  else
+    rm -f "$out.log"
+  fi
 }
 
 # kvm_desc: what backs /dev/kvm (PVM on these machines: no VMX/SVM flag, shadow paging).

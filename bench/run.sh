@@ -7,7 +7,7 @@
 # refreshes its section and keeps the others (each section states when and where it was measured).
 # Nothing in RESULTS.md is typed by hand: this script and the benchmark scripts write all of it.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 BUILD=${1:-build}
 shift || true
@@ -38,6 +38,17 @@ mkdir -p "$OUT_DIR" "$RESULTS_DIR" "$PLOTS_DIR"
 if [ ! -x "$KL" ]; then
   echo "bench: no kernless binary at $KL (run make first)" >&2
   exit 1
+fi
+# Benchmark a private copy of the binary and its guest runtime (found next to it): a rebuild of
+# BUILD while the benchmarks run (another make on this tree) must not change or break them midway.
+if [ -z "${KERNLESS_BIN:-}" ]; then
+  rm -rf "$OUT_DIR/kl"
+  mkdir -p "$OUT_DIR/kl"
+  if ! cp -a "$KL" "$OUT_DIR/kl/kernless" || ! cp -a "$BUILD/guest" "$OUT_DIR/kl/guest"; then
+    echo "bench: cannot copy $KL and $BUILD/guest" >&2
+    exit 1
+  fi
+  export KL=$OUT_DIR/kl/kernless
 fi
 # Packages only the benchmarks need; the build's own come from scripts/deps.sh via make.
 # gnuplot-nox: gnuplot without X, it still has the pngcairo terminal.

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# request.sh - benchmark 4: latency of one request at a time (no queueing) for a hello: kernless serve vs CGI vs nginx static.
+#
+# One connection, so each figure is the cost of a single request end to end. For kernless serve
+# the server's own latency histogram (/metrics) gives the time spent inside it, which separates
+# the server's per-request work (today: a fresh VM per request) from the HTTP client and socket.
+# A benchmark of the VM pool alone (in process, no HTTP) joins this section when one exists.
+set -u
+. "$(dirname "$0")/lib.sh"
+W=$OUT_DIR/request
+rm -rf "$W"
+mkdir -p "$W/wrk"
+. "$ROOT/bench/http/common.sh"
+trap http_cleanup EXIT
+
+RUNS=${REQUEST_RUNS:-3}
+SECS=${REQUEST_SECS:-5}
+[ "${QUICK:-0}" = 1 ] && { RUNS=1; SECS=2; }
+
+TARGETS=(static cgi kernless-cgi serve)
+declare -A LABEL=([static]="nginx static file" [cgi]="CGI hello (native) via nginx + fcgiwrap"
+  [kernless-cgi]="CGI: kernless run hello.kimg via nginx + fcgiwrap" [serve]="kernless serve, WAGI hello")
+declare -A URL SKIP
+
+setup_nginx || true
+setup_kernless_serve || true
+if [ -n "$NGINX_URL" ]; then
+  URL[static]=$NGINX_URL/hello.txt; URL[cgi]=$NGINX_URL/cgi; URL[kernless-cgi]=$NGINX_URL/cgi-kernless
+else
+  for t in static cgi kernless-cgi; do SKIP[$t]="not measured: $NGINX_ERR"; done
+fi
+if [ -n "$SERVE_URL" ]; then URL[serve]=$SERVE_URL/hello; else SKIP[serve]="not available yet: $SERVE_ERR"; fi
+[ -x "$W/cgi/kernless-hello" ] || SKIP[kernless-cgi]="not measured: the hello image does not build"
+
+fail=0
+for t in "${TARGETS[@]}"; do
+  [ -n "${SKIP[$t]:-}" ] && continue
+  check_body "${URL[$t]}" || { SKIP[$t]="wrong answer"; fail=1; }
+done
+
+# server_hist: "count sum" of the hello function's latency histogram (server-side seconds).
+server_hist() {
+  curl -s --max-time 5 -H "Authorization: Bearer $(cat "$W/serve/data/admin.token" 2>/dev/null)" \
+    "$SERVE_URL/metrics" | awk '
+      /^kernless_request_duration_seconds_count\{function="hello"/ { c = $NF }
+      /^kernless_request_duration_seconds_sum\{function="hello"/ { s = $NF }
+      END { print c + 0, s + 0 }'
+}
+[ -z "${SKIP[serve]:-}" ] && read -r c0 s0 < <(server_hist)
+
+for ((r = 1; r <= RUNS; r++)); do
+  for t in "${TARGETS[@]}"; do
+    [ -n "${SKIP[$t]:-}" ] && continue
+    blog "request: $t, one connection, run $r of $RUNS ($SECS s)"
+    run_wrk "${URL[$t]}" 1 "$SECS" "$W/wrk/$t.r$r"
+  done
+done
+[ -z "${SKIP[serve]:-}" ] && read -r c1 s1 < <(server_hist)
+
+# ---- in process, no HTTP: one warm VM, N fresh instances from its snapshot ----
+# `kernless run --repeat N -v` serves N requests the way the server does
+# (reset to the snapshot after each) and prints p50/p99, the reset time and
+# the cold starts; every request's output is checked against native.
+INPROC_N=${INPROC_N:-10000}
+[ "${QUICK:-0}" = 1 ] && INPROC_N=500
+mkdir -p "$W/inproc"
+ip_ok=0
+if native_cc "$ROOT/examples/hello/hello.c" "$W/inproc/hello" 2>"$W/inproc/build.log" &&
+   wasm_cc "$ROOT/examples/hello/hello.c" "$W/inproc/hello.wasm" 2>>"$W/inproc/build.log"; then
+  ip_ok=1
+  "$W/inproc/hello" >"$W/inproc/one"
+  for ((r = 1; r <= RUNS; r++)); do
+    blog "request: in process, $INPROC_N requests, run $r of $RUNS"
+    "$KL" run -v --repeat "$INPROC_N" "$W/inproc/hello.wasm" >"$W/inproc/out.r$r" 2>"$W/inproc/err.r$r" || ip_ok=0
+    # every request printed exactly the native output
+    want=$(( $(wc -c <"$W/inproc/one") * INPROC_N ))
+    got=$(grep -c -x -F -f "$W/inproc/one" "$W/inproc/out.r$r")
+    [ "$(wc -c <"$W/inproc/out.r$r")" -eq "$want" ] && [ "$got" -eq "$INPROC_N" ] || ip_ok=0
+    sed -n 's/.*requests: p50 \([0-9.]*\) us, p99 \([0-9.]*\) us (reset p50 \([0-9.]*\) us.*/\1 \2 \3/p' \
+      "$W/inproc/err.r$r" >>"$W/inproc/lat"
+    sed -n 's/.*warm VM ready in \([0-9.]*\) ms.*/\1/p' "$W/inproc/err.r$r" >>"$W/inproc/cold"
+    sed -n 's/.*cold start with a pre-created VM: \([0-9.]*\) ms.*/\1/p' "$W/inproc/err.r$r" >>"$W/inproc/cold_spare"
+  done
+  awk '{print $1}' "$W/inproc/lat" >"$W/inproc/p50"; awk '{print $2}' "$W/inproc/lat" >"$W/inproc/p99"
+  awk '{print $3}' "$W/inproc/lat" >"$W/inproc/reset"
+  [ -s "$W/inproc/p50" ] || ip_ok=0
+fi
+[ $ip_ok -eq 1 ] || fail=1
+
+# ---- report ------------------------------------------------------------------
+pct() { awk -v p="$2" '$1 == "pct" && $2 == p { print $3 / 1e6; exit }' "$1" 2>/dev/null; }
+ms() { awk -v x="$1" 'BEGIN { if (x == "") print "n/a"; else printf "%.3f", x * 1000 }'; }
+{
+  printf '## request: one request at a time\n\n'
+  section_provenance
+  printf '`wrk -t1 -c1` for %s s, %s runs per target, round-robin; each run gives its p50 and p99, ' "$SECS" "$RUNS"
+  printf 'reported as the median (min–max) over runs. Bodies were checked first.\n\n'
+  printf '| target | p50 ms | p99 ms | requests/s | p50 / nginx static p50 | errors |\n|---|---|---|---|---|---|\n'
+  sp50=""
+  for t in "${TARGETS[@]}"; do
+    if [ -n "${SKIP[$t]:-}" ]; then printf '| %s | %s | | | | |\n' "${LABEL[$t]}" "${SKIP[$t]}"; continue; fi
+    : >"$W/$t.p50"; : >"$W/$t.p99"; : >"$W/$t.rps"; e=0
+    for ((r = 1; r <= RUNS; r++)); do
+      f=$W/wrk/$t.r$r
+      v=$(pct "$f" 50); [ -n "$v" ] && echo "$v" >>"$W/$t.p50"
+      v=$(pct "$f" 99); [ -n "$v" ] && echo "$v" >>"$W/$t.p99"
+      v=$(awk '$1 == "rps" { print $2 }' "$f"); [ -n "$v" ] && echo "$v" >>"$W/$t.rps"
+      e=$(( e + $(awk '$1 == "errors" { print $2 + $3 }' "$f" | grep . || echo 0) ))
+    done
+    if [ ! -s "$W/$t.p50" ]; then
+      printf '| %s | **wrk failed: %s** | | | | |\n' "${LABEL[$t]}" "$(head -c 150 "$W/wrk/$t.r1" | tr '\n|' '  ')"
+      fail=1; continue
+    fi
+    [ "$e" -gt 0 ] && fail=1
+    p50=$(median "$W/$t.p50")
+    [ "$t" = static ] && sp50=$p50
+    printf '| %s | %s | %s | %.0f | %s | %s |\n' "${LABEL[$t]}" \
+      "$(stats "$W/$t.p50" | awk '{ printf "%.3f (%.3f–%.3f)", $2 * 1000, $3 * 1000, $4 * 1000 }')" \
+      "$(stats "$W/$t.p99" | awk '{ printf "%.3f (%.3f–%.3f)", $2 * 1000, $3 * 1000, $4 * 1000 }')" \
+      "$(median "$W/$t.rps")" "$(ratio "$p50" "$sp50")" "$([ "$e" -gt 0 ] && echo "**$e**" || echo 0)"
+  done
+  printf '\n'
+  if [ -z "${SKIP[serve]:-}" ] && [ -n "${c1:-}" ] && [ "$((c1 - c0))" -gt 0 ]; then
+    inside=$(awk -v a="$s0" -v b="$s1" -v n="$((c1 - c0))" 'BEGIN { print (b - a) / n }')
+    printf 'Inside kernless serve (its `kernless_request_duration_seconds` histogram over these %s requests): ' "$((c1 - c0))"
+    printf 'mean %s ms per request, against a client-side p50 of %s ms.\n\n' "$(ms "$inside")" "$(ms "$(median "$W/serve.p50")")"
+  fi
+  printf 'kernless serve answers from warm VMs (snapshot reset after each request) with its default pool settings.\n\n'
+  printf '### In process, no HTTP: fresh instances from one snapshot\n\n'
+  printf '`kernless run --repeat %s -v` on a C hello: each request is written into the VM, run to its exit, its output collected, ' "$INPROC_N"
+  printf 'and the VM reset to the snapshot (dirty pages copied back, registers restored). %s runs; median (min–max) of each run'"'"'s figure. ' "$RUNS"
+  printf 'Every request'"'"'s output was compared with the native program'"'"'s.\n\n'
+  if [ $ip_ok -eq 1 ]; then
+    printf '| figure | value | / nginx static p50 (same run) |\n|---|---|---|\n'
+    printf '| request p50 | %s µs | %s |\n' "$(stats "$W/inproc/p50" | awk '{ printf "%.1f (%.1f–%.1f)", $2, $3, $4 }')" \
+      "$(ratio "$(awk '{ print $1 / 1e6 }' <<<"$(median "$W/inproc/p50")")" "${sp50:-}")"
+    printf '| request p99 | %s µs | |\n' "$(stats "$W/inproc/p99" | awk '{ printf "%.1f (%.1f–%.1f)", $2, $3, $4 }')"
+    printf '| reset p50 (part of the request) | %s µs | |\n' "$(stats "$W/inproc/reset" | awk '{ printf "%.1f (%.1f–%.1f)", $2, $3, $4 }')"
+    printf '| cold start: first request of a function with no VM | %s ms | |\n' "$(stats "$W/inproc/cold" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }')"
+    printf '| cold start when a pre-created empty VM is ready (as in the server) | %s ms | |\n\n' "$(stats "$W/inproc/cold_spare" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }')"
+    printf 'Goals: warm p50 under 50 µs (one VM exit alone costs about 20 µs here); cold start under 1 ms.\n\n'
+  else
+    printf '**failed**: %s\n\n' "$(head -c 300 "$W/inproc/err.r1" 2>/dev/null | tr '\n|' '  ')"
+  fi
+} >"$RESULTS_DIR/request.md"
+exit $fail
