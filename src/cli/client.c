@@ -116,6 +116,12 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
         } else if (strcmp(o, "--max-memory-mb") == 0) {
             if (kl_cli_u32(o, val, 1, KL_FN_MEMORY_MAX, &v) < 0) goto err;
             json_object_set_new(a->config, "max_memory_mb", json_integer(v));
+        } else if (strcmp(o, "--max-body-kb") == 0) {
+            if (kl_cli_u32(o, val, 1, KL_FN_BODY_MAX, &v) < 0) goto err;
+            json_object_set_new(a->config, "max_body_kb", json_integer(v));
+        } else if (strcmp(o, "--max-response-kb") == 0) {
+            if (kl_cli_u32(o, val, 1, KL_FN_RESPONSE_MAX, &v) < 0) goto err;
+            json_object_set_new(a->config, "max_response_kb", json_integer(v));
         } else if (strcmp(o, "--dir-ro") == 0) {
             if (add_dir(dirs, val) < 0) goto err;
         } else {
@@ -130,7 +136,8 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
     return name_arg(a->name);
 bad:
     usage_fail("kernless deploy NAME module.wasm --route /path [--env K=V]... "
-               "[--timeout-ms N] [--max-memory-mb N] [--dir-ro HOST::GUEST]... [--json]");
+               "[--timeout-ms N] [--max-memory-mb N] [--max-body-kb N] [--max-response-kb N] "
+               "[--dir-ro HOST::GUEST]... [--json]");
 err:
     json_decref(env);
     json_decref(dirs);
@@ -351,6 +358,8 @@ static void print_info(json_t *o)
     printf("route:      %s\n", json_string_value(json_object_get(o, "route")));
     printf("timeout:    %d ms\n", (int)json_integer_value(json_object_get(cfg, "timeout_ms")));
     printf("memory:     %d MiB max\n", (int)json_integer_value(json_object_get(cfg, "max_memory_mb")));
+    printf("body:       %d KiB max\n", (int)json_integer_value(json_object_get(cfg, "max_body_kb")));
+    printf("response:   %d KiB max\n", (int)json_integer_value(json_object_get(cfg, "max_response_kb")));
     json_array_foreach(json_object_get(cfg, "env"), i, v)
         printf("env:        %s\n", json_string_value(v));
     json_array_foreach(json_object_get(cfg, "dirs"), i, v)

@@ -188,6 +188,7 @@ int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,
     }
     cfg.stdout_fd = -1;
     cfg.stderr_fd = -1;
+    cfg.out_limit = (size_t)fn->cfg.max_response_kb << 10;
     rc = run_pooled(fn, &cfg, res, err);
     if (fd >= 0)
         close(fd);

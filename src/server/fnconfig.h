@@ -13,6 +13,10 @@
 #define KL_FN_TIMEOUT_MAX 300000u
 #define KL_FN_MEMORY_DEFAULT 128u      /* MiB */
 #define KL_FN_MEMORY_MAX 4096u
+#define KL_FN_BODY_DEFAULT 8192u       /* KiB: a function's largest request body */
+#define KL_FN_BODY_MAX (1024u * 1024u)
+#define KL_FN_RESPONSE_DEFAULT 4096u   /* KiB: a function's largest stdout (the guest buffer) */
+#define KL_FN_RESPONSE_MAX 4096u
 #define KL_FN_MAX_ENV 256
 #define KL_FN_MAX_DIRS 16
 
@@ -28,6 +32,8 @@ struct kl_fn_config {
     struct kl_strv env;          /* "K=V" */
     uint32_t timeout_ms;
     uint32_t max_memory_mb;
+    uint32_t max_body_kb;        /* larger request bodies get 413 */
+    uint32_t max_response_kb;    /* more stdout ends the run: 502 output_limit */
     struct kl_fn_dir *dirs;
     size_t ndirs;
 };
@@ -37,7 +43,8 @@ int kl_fn_name_ok(const char *name);
 
 /**
  * Parse and validate a config object {"route", "env": ["K=V"...],
- * "timeout_ms", "max_memory_mb", "dirs": [{"host", "guest"}]}. Missing
+ * "timeout_ms", "max_memory_mb", "max_body_kb", "max_response_kb",
+ * "dirs": [{"host", "guest"}]}. Missing
  * limits get the defaults. check_dirs: also require each host folder to
  * exist (at deploy time). Returns 0 or -EINVAL with the reason in `why`.
  */

@@ -179,6 +179,9 @@ enum MHD_Result kl_wagi_serve(struct kl_req *r, struct MHD_Connection *c,
     if (fn->img == NULL)
         return kl_http_error(r, c, 503, "unavailable", "image unavailable: %s",
                              fn->img_error);
+    if (r->body.len > (size_t)fn->cfg.max_body_kb << 10)
+        return kl_http_error(r, c, 413, "too_large", "request body of %zu bytes is over the "
+                             "function's limit of %u KiB", r->body.len, fn->cfg.max_body_kb);
     if (build(r, c, fn, target, route, method, &env, &argv) < 0)
         return r->responded ? MHD_YES : MHD_NO;
     in.argc = (int)argv.n;

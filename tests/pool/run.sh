@@ -22,7 +22,7 @@ finish() {
 trap finish EXIT
 
 [ -x "$KL" ] || { fail binary "no $KL"; exit 1; }
-for f in counter secret grow slow; do
+for f in counter secret grow slow flood; do
   clang --target=wasm32-wasi -O2 "tests/pool/fn/$f.c" -o "$W/fn/$f.wasm" -Wl,--strip-debug \
     2>>"$W/build.log" || { fail "build_$f" "$(head -c 300 "$W/build.log")"; exit 1; }
 done
@@ -46,7 +46,18 @@ for f in counter secret grow slow; do
   "$KL" deploy $f "$W/fn/$f.wasm" --route /$f --timeout-ms 3000 >"$W/deploy-$f.log" 2>&1 \
     || { fail "deploy_$f" "$(tail -c 300 "$W/deploy-$f.log")"; exit 1; }
 done
+"$KL" deploy flood "$W/fn/flood.wasm" --route /flood --max-response-kb 16 >"$W/deploy-flood.log" 2>&1 \
+  || { fail deploy_flood "$(tail -c 300 "$W/deploy-flood.log")"; exit 1; }
+"$KL" deploy small "$W/fn/counter.wasm" --route /small --max-body-kb 1 >"$W/deploy-small.log" 2>&1 \
+  || { fail deploy_small "$(tail -c 300 "$W/deploy-small.log")"; exit 1; }
 pass deploy
+
+# Per-function limits, each with its own status and X-Kernless-Error.
+h=$(curl -s -o /dev/null -D - "$U/flood" | tr -d '\r')
+case "$h" in *" 502 "*"X-Kernless-Error: output limit"*) pass response_limit ;; *) fail response_limit "$(echo "$h" | head -3)" ;; esac
+h=$(head -c 2048 /dev/zero | curl -s -o /dev/null -D - --data-binary @- "$U/small" | tr -d '\r')
+case "$h" in *" 413 "*"X-Kernless-Error: request body"*"1 KiB"*) pass body_limit ;; *) fail body_limit "$(echo "$h" | head -3)" ;; esac
+[ "$(head -c 512 /dev/zero | curl -s --data-binary @- "$U/small")" = "1" ] && pass body_under_limit || fail body_under_limit "512 bytes refused"
 
 # Isolation: 1,000 sequential requests, then 1,000 over 16 connections, each answers 1.
 seq_out=$(for i in $(seq 1 1000); do echo "url = \"$U/counter\""; done | curl -s -K - | sort | uniq -c | tr -s ' ')
