@@ -1,6 +1,8 @@
 /* main.c - the `kernless` binary: dispatch to a subcommand. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
@@ -31,8 +33,19 @@ static int usage(FILE *f)
     return f == stderr ? 2 : 0;
 }
 
+/* If we start with a stdio descriptor closed (CI runs us with no stdin),
+ * the next open() would take its number and, e.g., /dev/kvm would become
+ * the guest's stdin. Park /dev/null there first. */
+static void ensure_stdio(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+            _exit(127);
+}
+
 int main(int argc, char **argv)
 {
+    ensure_stdio();
     if (argc < 2)
         return usage(stderr);
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
