@@ -38,7 +38,7 @@ GUEST_HDRS := $(wildcard src/guest/include/*.h)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run test unit-test clang-check clean bench
+.PHONY: all deps run test unit-test clang-check clean bench fuzz
 all: $(BUILD)/kernless $(BUILD)/san/kernless guest
 
 deps: $(DEPS_STAMP)
@@ -103,6 +103,11 @@ run: all
 
 test: all clang-check
 	@bash tests/run_all.sh $(BUILD)
+
+# libFuzzer targets (tests/fuzz/): each runs FUZZ_SECONDS on a copy of its corpus in $(BUILD)/fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz: | $(DEPS_STAMP)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(BUILD) long
 
 # Not part of test: installs wrk, nginx, fcgiwrap, gnuplot; takes minutes (bench/run.sh).
 bench: all

@@ -1,6 +1,7 @@
 /* run.c - `kernless run` and `kernless compile`: run a WASI command module like `wasmtime run`. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "common/util.h"
 #include "compile/compile.h"
 #include "vmm/run.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm.h"
 #include "vmm/warm.h"
 
@@ -246,13 +248,49 @@ out:
     return rc;
 }
 
+/* What the vCPU thread of `kernless run` needs, and its exit status. */
+struct run_job {
+    struct run_args *a;
+    struct kl_image *img;
+    struct kl_run_config *cfg;
+    uint64_t t_start, t_loaded;
+    int rc;
+};
+
+/*
+ * The guest runs on its own thread: kl_inst_run_loop gives that thread the
+ * seccomp allow-list (src/vmm/seccomp.c), and the main thread stays
+ * unfiltered for what happens after the run, such as LeakSanitizer's exit
+ * check in the sanitizer build (it needs ptrace and clone).
+ */
+static void *run_thread(void *arg)
+{
+    struct run_job *j = arg;
+    struct kl_run_result res;
+    struct kl_err err = {0};
+
+    kl_seccomp_vcpu_thread();
+    if (j->a->repeat) {
+        j->rc = run_repeat(j->a, j->img, j->cfg);
+        return NULL;
+    }
+    if (kl_run(j->img, j->cfg, &res, &err) < 0) {
+        j->rc = kl_cli_fail("%s", err.msg);
+        return NULL;
+    }
+    fflush(stdout);
+    j->rc = report(j->a, &res, j->t_start, j->t_loaded);
+    kl_run_result_free(&res);
+    return NULL;
+}
+
 int kl_cmd_run(int argc, char **argv)
 {
     struct run_args a;
     struct kl_image *img = NULL;
     struct kl_run_config cfg;
-    struct kl_run_result res;
-    struct kl_err err = {0};
+    struct run_job j;
+    pthread_t t;
     uint64_t t_start = kl_now_ns(), t_loaded;
     int rc;
 
@@ -270,20 +308,14 @@ int kl_cmd_run(int argc, char **argv)
     cfg.envp = a.env;
     cfg.npreopens = a.ndirs;
     cfg.preopens = a.dirs;
-    if (a.repeat) {
-        rc = run_repeat(&a, img, &cfg);
+    j = (struct run_job){&a, img, &cfg, t_start, t_loaded, 1};
+    if ((rc = pthread_create(&t, NULL, run_thread, &j)) != 0) {
         kl_image_free(img);
-        return rc;
+        return kl_cli_fail("cannot start the vCPU thread: %s", strerror(rc));
     }
-    if (kl_run(img, &cfg, &res, &err) < 0) {
-        kl_image_free(img);
-        return kl_cli_fail("%s", err.msg);
-    }
-    fflush(stdout);
-    rc = report(&a, &res, t_start, t_loaded);
-    kl_run_result_free(&res);
+    pthread_join(t, NULL);
     kl_image_free(img);
-    return rc;
+    return j.rc;
 }
 
 int kl_cmd_compile(int argc, char **argv)

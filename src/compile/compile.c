@@ -23,6 +23,29 @@
 #define KL_CC_MAX_AS (8ull << 30)            /* address-space cap for cc */
 #define KL_CACHE_VERSION "kernless-cache-4"
 
+/*
+ * Compile limits, tighter than the reader's (JS API) caps because here the
+ * cost is ours: wasm2c turns every function, local, global and segment into
+ * C, and gcc's time and memory grow faster than linearly in them (a C
+ * function with tens of thousands of locals is quadratic in the register
+ * allocator). The numbers sit well above what real toolchains emit (large
+ * Rust or C++ programs have ~100k functions, a few thousand locals in their
+ * biggest -O0 function, a handful of globals, and tens of segments) so no
+ * honest module is refused, while a crafted module cannot make one compile
+ * run for hours or claim gigabytes.
+ */
+#define KL_COMPILE_MAX_FUNCS 250000u          /* imported + defined */
+#define KL_COMPILE_MAX_FUNC_LOCALS 20000u     /* declared locals in one body */
+#define KL_COMPILE_MAX_GLOBALS 100000u        /* imported + defined; each a C variable */
+#define KL_COMPILE_MAX_ELEM_SEGMENTS 10000u   /* each an initializer table in C */
+#define KL_COMPILE_MAX_DATA_SEGMENTS 50000u   /* each a C array */
+/* Table entries are allocated at instantiation in the guest heap (tens of
+ * bytes each): 1M entries is ~32 MiB; real tables hold a few thousand. */
+#define KL_COMPILE_MAX_TABLE_SIZE 1000000u
+/* Whole pipeline (validate, wasm2c, two cc runs, link), on top of each
+ * tool's own timeout, so six slow steps cannot add up to an hour. */
+#define KL_COMPILE_MAX_SECONDS 900u
+
 void kl_compile_opts_init(struct kl_compile_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -157,6 +180,41 @@ static int run_tool(const char *stage, const char *const argv[], uint32_t timeou
     return 0;
 }
 
+/* One line when a count is over its compile limit. */
+static int over(struct kl_err *err, const char *what, uint64_t n, uint64_t max)
+{
+    return kl_errf(err, -EFBIG, "module has %llu %s, over the limit of %llu",
+                   (unsigned long long)n, what, (unsigned long long)max);
+}
+
+/* The compile limits above, on the counts the reader already took. */
+static int check_limits(const struct kl_wasm_module *m, struct kl_err *err)
+{
+    uint64_t funcs = (uint64_t)m->nimported_funcs + m->nfuncs;
+    uint64_t globals = (uint64_t)m->nimported_globals + m->nglobals;
+
+    if (funcs > KL_COMPILE_MAX_FUNCS)
+        return over(err, "functions", funcs, KL_COMPILE_MAX_FUNCS);
+    if (m->max_func_locals > KL_COMPILE_MAX_FUNC_LOCALS)
+        return over(err, "locals in one function", m->max_func_locals,
+                    KL_COMPILE_MAX_FUNC_LOCALS);
+    if (globals > KL_COMPILE_MAX_GLOBALS)
+        return over(err, "globals", globals, KL_COMPILE_MAX_GLOBALS);
+    if (m->nelems > KL_COMPILE_MAX_ELEM_SEGMENTS)
+        return over(err, "element segments", m->nelems, KL_COMPILE_MAX_ELEM_SEGMENTS);
+    if (m->ndatas > KL_COMPILE_MAX_DATA_SEGMENTS)
+        return over(err, "data segments", m->ndatas, KL_COMPILE_MAX_DATA_SEGMENTS);
+    for (uint32_t i = 0; i < m->ntables; i++)
+        if (m->tables[i].limits.min > KL_COMPILE_MAX_TABLE_SIZE)
+            return over(err, "table entries", m->tables[i].limits.min, KL_COMPILE_MAX_TABLE_SIZE);
+    for (uint32_t i = 0; i < m->nimports; i++)
+        if (m->imports[i].kind == KL_EXT_TABLE &&
+            m->imports[i].limits.min > KL_COMPILE_MAX_TABLE_SIZE)
+            return over(err, "table entries", m->imports[i].limits.min,
+                        KL_COMPILE_MAX_TABLE_SIZE);
+    return 0;
+}
+
 /* Structural checks and the features wasm2c 1.0.32 cannot handle. */
 static int check_module(const uint8_t *wasm, size_t len, struct kl_wasm_module *m,
                         struct kl_err *err)
@@ -168,6 +226,8 @@ static int check_module(const uint8_t *wasm, size_t len, struct kl_wasm_module *
                        KL_MAX_MODULE_BYTES);
     if ((rc = kl_wasm_parse(wasm, len, m, err)) < 0)
         return kl_err_prefix(err, "invalid module: ");
+    if ((rc = check_limits(m, err)) < 0)
+        return rc;
     if (m->uses_v128)
         return kl_errf(err, -ENOTSUP, "module uses SIMD (v128), which Kernless does not support");
     if (m->nmemories + m->nimported_memories > 1)
@@ -292,6 +352,15 @@ static void rm_tree_flat(const char *dir)
     rmdir(dir);
 }
 
+/* A step's timeout: its own, cut to what is left of the whole compile
+ * (at least 1 s, so a step past the deadline fails as a timeout). */
+static uint32_t budget(uint64_t end, uint32_t t)
+{
+    uint64_t now = kl_now_ns(), left = now < end ? (end - now + 999999999ull) / 1000000000ull : 1;
+
+    return left < t ? (uint32_t)(left ? left : 1) : t;
+}
+
 /* Everything after the module checks, inside a private temp folder. */
 static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_t *wasm, size_t len,
                     const struct kl_wasm_module *m, const struct kl_compile_opts *o,
@@ -299,6 +368,7 @@ static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_
 {
     char w[PATH_MAX], c[PATH_MAX], g[PATH_MAX], mo[PATH_MAX], go[PATH_MAX], elf[PATH_MAX];
     uint32_t t = o->timeout_s ? o->timeout_s : 600;
+    uint64_t end = kl_now_ns() + (uint64_t)KL_COMPILE_MAX_SECONDS * 1000000000ull;
     uint8_t sha[32], *elfdata = NULL, *img = NULL;
     size_t elflen = 0, imglen = 0;
     int rc;
@@ -312,19 +382,19 @@ static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_
     if ((rc = write_text(w, wasm, len, err)) < 0)
         return rc;
     progress(o, "validate");
-    if ((rc = validate(w, t, err)) < 0)
+    if ((rc = validate(w, budget(end, t), err)) < 0)
         return rc;
     progress(o, "wasm2c");
     const char *w2c[] = {"wasm2c", "-n", KL_GLUE_MODNAME, w, "-o", c, NULL};
-    if ((rc = run_tool("wasm2c", w2c, t, KL_CC_MAX_AS, err)) < 0 ||
+    if ((rc = run_tool("wasm2c", w2c, budget(end, t), KL_CC_MAX_AS, err)) < 0 ||
         (rc = patch_generated(c, err)) < 0 || (rc = write_glue(g, m, err)) < 0)
         return rc;
     progress(o, "cc");
-    if ((rc = cc_compile(tc, c, mo, o->opt_level, t, err)) < 0 ||
-        (rc = cc_compile(tc, g, go, 1, t, err)) < 0)
+    if ((rc = cc_compile(tc, c, mo, o->opt_level, budget(end, t), err)) < 0 ||
+        (rc = cc_compile(tc, g, go, 1, budget(end, t), err)) < 0)
         return rc;
     progress(o, "link");
-    if ((rc = link_image(tc, dir, t, err)) < 0 ||
+    if ((rc = link_image(tc, dir, budget(end, t), err)) < 0 ||
         (rc = kl_read_file(elf, KL_IMAGE_MAX, &elfdata, &elflen, err)) < 0)
         return rc;
     kl_sha256(wasm, len, sha);
@@ -384,6 +454,11 @@ static int cache_path(const struct kl_toolchain *tc, const uint8_t *wasm, size_t
         return kl_errf(err, -ENAMETOOLONG, "cache folder path too long");
     if ((rc = kl_mkdir_p(dir, 0700)) < 0)
         return kl_errf(err, rc, "cannot create cache folder %s: %s", dir, strerror(-rc));
+    /* Our own default folder is tightened even if an older version (or a
+     * umask) left it open: it holds images we later load and run. A folder
+     * the caller named is theirs to set up, and may be shared on purpose. */
+    if (!o->cache_dir && chmod(dir, 0700) < 0)
+        return kl_errf(err, -errno, "cannot restrict cache folder %s: %s", dir, strerror(errno));
     /* key = H(H(module) || toolchain identity || opt level) */
     kl_sha256(wasm, len, in);
     memcpy(in + 32, tc->identity, 32);

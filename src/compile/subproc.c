@@ -15,7 +15,7 @@
 
 #include "common/util.h"
 
-static void child_exec(const char *const argv[], int outfd, uint64_t max_as)
+static void child_exec(const char *const argv[], int outfd, uint64_t max_as, uint32_t timeout_s)
 {
     struct rlimit rl;
 
@@ -27,6 +27,12 @@ static void child_exec(const char *const argv[], int outfd, uint64_t max_as)
         rl.rlim_cur = rl.rlim_max = max_as;
         setrlimit(RLIMIT_AS, &rl);
     }
+    /* CPU seconds, inherited by cc1/as/ld: the parent's wall-clock kill is
+     * the real limit, this one still holds if the parent dies first and the
+     * orphaned group would otherwise spin on forever. */
+    rl.rlim_cur = (rlim_t)timeout_s + 1;
+    rl.rlim_max = (rlim_t)timeout_s + 5;
+    setrlimit(RLIMIT_CPU, &rl);
     rl.rlim_cur = rl.rlim_max = 0;
     setrlimit(RLIMIT_CORE, &rl);   /* a crashing compiler must not litter cores */
     execvp(argv[0], (char *const *)argv);
@@ -81,7 +87,7 @@ int kl_subproc_run(const char *const argv[], struct kl_subproc *sp)
         return -e;
     }
     if (pid == 0)
-        child_exec(argv, pipefd[1], sp->max_as_bytes);
+        child_exec(argv, pipefd[1], sp->max_as_bytes, sp->timeout_s ? sp->timeout_s : 600);
     close(pipefd[1]);
     if (drain(pipefd[0], sp, deadline) == -ETIMEDOUT) {
         sp->timed_out = 1;

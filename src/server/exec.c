@@ -13,6 +13,7 @@
 #include "server/server.h"
 #include "server/pool.h"
 #include "vmm/image.h"
+#include "vmm/seccomp.h"
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kl_img_ref *cache;
@@ -151,6 +152,109 @@ static int run_pooled(const struct kl_fn *fn, const struct kl_run_config *cfg,
     return rc;
 }
 
+/*
+ * vCPU helpers. A thread that runs a guest gets the seccomp allow-list for
+ * the rest of its life (src/vmm/seccomp.c), and a libmicrohttpd connection
+ * thread later serves whatever else comes on its keep-alive connection,
+ * including a deploy that starts a thread and forks the compiler. So guests
+ * never run on connection threads: a request borrows an idle helper thread
+ * (one is started when none is idle, so there are at most as many as
+ * requests ever ran at once), hands it the pooled run and waits. A handoff
+ * costs two wake-ups; warm VMs already moved between threads before, so
+ * KVM sees nothing new. Helpers live as long as the process.
+ */
+struct vcpu_helper {
+    pthread_t t;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    int busy;                      /* a job is posted and not finished */
+    const struct kl_fn *fn;
+    const struct kl_run_config *cfg;
+    struct kl_run_result *res;
+    struct kl_err *err;
+    int rc;
+    struct vcpu_helper *next;      /* in the idle list */
+};
+
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vcpu_helper *idle_helpers;
+
+static void *helper_main(void *arg)
+{
+    struct vcpu_helper *h = arg;
+
+    kl_seccomp_vcpu_thread();
+    pthread_mutex_lock(&h->lock);
+    for (;;) {
+        while (!h->busy)
+            pthread_cond_wait(&h->cv, &h->lock);
+        pthread_mutex_unlock(&h->lock);
+        int rc = run_pooled(h->fn, h->cfg, h->res, h->err);
+        pthread_mutex_lock(&h->lock);
+        h->rc = rc;
+        h->busy = 0;
+        pthread_cond_broadcast(&h->cv);
+    }
+    return NULL;
+}
+
+/* An idle helper, or a new one; NULL when none can be started. */
+static struct vcpu_helper *helper_get(void)
+{
+    struct vcpu_helper *h;
+    pthread_attr_t a;
+    int rc;
+
+    pthread_mutex_lock(&idle_lock);
+    if ((h = idle_helpers))
+        idle_helpers = h->next;
+    pthread_mutex_unlock(&idle_lock);
+    if (h)
+        return h;
+    if (!(h = calloc(1, sizeof(*h))))
+        return NULL;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&h->t, &a, helper_main, h);
+    pthread_attr_destroy(&a);
+    if (rc != 0) {
+        pthread_cond_destroy(&h->cv);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* run_pooled on a helper thread, waiting for it. */
+static int run_on_helper(const struct kl_fn *fn, const struct kl_run_config *cfg,
+                         struct kl_run_result *res, struct kl_err *err)
+{
+    struct vcpu_helper *h = helper_get();
+    int rc;
+
+    if (!h)
+        return kl_errf(err, -EAGAIN, "cannot start a vCPU thread");
+    pthread_mutex_lock(&h->lock);
+    h->fn = fn;
+    h->cfg = cfg;
+    h->res = res;
+    h->err = err;
+    h->busy = 1;
+    pthread_cond_broadcast(&h->cv);
+    while (h->busy)
+        pthread_cond_wait(&h->cv, &h->lock);
+    rc = h->rc;
+    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_lock(&idle_lock);
+    h->next = idle_helpers;
+    idle_helpers = h;
+    pthread_mutex_unlock(&idle_lock);
+    return rc;
+}
+
 int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,
                 struct kl_run_result *res, struct kl_err *err)
 {
@@ -189,7 +293,7 @@ int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,
     cfg.stdout_fd = -1;
     cfg.stderr_fd = -1;
     cfg.out_limit = (size_t)fn->cfg.max_response_kb << 10;
-    rc = run_pooled(fn, &cfg, res, err);
+    rc = run_on_helper(fn, &cfg, res, err);
     if (fd >= 0)
         close(fd);
     return rc;

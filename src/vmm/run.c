@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "vmm/instance.h"
+#include "vmm/seccomp.h"
 #include "vmm/wasi_host.h"
 
 /* User read-write memory is mapped with 4 KiB pages so that the dirty bits a
@@ -389,6 +390,9 @@ int kl_inst_run_loop(struct kl_inst *in, struct kl_err *err)
     struct kl_vm_exit x;
     int rc;
 
+    /* Setup is done: a dedicated vCPU thread gets its allow-list now, once. */
+    if ((rc = kl_seccomp_vcpu_enter()) < 0)
+        return kl_errf(err, rc, "cannot install the seccomp filter: %s", strerror(-rc));
     in->paused = 0;
     while (!in->done && !in->paused) {
         if ((rc = kl_vm_run(in->vm, &x)) < 0)
