@@ -215,6 +215,20 @@ static int check_limits(const struct kl_wasm_module *m, struct kl_err *err)
     return 0;
 }
 
+int kl_compile_check_features(const struct kl_wasm_module *m, struct kl_err *err)
+{
+    if (m->uses_v128)
+        return kl_errf(err, -ENOTSUP, "module uses SIMD (v128), which Kernless does not support");
+    if (m->nmemories + m->nimported_memories > 1)
+        return kl_errf(err, -ENOTSUP, "module uses multiple memories, which Kernless does not "
+                       "support");
+    for (uint32_t i = 0; i < m->nmemories; i++)
+        if (m->memories[i].shared || m->memories[i].is64)
+            return kl_errf(err, -ENOTSUP, "module uses %s memory, which Kernless does not support",
+                           m->memories[i].shared ? "shared (threads)" : "64-bit");
+    return 0;
+}
+
 /* Structural checks and the features wasm2c 1.0.32 cannot handle. */
 static int check_module(const uint8_t *wasm, size_t len, struct kl_wasm_module *m,
                         struct kl_err *err)
@@ -228,15 +242,8 @@ static int check_module(const uint8_t *wasm, size_t len, struct kl_wasm_module *
         return kl_err_prefix(err, "invalid module: ");
     if ((rc = check_limits(m, err)) < 0)
         return rc;
-    if (m->uses_v128)
-        return kl_errf(err, -ENOTSUP, "module uses SIMD (v128), which Kernless does not support");
-    if (m->nmemories + m->nimported_memories > 1)
-        return kl_errf(err, -ENOTSUP, "module uses multiple memories, which Kernless does not "
-                       "support");
-    for (uint32_t i = 0; i < m->nmemories; i++)
-        if (m->memories[i].shared || m->memories[i].is64)
-            return kl_errf(err, -ENOTSUP, "module uses %s memory, which Kernless does not support",
-                           m->memories[i].shared ? "shared (threads)" : "64-bit");
+    if ((rc = kl_compile_check_features(m, err)) < 0)
+        return rc;
     return kl_imports_check_wasi(m, err);
 }
 

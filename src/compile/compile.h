@@ -20,6 +20,15 @@ struct kl_compile_opts {
     void *progress_ctx;
 };
 
+struct kl_wasm_module;
+
+/**
+ * The proposals wasm2c 1.0.32 cannot compile: SIMD (v128), multiple
+ * memories, shared or 64-bit memory. Returns 0 or -ENOTSUP with one line.
+ * Shared by `kernless run` and `kernless wast`.
+ */
+int kl_compile_check_features(const struct kl_wasm_module *m, struct kl_err *err);
+
 /** Set the defaults. */
 void kl_compile_opts_init(struct kl_compile_opts *o);
 

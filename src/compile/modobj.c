@@ -74,20 +74,6 @@ int kl_modobj_init(struct kl_modobj *o, const struct kl_toolchain *tc, const uin
     return 0;
 }
 
-int kl_modobj_check(const struct kl_wasm_module *m, struct kl_err *err)
-{
-    if (m->uses_v128)
-        return kl_errf(err, -ENOTSUP, "module uses SIMD (v128), which wasm2c 1.0.32 cannot compile");
-    if (m->nmemories + m->nimported_memories > 1)
-        return kl_errf(err, -ENOTSUP, "module uses multiple memories, which Kernless does not "
-                       "support");
-    for (uint32_t i = 0; i < m->nmemories; i++)
-        if (m->memories[i].shared || m->memories[i].is64)
-            return kl_errf(err, -ENOTSUP, "module uses %s memory, which Kernless does not support",
-                           m->memories[i].shared ? "shared (threads)" : "64-bit");
-    return 0;
-}
-
 /* ---- a private temp folder holding a fixed set of file names ---- */
 
 static const char *const tmp_files[] = {"m.wasm", "m.c", "m.h", "m.o", "img.c", "img.o", "m.elf"};
@@ -226,7 +212,7 @@ int kl_modobj_build(struct kl_modobj *o, const struct kl_toolchain *tc, const ui
 
     if (o->cached)
         return 0;
-    if ((rc = kl_modobj_check(m, err)) < 0 || (rc = tmp_make(dir, sizeof(dir), err)) < 0)
+    if ((rc = kl_compile_check_features(m, err)) < 0 || (rc = tmp_make(dir, sizeof(dir), err)) < 0)
         return rc;
     rc = build_in(dir, o, tc, wasm, len, m, opts, err);
     tmp_remove(dir);

@@ -42,12 +42,6 @@ int kl_modobj_init(struct kl_modobj *o, const struct kl_toolchain *tc, const uin
                    size_t len, const struct kl_modobj_opts *opts, struct kl_err *err);
 
 /**
- * The features check of the pipeline for an already parsed module: SIMD,
- * multiple memories, shared or 64-bit memory. -ENOTSUP with a clear line.
- */
-int kl_modobj_check(const struct kl_wasm_module *m, struct kl_err *err);
-
-/**
  * Build the object (unless cached): validate, wasm2c, patch and glue, cc.
  * `m` is the parsed module; tc->cc_include must be set. Safe to call from
  * several threads for different modules. -EINVAL for a module the pipeline

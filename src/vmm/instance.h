@@ -47,6 +47,7 @@ struct kl_inst {
     int done;                              /* the run has a result */
     uint32_t mode;                         /* enum kl_run_mode that KL_HC_READY hands out */
     int pause_at_ready;                    /* warm VMs stop the loop at KL_HC_READY */
+    int (*on_fault)(struct kl_inst *in);   /* CPU exceptions; NULL: kl_fault_handle */
     int paused;                            /* the loop stopped without a result */
     uint64_t req_end, stdin_end;           /* how far the host wrote the request area */
     struct kl_invoker *invoker;            /* KL_MODE_INVOKE: the session (vmm/invoke.c) */
@@ -89,6 +90,13 @@ int kl_inst_take_output(struct kl_inst *in, uint32_t out_len, uint32_t err_len);
 
 /** Map pages [0, new_pages) of linear memory `idx`, creating its slots. */
 int kl_inst_mem_grow(struct kl_inst *in, uint32_t idx, uint32_t new_pages, uint32_t max_pages);
+
+/**
+ * Handle one VM exit: hostcalls, CPU faults (through in->on_fault), timeout
+ * kicks, and the exits that end a guest. Returns KL_HC_CONTINUE, KL_HC_DONE
+ * or -errno for a host failure.
+ */
+int kl_inst_handle_exit(struct kl_inst *in, const struct kl_vm_exit *x);
 
 /** (Re)write the boot block and request area for one run or request. */
 int kl_inst_write_boot(struct kl_inst *in, const struct kl_run_config *cfg, struct kl_err *err);

@@ -110,29 +110,10 @@ static int on_fault(struct kl_invoker *v)
     return rc < 0 ? rc : KL_HC_CONTINUE;
 }
 
-static int handle_exit(struct kl_invoker *v, const struct kl_vm_exit *x)
+/* The fault hook of the invoker's instance (see kl_inst_handle_exit). */
+static int inst_on_fault(struct kl_inst *in)
 {
-    struct kl_inst *in = &v->in;
-
-    switch (x->kind) {
-    case KL_VMX_IO_OUT:
-        if (x->port == KL_FAULT_PORT)
-            return on_fault(v);
-        if (x->size != 4)
-            return kl_inst_finish(in, KL_RES_ERROR, "the guest wrote %u bytes to port 0x%x",
-                                  x->size, x->port);
-        return kl_hostcall_dispatch(in, x->port, x->value);
-    case KL_VMX_INTR:
-        if (in->deadline_ns && kl_now_ns() >= in->deadline_ns)
-            return kl_inst_finish(in, KL_RES_TIMEOUT, "timeout after %u ms", v->cfg.timeout_ms);
-        return KL_HC_CONTINUE;
-    case KL_VMX_HLT:
-        return kl_inst_finish(in, KL_RES_ERROR, "the guest halted");
-    case KL_VMX_SHUTDOWN:
-        return kl_inst_finish(in, KL_RES_ERROR, "the guest triple-faulted");
-    default:
-        return kl_inst_finish(in, KL_RES_ERROR, "unexpected VM exit (reason %u)", x->raw_reason);
-    }
+    return on_fault(in->invoker);
 }
 
 /* Run until the guest waits for a command or the VM ends, within timeout_ms. */
@@ -151,7 +132,7 @@ static int run_until_waiting(struct kl_invoker *v, uint32_t timeout_ms, struct k
             break;
         }
         v->res.exits++;
-        if ((rc = handle_exit(v, &x)) < 0) {
+        if ((rc = kl_inst_handle_exit(in, &x)) < 0) {
             kl_errf(err, rc, "handling a VM exit failed: %s", strerror(-rc));
             break;
         }
@@ -235,6 +216,7 @@ int kl_invoker_start(const struct kl_image *img, const struct kl_run_config *cfg
     v->cfg = *cfg;
     v->cfg.argc = v->cfg.envc = v->cfg.npreopens = 0;
     v->in.cfg = &v->cfg;
+    v->in.on_fault = inst_on_fault;
     v->in.res = &v->res;
     v->in.out.limit = cfg->out_limit ? cfg->out_limit : KL_OUT_SIZE;
     v->in.err.limit = cfg->err_limit ? cfg->err_limit : KL_ERR_SIZE;

@@ -360,12 +360,12 @@ void kl_inst_teardown(struct kl_inst *in)
 
 /* ---- the exit loop ---- */
 
-static int handle_exit(struct kl_inst *in, const struct kl_vm_exit *x)
+int kl_inst_handle_exit(struct kl_inst *in, const struct kl_vm_exit *x)
 {
     switch (x->kind) {
     case KL_VMX_IO_OUT:
         if (x->port == KL_FAULT_PORT)
-            return kl_fault_handle(in);
+            return in->on_fault ? in->on_fault(in) : kl_fault_handle(in);
         if (x->size != 4)
             return kl_inst_finish(in, KL_RES_ERROR, "the guest wrote %u bytes to port 0x%x",
                                   x->size, x->port);
@@ -398,7 +398,7 @@ int kl_inst_run_loop(struct kl_inst *in, struct kl_err *err)
         if ((rc = kl_vm_run(in->vm, &x)) < 0)
             return kl_errf(err, rc, "KVM_RUN failed: %s", strerror(-rc));
         in->res->exits++;
-        if ((rc = handle_exit(in, &x)) < 0)
+        if ((rc = kl_inst_handle_exit(in, &x)) < 0)
             return kl_errf(err, rc, "handling a VM exit failed: %s", strerror(-rc));
     }
     return 0;

@@ -238,7 +238,7 @@ static void plan_module(struct wscript *s, struct wmod *md, const struct registr
         return;
     }
     md->parsed = 1;
-    if (kl_modobj_check(&md->m, &e) < 0) {
+    if (kl_compile_check_features(&md->m, &e) < 0) {
         snprintf(md->skip, sizeof(md->skip), "%s", e.msg);
         return;
     }
