@@ -1,6 +1,7 @@
 /* util.c - small host helpers: bounded file reading, hashing, time, atomic file writes. */
 #include "common/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <nettle/sha2.h>
@@ -148,4 +149,21 @@ int kl_mkdir_p(const char *path, int mode)
     if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
         return -errno;
     return 0;
+}
+
+void kl_rmdir_flat(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[4096 + 256];
+
+    if (!d)
+        return;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+    rmdir(dir);
 }

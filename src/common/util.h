@@ -24,6 +24,9 @@ void kl_hex(const uint8_t *in, size_t n, char *out);
 /** CLOCK_MONOTONIC in nanoseconds. */
 uint64_t kl_now_ns(void);
 
+/** Remove a folder and the plain files directly in it (our temp folders). */
+void kl_rmdir_flat(const char *dir);
+
 /** mkdir -p with the given mode for every created folder. */
 int kl_mkdir_p(const char *path, int mode);
 

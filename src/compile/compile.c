@@ -342,23 +342,6 @@ static int link_image(const struct kl_toolchain *tc, const char *dir, uint32_t t
     return run_tool("link", argv, timeout_s, KL_CC_MAX_AS, err);
 }
 
-static void rm_tree_flat(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[PATH_MAX];
-
-    if (!d)
-        return;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* A step's timeout: its own, cut to what is left of the whole compile
  * (at least 1 s, so a step past the deadline fails as a timeout). */
 static uint32_t budget(uint64_t end, uint32_t t)
@@ -431,7 +414,7 @@ static int compile_with(struct kl_toolchain *tc, const uint8_t *wasm, size_t len
         goto out;
     }
     rc = build_in(dir, tc, wasm, len, &m, o, out_path, err);
-    rm_tree_flat(dir);   /* nothing half-written stays behind */
+    kl_rmdir_flat(dir);   /* nothing half-written stays behind */
 out:
     kl_wasm_module_free(&m);
     return rc;

@@ -244,23 +244,6 @@ static int read_modules(struct wscript *s, struct kl_err *err)
     return 0;
 }
 
-static void rm_tmpdir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[PATH_MAX + 256];
-
-    if (!d)
-        return;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(dir);
-}
-
 int w_script_load(struct wscript *s, const char *path, struct kl_err *err)
 {
     char json[PATH_MAX + 16];
@@ -299,7 +282,7 @@ int w_script_load(struct wscript *s, const char *path, struct kl_err *err)
         rc = read_modules(s, err);
 out:
     json_decref(root);
-    rm_tmpdir(s->tmpdir);   /* everything needed is in memory now */
+    kl_rmdir_flat(s->tmpdir);   /* everything needed is in memory now */
     s->tmpdir[0] = 0;
     return rc;
 }
@@ -324,7 +307,7 @@ void w_script_free(struct wscript *s)
         free(s->cmds[i].exp);
     }
     if (s->tmpdir[0])
-        rm_tmpdir(s->tmpdir);
+        kl_rmdir_flat(s->tmpdir);
     kl_image_free(s->img);
     free(s->vms);
     free(s->mods);
