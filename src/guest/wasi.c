@@ -5,7 +5,6 @@
 
 #define W(name) Z_wasi_snapshot_preview1Z_##name
 
-static int stdio_closed[3];
 static uint64_t stdin_pos;
 
 u32 wasi_store32(wasi_t *w, u32 ptr, u32 v)
@@ -29,7 +28,6 @@ u32 wasi_store64(wasi_t *w, u32 ptr, u64 v)
 /** Reset per-request state; called after every READY. */
 void kl_wasi_init(void)
 {
-    memset(stdio_closed, 0, sizeof(stdio_closed));
     stdin_pos = 0;
     kl_wasi_fs_init();
 }
@@ -137,7 +135,6 @@ u32 W(sched_yield)(wasi_t *w) { (void)w; return WASI_ESUCCESS; }
 
 /* ---- stdio ---- */
 
-int kl_wasi_fs_is_stdio(u32 fd) { return fd <= 2 && !stdio_closed[fd]; }
 
 /** Write iovecs to stdout/stderr. Other fds are served by wasi_fs.c. */
 u32 kl_wasi_stdio_write(wasi_t *w, u32 fd, u32 iovs, u32 n, u32 nwritten)
@@ -205,28 +202,11 @@ u32 kl_wasi_stdio_read(wasi_t *w, u32 fd, u32 iovs, u32 n, u32 nread)
     return wasi_store32(w, nread, (u32)total);
 }
 
-/** fdstat of a stdio descriptor: a character device with read or write rights. */
-u32 kl_wasi_stdio_fdstat(wasi_t *w, u32 fd, u32 buf)
-{
-    uint8_t *p = wasi_mem(w, buf, 24);
-    /* fd_read|fd_seek-less|fd_fdstat_set_flags|fd_write|poll_fd_readwrite */
-    const u64 rights_in = 1ull << 1 | 1ull << 3 | 1ull << 27;   /* read, fdstat_set_flags, poll */
-    const u64 rights_out = 1ull << 6 | 1ull << 3 | 1ull << 27;  /* write, ... */
-
-    if (!p)
-        return WASI_EFAULT;
-    memset(p, 0, 24);
-    p[0] = 2;   /* __WASI_FILETYPE_CHARACTER_DEVICE */
-    wasi_put64(p + 8, fd == 0 ? rights_in : rights_out);
-    return WASI_ESUCCESS;
-}
-
-/** Close a stdio descriptor; later use gets EBADF. */
+/** Flush stdout/stderr being closed; wasi_fs.c drops the fd from its table, so later use gets EBADF. */
 u32 kl_wasi_stdio_close(u32 fd)
 {
     if (fd == 1 || fd == 2)
         kl_io_flush();
-    stdio_closed[fd] = 1;
     return WASI_ESUCCESS;
 }
 

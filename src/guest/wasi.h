@@ -44,6 +44,5 @@ u32 wasi_store64(wasi_t *w, u32 ptr, u64 v);
 
 /* wasi_fs.c: descriptors beyond stdio. */
 void kl_wasi_fs_init(void);
-int kl_wasi_fs_is_stdio(u32 fd);
 
 #endif

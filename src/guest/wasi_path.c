@@ -17,17 +17,26 @@ static u32 get_dir(u32 fd, u64 rights, struct wfd **out)
 }
 
 /* A path operation's directory, right and path, ready to send. */
+/* The directory fd (with `right`) and the path bytes a path call names. */
+static u32 dir_path(wasi_t *w, u32 fd, u64 right, u32 path, u32 len, struct wfd **d,
+                    uint8_t **p)
+{
+    u32 e = get_dir(fd, right, d);
+
+    if (e)
+        return e;
+    return (*p = wasi_mem(w, path, len)) ? WASI_ESUCCESS : WASI_EFAULT;
+}
+
 static u32 path_begin(wasi_t *w, u32 op, u32 fd, u64 right, u32 path, u32 len,
                       struct kl_hc_fs **out)
 {
     struct wfd *d;
     uint8_t *p;
-    u32 e = get_dir(fd, right, &d);
+    u32 e = dir_path(w, fd, right, path, len, &d, &p);
 
     if (e)
         return e;
-    if (!(p = wasi_mem(w, path, len)))
-        return WASI_EFAULT;
     *out = fs_begin(op, d->handle);
     (*out)->path = gptr(p);
     (*out)->path_len = len;
@@ -39,12 +48,10 @@ static u32 path_second(wasi_t *w, struct kl_hc_fs *a, u32 fd, u64 right, u32 pat
 {
     struct wfd *d;
     uint8_t *p;
-    u32 e = get_dir(fd, right, &d);
+    u32 e = dir_path(w, fd, right, path, len, &d, &p);
 
     if (e)
         return e;
-    if (!(p = wasi_mem(w, path, len)))
-        return WASI_EFAULT;
     a->h2 = d->handle;
     a->path2 = gptr(p);
     a->path2_len = len;

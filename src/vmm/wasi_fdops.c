@@ -33,6 +33,14 @@ static int file_handle(struct kl_fs_call *c, struct kl_fs_handle **out)
     return 0;
 }
 
+/* A regular file the call may change: EPERM under a read-only preopen. */
+static int writable_file(struct kl_fs_call *c, struct kl_fs_handle **out)
+{
+    int rc = file_handle(c, out);
+
+    return rc < 0 ? rc : (*out)->readonly ? -EPERM : 0;
+}
+
 int kl_fs_op_close(struct kl_fs_call *c)
 {
     struct kl_fs_handle *h = kl_fs_handle(c->fs, c->a->h);
@@ -142,10 +150,8 @@ int kl_fs_op_allocate(struct kl_fs_call *c)
     struct kl_fs_handle *h;
     int rc;
 
-    if ((rc = file_handle(c, &h)) < 0)
+    if ((rc = writable_file(c, &h)) < 0)
         return rc;
-    if (h->readonly)
-        return -EPERM;
     if (c->a->b == 0 || c->a->a > INT64_MAX || c->a->b > INT64_MAX - c->a->a)
         return -EINVAL;
     return -posix_fallocate(h->fd, (off_t)c->a->a, (off_t)c->a->b);
@@ -169,10 +175,8 @@ int kl_fs_op_set_size(struct kl_fs_call *c)
     struct kl_fs_handle *h;
     int rc;
 
-    if ((rc = file_handle(c, &h)) < 0)
+    if ((rc = writable_file(c, &h)) < 0)
         return rc;
-    if (h->readonly)
-        return -EPERM;
     if (c->a->a > INT64_MAX)
         return -EINVAL;
     return ftruncate(h->fd, (off_t)c->a->a) < 0 ? -errno : 0;
