@@ -62,16 +62,43 @@ err_close:
     return rc;
 }
 
+/* Make a rename in `path`'s folder durable: without this a crash right after
+ * the rename can bring back the old name, while a registry row committed
+ * next already points at the new one. */
+int kl_fsync_parent(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int fd, rc = 0;
+
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + (slash == path)),
+                      path) >= (int)sizeof(dir))
+        return -ENAMETOOLONG;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
 int kl_write_file_atomic(const char *path, const void *data, size_t size, int mode,
                          struct kl_err *err)
 {
+    static unsigned long seq;
     char tmp[4096];
     const uint8_t *p = data;
     int fd, rc;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+    /* Unique per process and call, so two threads writing the same name
+     * never share a temp file; KL_TMP_MARK lets a restart sweep leftovers. */
+    if (snprintf(tmp, sizeof(tmp), "%s" KL_TMP_MARK "%d.%lu", path, (int)getpid(),
+                 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED)) >= (int)sizeof(tmp))
         return kl_errf(err, -ENAMETOOLONG, "%s: path too long", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return kl_errf(err, -errno, "%s: %s", tmp, strerror(errno));
     while (size > 0) {
@@ -95,6 +122,8 @@ int kl_write_file_atomic(const char *path, const void *data, size_t size, int mo
         unlink(tmp);
         return rc;
     }
+    if ((rc = kl_fsync_parent(path)) < 0)
+        return kl_errf(err, rc, "%s: fsync of its folder: %s", path, strerror(-rc));
     return 0;
 
 err_unlink:

@@ -11,9 +11,20 @@
 int kl_read_file(const char *path, size_t max, uint8_t **data, size_t *size,
                  struct kl_err *err);
 
-/** Write a file atomically: a temp file in the same folder, fsync, rename. */
+/* Temp files are named <final name>KL_TMP_MARK<pid>.<n>; a server restart
+ * removes any a crash left behind (server/datadir.c). */
+#define KL_TMP_MARK ".tmp."
+
+/**
+ * Write a file atomically: a uniquely named temp file in the same folder,
+ * fsync, rename, fsync of the folder. A crash at any point leaves either
+ * the old file or the whole new one under `path`, never a torn one.
+ */
 int kl_write_file_atomic(const char *path, const void *data, size_t size, int mode,
                          struct kl_err *err);
+
+/** fsync the folder holding `path`, so a rename into it survives a crash. -errno. */
+int kl_fsync_parent(const char *path);
 
 /** SHA-256 of a buffer. */
 void kl_sha256(const void *data, size_t len, uint8_t out[32]);

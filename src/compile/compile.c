@@ -401,7 +401,7 @@ static int compile_with(struct kl_toolchain *tc, const uint8_t *wasm, size_t len
 {
     struct kl_wasm_module m;
     char dir[PATH_MAX];
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = o->build_dir ? o->build_dir : getenv("TMPDIR");
     int rc;
 
     memset(&m, 0, sizeof(m));

@@ -14,6 +14,10 @@ struct kl_compile_opts {
     const char *cache_dir;  /* NULL: the per-user default */
     uint32_t timeout_s;     /* per subprocess; 0 = default */
     int no_cache;           /* compile even if a cached image exists */
+    /* Parent of the temporary build folder; NULL: $TMPDIR or /tmp. The
+     * server names a folder of its own so a restart can sweep what a
+     * killed compile left. */
+    const char *build_dir;
     /* Progress: called with a short stage name ("validate", "wasm2c", "cc",
      * "link"); may be NULL. */
     void (*progress)(void *ctx, const char *stage);

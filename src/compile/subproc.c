@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +24,12 @@ static void child_exec(const char *const argv[], int outfd, uint64_t max_as, uin
     dup2(outfd, 2);
     close(outfd);
     setpgid(0, 0);   /* so a timeout kills the whole group (cc spawns cc1, as, ld) */
+    /* A server killed mid-deploy takes its compiler with it rather than
+     * leaving it to run out its CPU limit; fork cleared this for us, and
+     * the forking thread waits for us, so only the parent's death fires it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        _exit(127);   /* the parent died before prctl */
     if (max_as) {
         rl.rlim_cur = rl.rlim_max = max_as;
         setrlimit(RLIMIT_AS, &rl);

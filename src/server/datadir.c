@@ -1,6 +1,7 @@
 /* datadir.c - data folder layout, admin token creation and constant-time token checks. */
 #include "server/datadir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +11,8 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "common/util.h"
 
 int kl_data_dir_default(char *buf, size_t len)
 {
@@ -52,7 +55,7 @@ static int mkdir_p(const char *dir, struct kl_err *err)
 
 int kl_data_dir_prepare(const char *dir, struct kl_err *err)
 {
-    static const char *const subs[] = {"images", "modules"};
+    static const char *const subs[] = {"images", "modules", "build"};
     char path[PATH_MAX];
     size_t i;
     int rc;
@@ -66,6 +69,40 @@ int kl_data_dir_prepare(const char *dir, struct kl_err *err)
             return rc;
     }
     return 0;
+}
+
+/* Remove the entries of `sub` that a crash left: temp files (by their
+ * mark) or, with all = 1, every entry (flat folders included). Names
+ * starting with '.' are never ours: "." and ".." and whatever a user keeps. */
+static int sweep_sub(const char *dir, const char *sub, int all)
+{
+    char path[PATH_MAX], p[PATH_MAX + 256];
+    struct dirent *e;
+    struct stat st;
+    int n = 0;
+    DIR *d;
+
+    if (snprintf(path, sizeof(path), "%s/%s", dir, sub) >= (int)sizeof(path) ||
+        (d = opendir(path)) == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || (!all && strstr(e->d_name, KL_TMP_MARK) == NULL))
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            kl_rmdir_flat(p);
+        else
+            unlink(p);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int kl_data_dir_sweep(const char *dir)
+{
+    return sweep_sub(dir, ".", 0) + sweep_sub(dir, "images", 0) +
+           sweep_sub(dir, "modules", 0) + sweep_sub(dir, "build", 1);
 }
 
 int kl_random_hex(char *out, size_t nbytes)
@@ -109,26 +146,39 @@ int kl_admin_token_read(const char *dir, char *tok, size_t len,
     return 0;
 }
 
-/* Write a new token with O_EXCL so two servers never race to different ones. */
+/* Write a new token to a temp file, then link() it into place: link fails
+ * with EEXIST if another server won the race, and a crash can never leave
+ * an empty or half-written admin.token that would stop the next start. */
 static int token_create(const char *path, char *tok, struct kl_err *err)
 {
-    char line[KL_TOKEN_HEX + 2];
+    char line[KL_TOKEN_HEX + 2], tmp[PATH_MAX + 32];
     int fd, rc;
 
     if ((rc = kl_random_hex(tok, KL_TOKEN_HEX / 2)) < 0)
         return kl_errf(err, rc, "no randomness for the admin token");
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (access(path, F_OK) == 0)
+        return -EEXIST;
+    snprintf(tmp, sizeof(tmp), "%s" KL_TMP_MARK "%d", path, (int)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
-        return kl_errf(err, -errno, "create %s: %s", path, strerror(errno));
+        return kl_errf(err, -errno, "create %s: %s", tmp, strerror(errno));
     snprintf(line, sizeof(line), "%s\n", tok);
     if (write(fd, line, KL_TOKEN_HEX + 1) != KL_TOKEN_HEX + 1 || fsync(fd) < 0) {
-        rc = kl_errf(err, -EIO, "write %s: %s", path, strerror(errno));
-        close(fd);
-        unlink(path);
-        return rc;
+        rc = kl_errf(err, -EIO, "write %s: %s", tmp, strerror(errno));
+        goto out;
     }
+    if (link(tmp, path) < 0) {
+        rc = errno == EEXIST ? -EEXIST
+             : kl_errf(err, -errno, "create %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = kl_fsync_parent(path);
+    if (rc < 0)
+        kl_errf(err, rc, "fsync of %s's folder: %s", path, strerror(-rc));
+out:   /* the temp name goes either way: on success path is the second link */
     close(fd);
-    return 0;
+    unlink(tmp);
+    return rc;
 }
 
 int kl_admin_token_ensure(const char *dir, char *tok, int *created,

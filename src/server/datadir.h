@@ -15,8 +15,15 @@
  */
 int kl_data_dir_default(char *buf, size_t len);
 
-/** Create `dir` (and its parents, and images/, modules/) mode 0700. */
+/** Create `dir` (and its parents, and images/, modules/, build/) mode 0700. */
 int kl_data_dir_prepare(const char *dir, struct kl_err *err);
+
+/**
+ * Remove what an interrupted deploy left in `dir`: temp files (named with
+ * KL_TMP_MARK) in images/ and modules/, and compile folders in build/.
+ * Call before serving. Returns how many entries were removed.
+ */
+int kl_data_dir_sweep(const char *dir);
 
 /**
  * Read <dir>/admin.token, or create it (0600, O_EXCL) with a fresh random

@@ -165,6 +165,7 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
 
     kl_compile_opts_init(&o);
     o.cache_dir = s->images;
+    o.build_dir = s->build;
     if (d != NULL) {
         o.progress = on_progress;
         o.progress_ctx = d;

@@ -35,6 +35,7 @@ struct kl_server {
     char data[PATH_MAX];
     char images[PATH_MAX + 16];
     char modules[PATH_MAX + 16];
+    char build[PATH_MAX + 16];   /* compile folders; swept at start */
     char token[KL_TOKEN_HEX + 1];
     char listen_host[256];
     char listen_port[16];

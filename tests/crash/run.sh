@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# run.sh - crash-safety loop: SIGKILL `kernless serve` in the middle of deploys, 20 times, and check what survives.
+#
+# Usage: tests/crash/run.sh BUILD. Uses BUILD/san/kernless when present
+# (KERNLESS_BIN overrides). CRASH_ROUNDS (default 20) sets the loop count.
+#
+# Each round starts the server on the same data folder, checks the state the
+# previous kill left, then starts two deploys of fresh modules (so each one
+# really compiles) and kills the server with SIGKILL after a random delay
+# that lands anywhere from the upload to the commit. After every restart:
+#   - the server starts and lists the registry;
+#   - every deploy the client saw acknowledged is in the registry;
+#   - every function's active version serves the module it was deployed with;
+#   - no temp file or build folder is left, and no image had to be rebuilt
+#     (a torn image would be refused by its hash and compiled again);
+#   - no compiler outlives the killed server.
+# At the end every committed version of every function is rolled to and
+# served once. Last line: "crash: N passed, N failed".
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+KL=${KERNLESS_BIN:-}
+if [ -z "$KL" ]; then
+  if [ -x "$BUILD/san/kernless" ]; then KL=$BUILD/san/kernless; else KL=$BUILD/kernless; fi
+fi
+ROUNDS=${CRASH_ROUNDS:-20}
+W=$BUILD/crash-test
+D=$W/data
+rm -rf "$W"; mkdir -p "$W/mods"
+passed=0; failed=0
+SPID=
+
+pass() { passed=$((passed+1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
+check() { if [ "$2" = "$3" ]; then pass; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
+finish() {
+  if [ -n "$SPID" ]; then kill -9 "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
+  echo "crash: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit $?
+}
+trap finish EXIT
+
+# A WAGI module whose response names its tag; the filler functions give the
+# compiler a few hundred milliseconds of work, so kills land mid-compile too.
+make_module() {   # TAG OUT.wasm
+  local tag=$1 body="Content-Type: text/plain\n\ntag=$1\n" i
+  { echo '(module'
+    echo ' (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))'
+    echo ' (memory (export "memory") 1)'
+    printf ' (data (i32.const 64) "%s")\n' "$body"
+    for i in $(seq 1 150); do
+      printf ' (func (export "f%d") (param i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const %d)) (i32.const %d)))\n' "$i" "$i" "${#tag}"
+    done
+    echo ' (func (export "_start")'
+    echo '  (i32.store (i32.const 0) (i32.const 64))'
+    printf '  (i32.store (i32.const 4) (i32.const %d))\n' $(( ${#tag} + 31 ))
+    echo '  (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))'
+  } >"$W/mods/$tag.wat"
+  wat2wasm "$W/mods/$tag.wat" -o "$2"
+}
+
+start_server() {
+  : >"$W/serve.out"
+  cat "$W/serve.err" >>"$W/serve.all" 2>/dev/null
+  "$KL" serve --listen 127.0.0.1:0 --data "$D" >"$W/serve.out" 2>"$W/serve.err" &
+  SPID=$!
+  PORT=
+  for _ in $(seq 1 150); do
+    PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve.out" 2>/dev/null | sed 's/.*://')
+    [ -n "$PORT" ] && break
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.1
+  done
+  export KERNLESS_URL=http://127.0.0.1:$PORT KERNLESS_DATA=$D
+}
+
+# The tag a version should print: the module with that version's sha256.
+tag_of_sha() { grep -l "^$1\$" "$W"/mods/*.sha 2>/dev/null | head -1 | xargs -r basename | sed 's/\.sha$//'; }
+
+# Check everything a restart must find (round $1).
+check_state() {
+  local r=$1 fn info active sha tag out left
+  if ! "$KL" ls --json >"$W/ls.json" 2>"$W/ls.err"; then
+    fail "r$r.registry_lists" "$(cat "$W/ls.err")"; return
+  fi
+  pass
+  for fn in $(jq -r '.functions[].name' "$W/ls.json"); do
+    info=$("$KL" info "$fn" --json 2>&1)
+    active=$(echo "$info" | jq -r '.active')
+    sha=$(echo "$info" | jq -r ".history[] | select(.version == $active) | .sha256")
+    tag=$(tag_of_sha "$sha")
+    out=$(curl -s --max-time 20 "http://127.0.0.1:$PORT/$fn")
+    check "r$r.$fn.v$active.serves" "tag=$tag" "$out"
+  done
+  # Every acknowledged deploy is in the registry, at the version it was given.
+  while read -r fn v sha; do
+    out=$("$KL" info "$fn" --json 2>/dev/null | jq -r ".history[] | select(.version == $v) | .sha256")
+    check "r$r.acked.$fn.v$v" "$sha" "$out"
+  done <"$W/acked"
+  left=$(cd "$D" && { find . -name '*.tmp.*'; find build -mindepth 1; } 2>/dev/null | head -5 | tr '\n' ' ')
+  check "r$r.no_leftovers" "" "$left"
+  check "r$r.no_rebuild" "" "$(grep -E 'compiling the stored module|unavailable' "$W/serve.err")"
+}
+
+# Deploy TAG as function FN; on success record (fn, version, sha) as acked,
+# else the last stage the client saw (where the kill landed).
+deploy_bg() {   # FN TAG
+  (
+    if out=$("$KL" deploy "$1" "$W/mods/$2.wasm" --route "/$1" 2>"$W/mods/$2.err"); then
+      v=$(echo "$out" | sed -n 's/^deployed [^ ]* version \([0-9]*\) .*/\1/p')
+      echo "$1 $v $(cat "$W/mods/$2.sha")" >>"$W/acked"
+      echo "committed" >>"$W/stages"
+    else
+      st=$(grep -o ': \(uploaded\|compiling ([a-z0-9]*)\|loading the image\|activating the new version\)' \
+           "$W/mods/$2.err" | tail -1 | sed 's/^: //; s/ [0-9]* bytes//')
+      echo "killed during ${st:-connect}" >>"$W/stages"
+    fi
+  ) &
+}
+
+command -v wat2wasm >/dev/null || { fail "tools" "wat2wasm missing (wabt)"; exit 1; }
+command -v jq >/dev/null || { fail "tools" "jq missing"; exit 1; }
+: >"$W/acked"; : >"$W/stages"
+for r in $(seq 1 "$ROUNDS"); do
+  for k in a b; do
+    tag=r$r$k
+    make_module "$tag" "$W/mods/$tag.wasm" || { fail "build_module" "$tag"; exit 1; }
+    sha256sum "$W/mods/$tag.wasm" | cut -d' ' -f1 >"$W/mods/$tag.sha"
+  done
+done
+
+compilers_of_killed() { pgrep -f "$D/build" | tr '\n' ' '; }
+for r in $(seq 1 "$ROUNDS"); do
+  start_server
+  if [ -z "$PORT" ]; then
+    fail "r$r.restart" "server did not start: $(tail -c 400 "$W/serve.err")"; exit 1
+  fi
+  pass
+  [ "$r" -gt 1 ] && check_state "$r"
+  # Two deploys at once: an existing function gets a new version and a new
+  # function may be born; four names in all, so versions pile up.
+  deploy_bg "fn$((r % 3))" "r${r}a"
+  deploy_bg "fn$(( (r + 1) % 4 ))" "r${r}b"
+  # Round 1 runs both deploys to the end and times them (T ms); later kills
+  # land uniformly in 0..1.2 T, so some come before a compile, most inside
+  # one, some between compile and commit, and a few after both committed.
+  if [ "$r" -eq 1 ]; then
+    t0=$(date +%s%N)
+    while [ "$(wc -l <"$W/acked")" -lt 2 ] && [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 60000 ]; do sleep 0.02; done
+    T=$(( ($(date +%s%N) - t0) / 1000000 ))
+    echo "crash: two deploys take $T ms; kills land in 0..$((T * 12 / 10)) ms"
+  else
+    ms=$(( RANDOM * 32768 + RANDOM )); ms=$(( ms % (T * 12 / 10 + 1) ))
+    sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+  fi
+  kill -9 "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+  wait   # the deploy clients see the connection drop
+  sleep 0.3
+  check "r$r.compilers_die_with_server" "" "$(compilers_of_killed)"
+done
+
+# Final restart: the last kill's state, then every committed version serves.
+start_server
+if [ -z "$PORT" ]; then fail "final.restart" "server did not start"; exit 1; fi
+check_state final
+acked=$(wc -l <"$W/acked")
+echo "crash: $ROUNDS kills, $acked deploys acknowledged before their kill; outcomes:"
+sort "$W/stages" | uniq -c | sed 's/^/crash:   /'
+echo "crash: restarts that swept leftovers: $(grep -c 'leftover' "$W/serve.all")"
+for fn in $(jq -r '.functions[].name' "$W/ls.json"); do
+  for v in $("$KL" info "$fn" --json | jq -r '.history[].version'); do
+    sha=$("$KL" info "$fn" --json | jq -r ".history[] | select(.version == $v) | .sha256")
+    "$KL" rollback "$fn" "$v" >/dev/null 2>"$W/rb.err" || { fail "rollback.$fn.v$v" "$(cat "$W/rb.err")"; continue; }
+    check "final.$fn.v$v.serves" "tag=$(tag_of_sha "$sha")" "$(curl -s --max-time 20 "http://127.0.0.1:$PORT/$fn")"
+  done
+done
+check "final.no_rebuild" "" "$(grep -E 'compiling the stored module|unavailable' "$W/serve.err")"
