@@ -45,6 +45,7 @@
 /* Whole pipeline (validate, wasm2c, two cc runs, link), on top of each
  * tool's own timeout, so six slow steps cannot add up to an hour. */
 #define KL_COMPILE_MAX_SECONDS 900u
+#define KL_TOOL_MAX_SECONDS 600u
 
 void kl_compile_opts_init(struct kl_compile_opts *o)
 {
@@ -357,8 +358,10 @@ static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_
                     const char *out_path, struct kl_err *err)
 {
     char w[PATH_MAX], c[PATH_MAX], g[PATH_MAX], mo[PATH_MAX], go[PATH_MAX], elf[PATH_MAX];
-    uint32_t t = o->timeout_s ? o->timeout_s : 600;
-    uint64_t end = kl_now_ns() + (uint64_t)KL_COMPILE_MAX_SECONDS * 1000000000ull;
+    uint32_t total = o->timeout_s && o->timeout_s < KL_COMPILE_MAX_SECONDS ? o->timeout_s
+                     : KL_COMPILE_MAX_SECONDS;
+    uint32_t t = total < KL_TOOL_MAX_SECONDS ? total : KL_TOOL_MAX_SECONDS;
+    uint64_t end = kl_now_ns() + (uint64_t)total * 1000000000ull;
     uint8_t sha[32], *elfdata = NULL, *img = NULL;
     size_t elflen = 0, imglen = 0;
     int rc;
@@ -414,6 +417,8 @@ static int compile_with(struct kl_toolchain *tc, const uint8_t *wasm, size_t len
         goto out;
     }
     rc = build_in(dir, tc, wasm, len, &m, o, out_path, err);
+    if (rc == -ETIMEDOUT)
+        kl_err_prefix(err, "over the compile time limit: ");
     kl_rmdir_flat(dir);   /* nothing half-written stays behind */
 out:
     kl_wasm_module_free(&m);

@@ -12,7 +12,9 @@
 struct kl_compile_opts {
     int opt_level;          /* C compiler -O level: 0, 1 or 2 (default 2) */
     const char *cache_dir;  /* NULL: the per-user default */
-    uint32_t timeout_s;     /* per subprocess; 0 = default */
+    /* The whole compile's deadline in seconds, each step included; 0 or
+     * more than 900 means 900 (modobj.c: per subprocess, 0 = 600). */
+    uint32_t timeout_s;
     int no_cache;           /* compile even if a cached image exists */
     /* Parent of the temporary build folder; NULL: $TMPDIR or /tmp. The
      * server names a folder of its own so a restart can sweep what a

@@ -166,6 +166,7 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
     kl_compile_opts_init(&o);
     o.cache_dir = s->images;
     o.build_dir = s->build;
+    o.timeout_s = s->compile_timeout_s;
     if (d != NULL) {
         o.progress = on_progress;
         o.progress_ctx = d;
@@ -174,6 +175,22 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
     rc = kl_compile(wasm, len, &o, out, out_len, cached, err);
     pthread_mutex_unlock(&s->compile_lock);
     return rc;
+}
+
+/* The HTTP status for a failed compile: the module's fault (over a limit:
+ * 413; invalid, unsupported or too slow to compile: 422) or ours (500). */
+static int compile_status(int rc)
+{
+    switch (rc) {
+    case -EFBIG:
+        return 413;
+    case -EINVAL:
+    case -ENOTSUP:
+    case -ETIMEDOUT:
+        return 422;
+    default:
+        return 500;
+    }
 }
 
 /* Image name to record: relative to images/ when it lives there. */
@@ -279,14 +296,15 @@ int kl_deploy_run(struct kl_deploy *d)
     if ((rc = precheck(d, &cfg)) != 0)
         return rc;
     sha256_hex(d->module.data, d->module.len, sha);
-    if (store_module(s, &d->module, sha, &err) < 0) {
-        rc = fail(d, 500, err.msg);
-        goto out;
-    }
     stage(d, "compile");
     rc = compile(s, d->module.data, d->module.len, d, image, sizeof(image), &cached, &err);
     if (rc < 0) {
-        rc = fail(d, rc == -EINVAL ? 422 : 500, err.msg);
+        rc = fail(d, compile_status(rc), err.msg);
+        goto out;
+    }
+    /* Stored only once it compiled, so a refused module leaves nothing. */
+    if (store_module(s, &d->module, sha, &err) < 0) {
+        rc = fail(d, 500, err.msg);
         goto out;
     }
     stage(d, "load");

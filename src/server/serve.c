@@ -40,7 +40,7 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: kernless serve [--listen HOST:PORT] [--data DIR] [--max-body-mb N]\n"
         "                      [--max-upload-mb N] [--max-running N] [--max-per-fn N]\n"
-        "                      [--queue N] [--idle-ms N]\n"
+        "                      [--queue N] [--idle-ms N] [--compile-timeout-s N]\n"
         "  --listen      address to serve on (default " DEFAULT_LISTEN "; port 0 picks one)\n"
         "  --data        state folder: registry, images, admin token (default\n"
         "                $KERNLESS_DATA, else $XDG_DATA_HOME/kernless, else\n"
@@ -50,7 +50,8 @@ static void usage(FILE *f)
         "  --max-running VMs alive at once, warm or busy, over all functions (default 64)\n"
         "  --max-per-fn  VMs of one function at once (default 16)\n"
         "  --queue       requests that may wait for a VM at once; past it 503 (default 256)\n"
-        "  --idle-ms     a function idle this long gives its VMs back (default 60000)\n");
+        "  --idle-ms     a function idle this long gives its VMs back (default 60000)\n"
+        "  --compile-timeout-s a deploy's whole compile, past it 422 (default 300)\n");
 }
 
 struct opts {
@@ -62,6 +63,7 @@ struct opts {
     long max_per_fn;
     long queue;
     long idle_ms;
+    long compile_timeout_s;
 };
 
 static int number(const char *s, long lo, long hi, long *out)
@@ -86,11 +88,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"max-running", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
         {"max-per-fn", required_argument, 0, 'p'}, {"queue", required_argument, 0, 'q'},
         {"idle-ms", required_argument, 0, 'i'},
+        {"compile-timeout-s", required_argument, 0, 'c'},
         {0, 0, 0, 0},
     };
     int c;
 
-    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64, 16, 256, 60000};
+    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64, 16, 256, 60000, 300};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (c == 'l') o->listen = optarg;
@@ -101,6 +104,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         else if (c == 'p' && number(optarg, 1, 4096, &o->max_per_fn) == 0) continue;
         else if (c == 'q' && number(optarg, 0, 100000, &o->queue) == 0) continue;
         else if (c == 'i' && number(optarg, 1, 86400000, &o->idle_ms) == 0) continue;
+        else if (c == 'c' && number(optarg, 1, 900, &o->compile_timeout_s) == 0) continue;
         else if (c == 'h') { usage(stdout); return 1; }
         else {
             if (c != '?')
@@ -162,6 +166,7 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     snprintf(s->listen_port, sizeof(s->listen_port), "%s", colon + 1);
     s->max_body = (size_t)o->max_body_mb << 20;
     s->max_upload = (size_t)o->max_upload_mb << 20;
+    s->compile_timeout_s = (unsigned)o->compile_timeout_s;
     if ((rc = open_state(s, o, err)) < 0)
         return rc;
     struct kl_pool_opts po = {(unsigned)o->max_running, (unsigned)o->max_per_fn,

@@ -41,6 +41,7 @@ struct kl_server {
     char listen_port[16];
     size_t max_body;          /* function request bodies */
     size_t max_upload;        /* module uploads */
+    unsigned compile_timeout_s;   /* a deploy's whole compile */
     struct kl_registry *reg;
     struct kl_logs *logs;
     pthread_mutex_t table_lock;   /* guards `table` (the pointer swap only) */
