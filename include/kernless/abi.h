@@ -10,7 +10,8 @@
  * Rules (after Solo5's hvt_abi.h):
  *  - A hostcall is `outl %eax, $port` executed at CPL 3, where port is
  *    KL_HC_PORT(nr) and %eax holds the guest address of the call's struct.
- *    The struct must lie entirely in the hostcall area (KL_HCALL_GVA).
+ *    The struct must lie entirely in the hostcall area (KL_HCALL_GVA) and
+ *    start KL_HC_ALIGN-aligned.
  *  - Each hostcall has exactly one struct; fields are marked IN (guest to
  *    host) or OUT (host to guest). Layouts are fixed by _Static_assert.
  *  - Guest pointers are kl_gptr_t: opaque 64-bit integers on the host side,
@@ -102,6 +103,7 @@ typedef uint64_t kl_gptr_t;
  * ---------------------------------------------------------------------- */
 #define KL_HC_PORT_BASE 0x500u
 #define KL_HC_PORT(nr) (KL_HC_PORT_BASE + (nr))
+#define KL_HC_ALIGN 8u   /* a hostcall struct's address; the widest field is 8 bytes */
 /* The ring-0 trap stubs report CPU exceptions on this port (not a hostcall:
  * the TSS I/O bitmap denies it to CPL 3). */
 #define KL_FAULT_PORT 0x4FF
@@ -360,6 +362,11 @@ struct kl_hc_invoke {
 };
 _Static_assert(sizeof(struct kl_hc_invoke) == 32 + 8 * KL_INVOKE_MAX_VALS, "kl_hc_invoke layout");
 _Static_assert(sizeof(struct kl_hc_invoke) <= KL_HCALL_SIZE, "kl_hc_invoke fits the hostcall area");
+_Static_assert(_Alignof(struct kl_hc_exit) <= KL_HC_ALIGN && _Alignof(struct kl_hc_write) <= KL_HC_ALIGN &&
+               _Alignof(struct kl_hc_read) <= KL_HC_ALIGN && _Alignof(struct kl_hc_memgrow) <= KL_HC_ALIGN &&
+               _Alignof(struct kl_hc_sleep) <= KL_HC_ALIGN && _Alignof(struct kl_hc_ready) <= KL_HC_ALIGN &&
+               _Alignof(struct kl_hc_fs) <= KL_HC_ALIGN && _Alignof(struct kl_hc_invoke) <= KL_HC_ALIGN,
+               "KL_HC_ALIGN covers every hostcall struct");
 
 /* ------------------------------------------------------------------------
  * Boot / request block at KL_BOOT_GVA, written by the host before entry

@@ -151,6 +151,11 @@ int kl_hostcall_dispatch(struct kl_inst *in, uint16_t port, uint32_t value)
     if (port < KL_HC_PORT_BASE || nr >= KL_HC_COUNT || !hostcalls[nr].fn)
         return kl_inst_finish(in, KL_RES_ERROR, "the guest used unknown I/O port 0x%x", port);
     snprintf(what, sizeof(what), "hostcall %s", hostcalls[nr].name);
+    /* The handlers read the struct in place: a misaligned one would be
+     * undefined behaviour on the host (found by fuzz_hostcall). */
+    if (value % KL_HC_ALIGN != 0)
+        return kl_inst_finish(in, KL_RES_ERROR, "%s: struct address 0x%x is not %u-byte aligned",
+                              what, value, KL_HC_ALIGN);
     arg = kl_gmem_at(&in->hc_gm, value, hostcalls[nr].size, KL_GMEM_WRITE, what, &err);
     if (!arg)
         return kl_inst_finish(in, KL_RES_ERROR, "%s", err.msg);
