@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,9 +100,56 @@ static int sweep_sub(const char *dir, const char *sub, int all)
     return n;
 }
 
+/* Does process `pid`'s command line mention `needle`? */
+static int cmdline_has(const char *pid, const char *needle)
+{
+    char path[64], buf[8192];
+    ssize_t n;
+    int fd, hit = 0;
+
+    snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    for (ssize_t i = 0; i < n; i++)   /* arguments are NUL-separated */
+        if (buf[i] == 0)
+            buf[i] = ' ';
+    if (n > 0) {
+        buf[n] = 0;
+        hit = strstr(buf, needle) != NULL;
+    }
+    return hit;
+}
+
+/* A compiler a killed server started may outlive it: the driver dies with
+ * the server (PR_SET_PDEATHSIG), but cc1, as and ld are its children and do
+ * not. Any process still working in our build folder is one of those. */
+static int kill_orphan_compilers(const char *dir)
+{
+    char needle[PATH_MAX + 16];
+    struct dirent *e;
+    DIR *d;
+    int n = 0;
+
+    if (snprintf(needle, sizeof(needle), "%s/build/", dir) >= (int)sizeof(needle) ||
+        (d = opendir("/proc")) == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9' || atoi(e->d_name) == (int)getpid() ||
+            !cmdline_has(e->d_name, needle))
+            continue;
+        n += kill((pid_t)atoi(e->d_name), SIGKILL) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
 int kl_data_dir_sweep(const char *dir)
 {
-    return sweep_sub(dir, ".", 0) + sweep_sub(dir, "images", 0) +
+    int killed = kill_orphan_compilers(dir);
+
+    return killed + sweep_sub(dir, ".", 0) + sweep_sub(dir, "images", 0) +
            sweep_sub(dir, "modules", 0) + sweep_sub(dir, "build", 1);
 }
 

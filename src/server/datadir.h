@@ -19,9 +19,10 @@ int kl_data_dir_default(char *buf, size_t len);
 int kl_data_dir_prepare(const char *dir, struct kl_err *err);
 
 /**
- * Remove what an interrupted deploy left in `dir`: temp files (named with
- * KL_TMP_MARK) in images/ and modules/, and compile folders in build/.
- * Call before serving. Returns how many entries were removed.
+ * Clear what an interrupted deploy left in `dir`: compiler processes still
+ * working in build/ (killed), temp files (named with KL_TMP_MARK) in
+ * images/ and modules/, and compile folders in build/. Call before serving,
+ * with `dir` as an absolute path. Returns how many things were cleared.
  */
 int kl_data_dir_sweep(const char *dir);
 

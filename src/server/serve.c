@@ -138,10 +138,11 @@ static int open_state(struct kl_server *s, const struct opts *o, struct kl_err *
     snprintf(s->images, sizeof(s->images), "%s/images", s->data);
     snprintf(s->modules, sizeof(s->modules), "%s/modules", s->data);
     snprintf(s->build, sizeof(s->build), "%s/build", s->data);
-    /* A server killed mid-deploy leaves temp files and a build folder; they
-     * were never published, so they go before anything reads the folder. */
+    /* A server killed mid-deploy leaves compilers, temp files and a build
+     * folder; none was published, so they go before anything reads the
+     * folder. */
     if ((rc = kl_data_dir_sweep(s->data)) > 0)
-        kl_log("removed %d leftover(s) of an interrupted deploy", rc);
+        kl_log("cleared %d leftover(s) of an interrupted deploy", rc);
     if ((rc = kl_admin_token_ensure(s->data, s->token, &created, err)) < 0)
         return rc;
     printf("kernless: %s admin token in %s/admin.token\n", created ? "created an"
