@@ -20,6 +20,7 @@ PKGS=(
   libssl-dev               # base64 in the CLI client
   curl                     # tests talk HTTP like a user would
   jq                       # the WASI test suite runner reads the suite's JSON specs
+  python3                  # tests/hostile writes some hostile module binaries with it
 )
 
 missing=()

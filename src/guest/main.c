@@ -30,10 +30,13 @@ void kl_guest_main(void)
     kl_wasi_init();
     wasm_rt_init();
     kl_module_init();
+    /* The memory's struct lives in the static instance, so WASI can point at
+     * it now: a start function's WASI calls then see the memory as soon as
+     * instantiation has allocated it (until then its size is 0: EFAULT). */
+    wasi_instance.mem = kl_module_memory();
     /* Instantiation runs data/element segments and the start function; a
      * trap there ends the run with that trap, as in any engine. */
     kl_module_instantiate(&wasi_instance);
-    wasi_instance.mem = kl_module_memory();
     r->mode = KL_MODE_COMMAND;
     kl_hostcall(KL_HC_READY, (void *)r);
     /* The host may have snapshotted us here; everything below is per request. */

@@ -142,8 +142,8 @@ u32 kl_wasi_stdio_write(wasi_t *w, u32 fd, u32 iovs, u32 n, u32 nwritten)
     uint8_t *v = wasi_mem(w, iovs, (u64)n * 8);
     u64 total = 0;
 
-    if (!v)
-        return WASI_EFAULT;
+    if (!v || !wasi_mem(w, nwritten, 4) || wasi_iovs_check(w, v, n))
+        return WASI_EFAULT;   /* before any output, as for files */
     if (fd == 0)
         return WASI_EBADF;
     for (u32 i = 0; i < n; i++) {
@@ -183,15 +183,17 @@ u32 kl_wasi_stdio_read(wasi_t *w, u32 fd, u32 iovs, u32 n, u32 nread)
     uint8_t *v = wasi_mem(w, iovs, (u64)n * 8);
     u64 total = 0;
 
-    if (!v)
+    /* Checked before any byte is consumed, so EFAULT leaves stdin unread. */
+    if (!v || !wasi_mem(w, nread, 4) || wasi_iovs_check(w, v, n))
         return WASI_EFAULT;
     if (fd != 0)
         return WASI_EBADF;
     for (u32 i = 0; i < n; i++) {
         u32 ptr = wasi_get32(v + 8 * i), len = wasi_get32(v + 8 * i + 4);
         uint8_t *p = wasi_mem(w, ptr, len);
+        /* Checked again: the data just read may have rewritten this iovec. */
         if (!p)
-            return WASI_EFAULT;
+            return total ? wasi_store32(w, nread, (u32)total) : WASI_EFAULT;
         int64_t got = stdin_read(p, len);
         if (got < 0)
             return total ? wasi_store32(w, nread, (u32)total) : WASI_EIO;

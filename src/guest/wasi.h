@@ -38,6 +38,19 @@ static inline void wasi_put64(uint8_t *p, u64 v) { __builtin_memcpy(p, &v, 8); }
 static inline u32 wasi_get32(const uint8_t *p) { u32 v; __builtin_memcpy(&v, p, 4); return v; }
 static inline u64 wasi_get64(const uint8_t *p) { u64 v; __builtin_memcpy(&v, p, 8); return v; }
 
+/**
+ * EFAULT unless every one of the `n` iovecs at `v` lies in linear memory.
+ * Calls check them all before moving a byte, so a call that fails with
+ * EFAULT has done nothing.
+ */
+static inline u32 wasi_iovs_check(wasi_t *w, const uint8_t *v, u32 n)
+{
+    for (u32 i = 0; i < n; i++)
+        if (!wasi_mem(w, wasi_get32(v + 8 * i), wasi_get32(v + 8 * i + 4)))
+            return WASI_EFAULT;
+    return WASI_ESUCCESS;
+}
+
 /** Store a u32 result at ptr; EFAULT if it does not fit in memory. */
 u32 wasi_store32(wasi_t *w, u32 ptr, u32 v);
 u32 wasi_store64(wasi_t *w, u32 ptr, u64 v);

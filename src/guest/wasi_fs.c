@@ -75,15 +75,6 @@ static void release(struct wfd *f)
 
 /* ---- reading and writing files ---- */
 
-/* Check every wasm iovec before any byte moves, so a bad one fails the call cleanly. */
-static u32 iovs_check(wasi_t *w, const uint8_t *v, u32 n)
-{
-    for (u32 i = 0; i < n; i++)
-        if (!wasi_mem(w, wasi_get32(v + 8 * i), wasi_get32(v + 8 * i + 4)))
-            return WASI_EFAULT;
-    return WASI_ESUCCESS;
-}
-
 /* Load iovecs from *i into the call, up to KL_FS_MAX_IOV and `room` bytes; returns the bytes. */
 static u64 iovs_load(wasi_t *w, const uint8_t *v, u32 n, u32 *i, struct kl_hc_fs *a, u64 room)
 {
@@ -109,7 +100,7 @@ static u32 file_io(wasi_t *w, struct wfd *f, u32 op, u32 iovs, u32 n, u64 off, u
     u64 total = 0;
     u32 i = 0, err;
 
-    if (!v || !done || iovs_check(w, v, n))
+    if (!v || !done || wasi_iovs_check(w, v, n))
         return WASI_EFAULT;
     while (i < n && total < IO_MAX) {
         struct kl_hc_fs *a = fs_begin(op, f->handle);

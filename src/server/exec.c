@@ -139,8 +139,10 @@ static int run_pooled(const struct kl_fn *fn, const struct kl_run_config *cfg,
         return rc;
     }
     if (rc < 0) {
-        /* The module could not be instantiated: the guest's fault, a 500. */
-        res->kind = KL_RES_ERROR;
+        /* The module could not be instantiated: the guest's fault, answered
+         * like a request that ended the same way (a looping start function
+         * is a timeout, a trapping one a trap). */
+        res->kind = rc == -ETIMEDOUT ? KL_RES_TIMEOUT : rc == -EFAULT ? KL_RES_TRAP : KL_RES_ERROR;
         snprintf(res->reason, sizeof(res->reason), "%s", err->msg);
         count_limit(res);
         return 0;

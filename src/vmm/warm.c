@@ -265,6 +265,36 @@ static void reset_capture(struct kl_capture *c, size_t limit)
     c->limit = limit ? limit : KL_OUT_SIZE;
 }
 
+/*
+ * Why instantiation ended before READY, as kl_warm_create reports it. The
+ * runtime explains its own failures on stderr (kl_fatal), which would
+ * otherwise be lost with the VM, so its last line becomes the reason.
+ */
+static int instantiation_failed(const struct kl_run_result *r, struct kl_err *err)
+{
+    const char *line = "";
+    size_t n = r->err_len;
+
+    while (n > 0 && r->err[n - 1] == '\n')
+        n--;
+    if (n > 0) {
+        line = memrchr(r->err, '\n', n);
+        line = line ? line + 1 : (const char *)r->err;
+        n -= (size_t)(line - (const char *)r->err);
+    }
+    switch (r->kind) {
+    case KL_RES_TIMEOUT:
+        return kl_errf(err, -ETIMEDOUT, "instantiation failed: %s", r->reason);
+    case KL_RES_TRAP:
+        return kl_errf(err, -EFAULT, "%s (during instantiation)", r->reason);
+    default:
+        if (n > 0)
+            return kl_errf(err, -EINVAL, "instantiation failed: %.*s", (int)(n > 300 ? 300 : n),
+                           line);
+        return kl_errf(err, -EINVAL, "instantiation failed: %s", r->reason);
+    }
+}
+
 int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
                    struct kl_warm **out, struct kl_err *err)
 {
@@ -295,10 +325,16 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
     }
     rc = kl_inst_run_loop(in, err);
     kl_vm_disarm_timeout(in->vm);
+    /* Whatever instantiation printed belongs to its result and is freed with
+     * it; requests start their own captures. */
+    w->boot_res.out = in->out.buf, w->boot_res.out_len = in->out.len;
+    w->boot_res.err = in->err.buf, w->boot_res.err_len = in->err.len;
+    reset_capture(&in->out, 0);
+    reset_capture(&in->err, 0);
     if (rc < 0)
         goto err_destroy;
     if (!in->paused) {
-        rc = kl_errf(err, -EINVAL, "instantiation failed: %s", w->boot_res.reason);
+        rc = instantiation_failed(&w->boot_res, err);
         goto err_destroy;
     }
     /* Finish the READY `out` so the saved state resumes after it. */

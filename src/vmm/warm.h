@@ -15,8 +15,10 @@ struct kl_warm;
  * segments, start function) up to KL_HC_READY, and snapshot it there.
  * `cfg` supplies the limits that hold for every request (max_memory_pages,
  * preopens) and the timeout for instantiation; its argv/env/stdin are not
- * used. On a trap or timeout during instantiation, fails with -EINVAL and the
- * reason in *err.
+ * used. When instantiation does not reach READY, fails with -ETIMEDOUT (the
+ * timeout), -EFAULT (a trap: start function, data or element segments) or
+ * -EINVAL (the runtime refused the module, e.g. its memory is over the cap),
+ * with the reason in *err.
  */
 int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
                    struct kl_warm **out, struct kl_err *err);

@@ -1,0 +1,15 @@
+;; table_big_ok: a table of exactly 1000000 entries (the compile limit) is accepted and works.
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (table $t 1000000 funcref)
+  (func $f (result i32) (i32.const 1))
+  (elem (i32.const 999999) $f)
+  (data (i32.const 16) "Content-Type: text/plain\n\ntable ok\n")
+  (type $r (func (result i32)))
+  (func (export "_start")
+    (if (i32.ne (table.size $t) (i32.const 1000000)) (then unreachable))
+    (if (i32.ne (call_indirect (type $r) (i32.const 999999)) (i32.const 1)) (then unreachable))
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 35))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
