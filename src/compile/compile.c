@@ -21,7 +21,7 @@
 #define KL_MAX_MODULE_BYTES (64u << 20)      /* a module upload is bounded */
 #define KL_MAX_C_BYTES (512u << 20)          /* wasm2c output we are willing to patch */
 #define KL_CC_MAX_AS (8ull << 30)            /* address-space cap for cc */
-#define KL_CACHE_VERSION "kernless-cache-4"
+#define KL_CACHE_VERSION "kernless-cache-5"
 
 /*
  * Compile limits, tighter than the reader's (JS API) caps because here the
@@ -287,10 +287,14 @@ static int patch_generated(const char *c_path, struct kl_err *err)
         free(src);
         return kl_errf(err, -ENOMEM, "out of memory");
     }
-    if (kl_glue_patch_call_indirect((char *)big, &len, len + 1024) < 0) {
+    size_t cap = len + 1024;
+    const char *what = kl_glue_patch_call_indirect((char *)big, &len, cap) < 0 ? "CALL_INDIRECT"
+                       : kl_glue_patch_table_traps((char *)big, &len, cap) < 0 ? "table helpers"
+                       : NULL;
+    if (what) {
         free(big);
         return kl_errf(err, -EPROTO, "wasm2c output is not what this kernless expects "
-                       "(CALL_INDIRECT); is wabt 1.0.32 installed?");
+                       "(%s); is wabt 1.0.32 installed?", what);
     }
     rc = write_text(c_path, big, len, err);
     free(big);

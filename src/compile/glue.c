@@ -76,3 +76,30 @@ int kl_glue_patch_call_indirect(char *src, size_t *len, size_t cap)
     *len = *len - oldn + newn;
     return 0;
 }
+
+/* wasm2c's table helpers (between these markers) raise TRAP(OOB), which
+ * would report a table access as a memory access. TRAP(TBL) has the same
+ * length, so the edit is in place; its code is defined at the top. */
+static const char tbl_start[] = "typedef struct {\n  uint32_t func_type_index;";
+static const char tbl_end[] = "static bool s_module_initialized";
+static const char tbl_def[] = "#include \"kernless/abi.h\"\n"
+    "#define WASM_RT_TRAP_TBL ((wasm_rt_trap_t)KL_TRAP_TABLE_ACCESS)\n";
+
+int kl_glue_patch_table_traps(char *src, size_t *len, size_t cap)
+{
+    char *a = memmem(src, *len, tbl_start, sizeof(tbl_start) - 1), *b, *p;
+    size_t n = sizeof(tbl_def) - 1;
+    int hits = 0;
+
+    if (!a || !(b = memmem(a, *len - (size_t)(a - src), tbl_end, sizeof(tbl_end) - 1)) ||
+        *len + n > cap)
+        return -ENOENT;
+    for (p = a; (p = memmem(p, (size_t)(b - p), "TRAP(OOB)", 9)) != NULL; p += 9, hits++)
+        memcpy(p, "TRAP(TBL)", 9);
+    if (hits == 0)
+        return -ENOENT;
+    memmove(src + n, src, *len);
+    memcpy(src, tbl_def, n);
+    *len += n;
+    return 0;
+}

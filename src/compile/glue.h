@@ -24,4 +24,12 @@ int kl_glue_write_command(FILE *f, const struct kl_wasm_module *m, struct kl_err
  */
 int kl_glue_patch_call_indirect(char *src, size_t *len, size_t cap);
 
+/**
+ * Make wasm2c's table helpers (table.get/set/copy/init and element
+ * segments) trap as KL_TRAP_TABLE_ACCESS instead of a memory access, and
+ * put the definitions that needs at the top of `src` (cap bytes of room).
+ * Returns 0, or -ENOENT if the helpers are not where wasm2c 1.0.32 puts them.
+ */
+int kl_glue_patch_table_traps(char *src, size_t *len, size_t cap);
+
 #endif

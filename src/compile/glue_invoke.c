@@ -159,8 +159,6 @@ int kl_glue_invoke_prologue(FILE *f, const struct kl_wasm_module *m, const char 
                "#include <stddef.h>\n"
                "#include \"kernless/abi.h\"\n"
                "#include \"kl_invoke.h\"\n"
-               "/* TRAP(TBL): what the table helpers raise once patched. */\n"
-               "#define WASM_RT_TRAP_TBL ((wasm_rt_trap_t)KL_TRAP_TABLE_ACCESS)\n"
                "/* An element segment's function: its own instance, or (offset + 1) the\n"
                " * instance an import field of ours holds. */\n"
                "static inline void *kl_elem_instance(void *inst, size_t off)\n"
@@ -401,22 +399,6 @@ static int replace_once(char **src, size_t *len, const char *from, const char *t
     return 0;
 }
 
-/* Replace every `from` between the markers `start` and `end` by `to` (same
- * length, so no moves). Returns the count, or -EPROTO without the markers. */
-static int replace_between(char *src, size_t len, const char *start, const char *end,
-                           const char *from, const char *to)
-{
-    char *a = memmem(src, len, start, strlen(start)), *b, *p;
-    size_t fl = strlen(from);
-    int n = 0;
-
-    if (!a || !(b = memmem(a, len - (size_t)(a - src), end, strlen(end))) || fl != strlen(to))
-        return -EPROTO;
-    for (p = a; (p = memmem(p, (size_t)(b - p), from, fl)); p += fl, n++)
-        memcpy(p, to, fl);
-    return n;
-}
-
 /* Element-segment entries naming an imported function carry
  * offsetof(instance, import field); mark them (offset + 1) for
  * kl_elem_instance. Only lines of the form "  {N, (wasm_rt_function_ptr_t)..."
@@ -473,8 +455,7 @@ int kl_glue_invoke_patch(char **src, size_t *len, struct kl_err *err)
     *src = n;
     if (kl_glue_patch_call_indirect(*src, len, *len + 1024) < 0)
         what = "CALL_INDIRECT";
-    else if (replace_between(*src, *len, "typedef struct {\n  uint32_t func_type_index;",
-                             "static bool s_module_initialized", "TRAP(OOB)", "TRAP(TBL)") <= 0)
+    else if (kl_glue_patch_table_traps(*src, len, *len + 1024) < 0)
         what = "table helpers";
     else if (replace_once(src, len, "(char*)module_instance + src_expr->module_offset}",
                           "kl_elem_instance(module_instance, src_expr->module_offset)}") < 0)
