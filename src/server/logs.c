@@ -19,6 +19,13 @@ struct kl_logs {
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
+    /* NORMAL: no fsync per commit. A function's log lines are written on
+     * its request's path, and with FULL every request that printed to
+     * stderr waited ~8 ms for the disk under the one log lock (measured by
+     * make soak). WAL with NORMAL survives a crash of the server; power
+     * loss may drop the newest lines, never the registry (its own
+     * connection stays FULL). */
+    "PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS logs(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " name TEXT NOT NULL, ts INTEGER NOT NULL, request_id TEXT NOT NULL,"
     " line TEXT NOT NULL);"
