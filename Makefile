@@ -4,6 +4,7 @@
 #   make run      build, then start the server with the example functions
 #   make test     build, then run every test suite; ends with "N passed, N failed"
 #   make bench    build, then run the benchmarks into bench/RESULTS.md (B=name for one)
+#   make soak     build, then 10 minutes of mixed load on the server into bench/SOAK.md
 #
 # Missing Debian packages are installed first (scripts/deps.sh).
 
@@ -112,6 +113,12 @@ fuzz: | $(DEPS_STAMP)
 # Not part of test: installs wrk, nginx, fcgiwrap, gnuplot; takes minutes (bench/run.sh).
 bench: all
 	@bash bench/run.sh $(BUILD) $(B)
+
+# Not part of test or bench: SOAK_SECONDS of mixed load on kernless serve, RSS and fds sampled (bench/soak.sh).
+.PHONY: soak
+SOAK_SECONDS ?= 600
+soak: all
+	@SOAK_SECONDS=$(SOAK_SECONDS) bash bench/soak.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
