@@ -11,26 +11,13 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-KL=${KERNLESS_BIN:-}
-if [ -z "$KL" ]; then
-  if [ -x "$BUILD/san/kernless" ]; then KL=$BUILD/san/kernless; else KL=$BUILD/kernless; fi
-fi
+. tests/lib.sh
 W=$BUILD/bombs-test
 D=$W/data
 rm -rf "$W"; mkdir -p "$W/m"
-passed=0; failed=0
-SPID=
-
-pass() { echo "PASS $1"; passed=$((passed+1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
-check_has() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "expected to contain '$2', got '$(echo "$3" | head -c 300)'" ;; esac; }
 finish() {
-  if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
-  echo "bombs: $passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
+  kl_stop
+  kl_finish bombs
   exit $?
 }
 trap finish EXIT
@@ -79,19 +66,9 @@ if [ $ok -eq 1 ]; then pass "build_bombs"; else fail "build_bombs" "$(head -c 30
 # --compile-timeout-s 20: far above a good module's compile (~1 s), far
 # below the slow bomb's minutes. --max-upload-mb 128 lets the 64 MiB + 1
 # module reach the compile limit instead of the upload limit.
-"$KL" serve --listen 127.0.0.1:0 --data "$D" --compile-timeout-s 20 --max-upload-mb 128 \
-  >"$W/serve.out" 2>"$W/serve.err" &
-SPID=$!
-PORT=
-for _ in $(seq 1 100); do
-  PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve.out" 2>/dev/null | sed 's/.*://')
-  [ -n "$PORT" ] && break
-  kill -0 "$SPID" 2>/dev/null || break
-  sleep 0.1
-done
+kl_serve "$W/serve.out" "$W/serve.err" --data "$D" --compile-timeout-s 20 --max-upload-mb 128
 if [ -z "$PORT" ]; then fail "server_start" "$(tail -c 300 "$W/serve.err")"; exit 1; fi
-export KERNLESS_URL=http://127.0.0.1:$PORT KERNLESS_DATA=$D
-U=$KERNLESS_URL
+export KERNLESS_DATA=$D
 "$KL" deploy hello "$W/m/hello.wasm" --route /hello >/dev/null 2>"$W/deploy.err" ||
   fail "deploy_hello" "$(cat "$W/deploy.err")"
 

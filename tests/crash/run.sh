@@ -19,26 +19,15 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-KL=${KERNLESS_BIN:-}
-if [ -z "$KL" ]; then
-  if [ -x "$BUILD/san/kernless" ]; then KL=$BUILD/san/kernless; else KL=$BUILD/kernless; fi
-fi
+PASS_QUIET=1   # some 400 checks: only failures and the summary are printed
+. tests/lib.sh
 ROUNDS=${CRASH_ROUNDS:-20}
 W=$BUILD/crash-test
 D=$W/data
 rm -rf "$W"; mkdir -p "$W/mods"
-passed=0; failed=0
-SPID=
-
-pass() { passed=$((passed+1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
-check() { if [ "$2" = "$3" ]; then pass; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
 finish() {
-  if [ -n "$SPID" ]; then kill -9 "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
-  echo "crash: $passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
+  kl_stop KILL
+  kl_finish crash
   exit $?
 }
 trap finish EXIT
@@ -62,19 +51,12 @@ make_module() {   # TAG OUT.wasm
   wat2wasm "$W/mods/$tag.wat" -o "$2"
 }
 
+# Each start's stderr is kept in serve.err; all of them pile up in serve.all.
 start_server() {
-  : >"$W/serve.out"
   cat "$W/serve.err" >>"$W/serve.all" 2>/dev/null
-  "$KL" serve --listen 127.0.0.1:0 --data "$D" >"$W/serve.out" 2>"$W/serve.err" &
-  SPID=$!
-  PORT=
-  for _ in $(seq 1 150); do
-    PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve.out" 2>/dev/null | sed 's/.*://')
-    [ -n "$PORT" ] && break
-    kill -0 "$SPID" 2>/dev/null || break
-    sleep 0.1
-  done
-  export KERNLESS_URL=http://127.0.0.1:$PORT KERNLESS_DATA=$D
+  : >"$W/serve.err"
+  kl_serve "$W/serve.out" "$W/serve.err" --data "$D"
+  export KERNLESS_DATA=$D
 }
 
 # The tag a version should print: the module with that version's sha256.
@@ -86,7 +68,7 @@ check_state() {
   if ! "$KL" ls --json >"$W/ls.json" 2>"$W/ls.err"; then
     fail "r$r.registry_lists" "$(cat "$W/ls.err")"; return
   fi
-  pass
+  pass "r$r.registry_lists"
   for fn in $(jq -r '.functions[].name' "$W/ls.json"); do
     info=$("$KL" info "$fn" --json 2>&1)
     active=$(echo "$info" | jq -r '.active')
@@ -140,7 +122,7 @@ for r in $(seq 1 "$ROUNDS"); do
   if [ -z "$PORT" ]; then
     fail "r$r.restart" "server did not start: $(tail -c 400 "$W/serve.err")"; exit 1
   fi
-  pass
+  pass "r$r.restart"
   [ "$r" -gt 1 ] && check_state "$r"
   # Two deploys at once: an existing function gets a new version and a new
   # function may be born; four names in all, so versions pile up.
@@ -158,7 +140,7 @@ for r in $(seq 1 "$ROUNDS"); do
     ms=$(( RANDOM * 32768 + RANDOM )); ms=$(( ms % (T * 12 / 10 + 1) ))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
   fi
-  kill -9 "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+  kl_stop KILL
   wait   # the deploy clients see the connection drop
 done
 

@@ -13,12 +13,7 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-KL=${KERNLESS_BIN:-}
-if [ -z "$KL" ]; then
-  if [ -x "$BUILD/san/kernless" ]; then KL=$BUILD/san/kernless; else KL=$BUILD/kernless; fi
-fi
+. tests/lib.sh
 H=$ROOT/tests/hostile
 W=$BUILD/hostile-test
 # Compiled images survive between runs (the server verifies each one's hash
@@ -32,24 +27,16 @@ DEFAULT_FLAGS="--timeout-ms 10000 --max-memory-mb 16 --max-response-kb 64"
 RSS_TOLERANCE_KB=16384
 T_START=$(date +%s)
 rm -rf "$W"; mkdir -p "$W/mods" "$W/out" "$CACHE"
-passed=0; failed=0
-SPID=; CPID=
+CPID=
 
-pass() { echo "PASS $1"; passed=$((passed+1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
-check_has() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "expected to contain '$2', got '$(echo "$3" | head -c 300)'" ;; esac; }
 stop_control() {
   if [ -n "$CPID" ]; then touch "$W/control.stop"; wait "$CPID" 2>/dev/null; CPID=; fi
 }
-stop_server() {
-  if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=; fi
-}
+stop_server() { kl_stop; }
 finish() {
   stop_control
   stop_server
-  echo "hostile: $passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
+  kl_finish hostile
   exit $?
 }
 trap finish EXIT
@@ -95,26 +82,15 @@ export KERNLESS_DATA=$W/data
 unset KERNLESS_TOKEN
 mkdir -p "$W/data/images" && chmod 700 "$W/data" "$W/data/images"
 cp "$CACHE"/*.kimg "$W/data/images/" 2>/dev/null
-: >"$W/serve.out"
 # --idle-ms 1000: warm VMs of idle functions are destroyed about a second after
 # their last request, so "back to baseline" can be waited for. (A plain
 # build, KERNLESS_BIN=build/kernless, fixes glibc's mmap threshold itself in
 # serve.c, so freed output buffers go back to the system.)
+: >"$W/serve.err"
 ASAN_OPTIONS=quarantine_size_mb=4:thread_local_quarantine_size_kb=64:allocator_release_to_os_interval_ms=200:detect_leaks=1 \
-  "$KL" serve --listen 127.0.0.1:0 --data "$W/data" --idle-ms 1000 \
-  >"$W/serve.out" 2>"$W/serve.err" &
-SPID=$!
-PORT=
-for _ in $(seq 1 100); do
-  PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve.out" 2>/dev/null | sed 's/.*://')
-  [ -n "$PORT" ] && break
-  kill -0 "$SPID" 2>/dev/null || break
-  sleep 0.1
-done
+  kl_serve "$W/serve.out" "$W/serve.err" --data "$W/data" --idle-ms 1000
 if [ -z "$PORT" ]; then fail "server_start" "no listening line: $(tail -c 400 "$W/serve.err")"; exit 1; fi
 pass "server_start"
-export KERNLESS_URL=http://127.0.0.1:$PORT
-U=$KERNLESS_URL
 TOKEN=$(cat "$W/data/admin.token")
 
 # ---- the control function, called every ~50 ms for the whole run -------------------

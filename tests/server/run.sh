@@ -7,27 +7,12 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-KL=${KERNLESS_BIN:-}
-if [ -z "$KL" ]; then
-  if [ -x "$BUILD/san/kernless" ]; then KL=$BUILD/san/kernless; else KL=$BUILD/kernless; fi
-fi
+. tests/lib.sh
 W=$BUILD/server-test
 rm -rf "$W"; mkdir -p "$W/fn"
-passed=0; failed=0
-SPID=
-
-pass() { echo "PASS $1"; passed=$((passed+1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
-# check NAME EXPECTED ACTUAL: equality
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
-# check_has NAME NEEDLE HAYSTACK: substring
-check_has() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "expected to contain '$2', got '$(echo "$3" | head -c 300)'" ;; esac; }
 finish() {
-  if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
-  echo "server: $passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
+  kl_stop
+  kl_finish server
   exit $?
 }
 trap finish EXIT
@@ -70,22 +55,8 @@ if [ $ok -eq 1 ]; then pass "build_functions"; else fail "build_functions" "$(he
 # ---- start the server -----------------------------------------------------
 export KERNLESS_DATA=$W/data
 unset KERNLESS_TOKEN
-start_server() {
-  : >"$W/serve.out"
-  "$KL" serve --listen 127.0.0.1:0 --data "$W/data" --max-body-mb 1 \
-    >"$W/serve.out" 2>>"$W/serve.err" &
-  SPID=$!
-  PORT=
-  for _ in $(seq 1 100); do
-    PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve.out" 2>/dev/null | sed 's/.*://')
-    [ -n "$PORT" ] && break
-    kill -0 "$SPID" 2>/dev/null || break
-    sleep 0.1
-  done
-  export KERNLESS_URL=http://127.0.0.1:$PORT
-  U=$KERNLESS_URL
-}
-stop_server() { kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=; }
+start_server() { kl_serve "$W/serve.out" "$W/serve.err" --data "$W/data" --max-body-mb 1; }
+stop_server() { kl_stop; }
 start_server
 if [ -z "$PORT" ]; then
   fail "server_start" "no listening line; stderr: $(tail -c 400 "$W/serve.err")"; exit 1

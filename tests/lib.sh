@@ -1,0 +1,57 @@
+# lib.sh - shared by the suites that drive a real `kernless serve`: which binary, the check helpers, starting a server.
+#
+# Source it from a suite's run.sh after `cd` to the project root, with
+# BUILD set. It sets ROOT, makes BUILD absolute and picks KL: KERNLESS_BIN,
+# else BUILD/san/kernless (ASan/UBSan) when built, else BUILD/kernless.
+# The counters `passed` and `failed` feed the suite's last line, which
+# kl_finish prints. PASS_QUIET=1 keeps passing checks off the output (for
+# suites with hundreds of them); failures are always printed.
+
+ROOT=$PWD
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+KL=${KERNLESS_BIN:-}
+if [ -z "$KL" ]; then
+  if [ -x "$BUILD/san/kernless" ]; then KL=$BUILD/san/kernless; else KL=$BUILD/kernless; fi
+fi
+passed=0; failed=0
+SPID=; PORT=; U=
+
+pass() { [ "${PASS_QUIET:-0}" = 1 ] || echo "PASS $1"; passed=$((passed+1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
+# check NAME EXPECTED ACTUAL: equality
+check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
+# check_has NAME NEEDLE HAYSTACK: substring
+check_has() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "expected to contain '$2', got '$(echo "$3" | head -c 300)'" ;; esac; }
+
+# kl_serve OUT ERR [serve args...]: start `kernless serve` on 127.0.0.1:0 in
+# the background (environment prefixes of the caller apply) and wait for its
+# listening line. Sets SPID, PORT, U and exports KERNLESS_URL; PORT is empty
+# if it never came up (ERR says why).
+kl_serve() {
+  local out=$1 err=$2
+  shift 2
+  : >"$out"
+  "$KL" serve --listen 127.0.0.1:0 "$@" >"$out" 2>>"$err" &
+  SPID=$!
+  PORT=
+  for _ in $(seq 1 150); do
+    PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" 2>/dev/null | sed 's/.*://')
+    [ -n "$PORT" ] && break
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.1
+  done
+  export KERNLESS_URL=http://127.0.0.1:$PORT
+  U=$KERNLESS_URL
+}
+
+# kl_stop [SIGNAL]: stop the server kl_serve started (default SIGTERM) and reap it.
+kl_stop() {
+  if [ -n "$SPID" ]; then kill "-${1:-TERM}" "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
+  SPID=
+}
+
+# kl_finish SUITE: the suite's last line, and its exit status.
+kl_finish() {
+  echo "$1: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
