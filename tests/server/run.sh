@@ -234,3 +234,7 @@ check_has "restart_rust" "body: again" "$($C --data-binary again "$U/rs/x")"
 check "restart_no_compile" "$imgs_before" "$(ls -l --time-style=+%s%N "$W/data/images" | md5sum)"
 check "restart_no_recompile_log" "" "$(grep 'compiling the stored module' "$W/serve.err")"
 check "restart_same_token" "$TOKEN" "$(cat "$W/data/admin.token")"
+# The admin token was sent with every API call above (and a wrong one too):
+# it appears in none of the server's output, nor in any function's logs.
+check "token_never_logged" "" "$(grep -lF "$TOKEN" "$W/serve.out" "$W/serve.err" 2>/dev/null)"
+check "token_not_in_fn_logs" "" "$("$KL" logs echo 2>&1 | grep -F "$TOKEN")"
