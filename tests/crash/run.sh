@@ -130,12 +130,19 @@ for r in $(seq 1 "$ROUNDS"); do
   deploy_bg "fn$(( (r + 1) % 4 ))" "r${r}b"
   # Round 1 runs both deploys to the end and times them (T ms); later kills
   # land uniformly in 0..1.2 T, so some come before a compile, most inside
-  # one, some between compile and commit, and a few after both committed.
+  # one, and a few after both committed. Every fourth round instead kills
+  # as soon as a client sees "loading the image": the image is in place
+  # and the registry row is being written, the narrowest window.
   if [ "$r" -eq 1 ]; then
     t0=$(date +%s%N)
     while [ "$(wc -l <"$W/acked")" -lt 2 ] && [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 60000 ]; do sleep 0.02; done
     T=$(( ($(date +%s%N) - t0) / 1000000 ))
     echo "crash: two deploys take $T ms; kills land in 0..$((T * 12 / 10)) ms"
+  elif [ $((r % 4)) -eq 0 ]; then
+    for _ in $(seq 1 2000); do
+      grep -qs 'loading the image' "$W/mods/r${r}a.err" "$W/mods/r${r}b.err" && break
+      sleep 0.005
+    done
   else
     ms=$(( RANDOM * 32768 + RANDOM )); ms=$(( ms % (T * 12 / 10 + 1) ))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
