@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,24 @@ static void show_stage(void *ctx, const char *stage)
         fprintf(stderr, "kernless: compile: %s\n", stage);
 }
 
+/* Ctrl-C or a kill during a compile: clean up the build, then die of the
+ * signal as if there were no handler. */
+static void on_stop_signal(int sig)
+{
+    kl_compile_interrupted();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Install (1) or remove (0) on_stop_signal for the stop signals. */
+static void stop_signals(int on)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], on ? on_stop_signal : SIG_DFL);
+}
+
 /* Load a .kimg directly, or compile (or find in the cache) a .wasm. */
 static int load_module(const struct run_args *a, struct kl_image **img)
 {
@@ -118,7 +137,7 @@ static int load_module(const struct run_args *a, struct kl_image **img)
     struct kl_err err = {0};
     struct kl_compile_opts o;
     char path[PATH_MAX];
-    int cached = 0, verbose = a->verbose;
+    int cached = 0, verbose = a->verbose, rc;
     uint64_t t0 = kl_now_ns();
 
     if (kl_read_file(a->module, 64u << 20, &data, &len, &err) < 0)
@@ -135,11 +154,12 @@ static int load_module(const struct run_args *a, struct kl_image **img)
     o.no_cache = a->no_cache;
     o.progress = show_stage;
     o.progress_ctx = &verbose;
-    if (kl_compile_image(data, len, &o, img, path, sizeof(path), &cached, &err) < 0) {
-        free(data);
-        return kl_cli_fail("%s: %s", a->module, err.msg);
-    }
+    stop_signals(1);
+    rc = kl_compile_image(data, len, &o, img, path, sizeof(path), &cached, &err);
+    stop_signals(0);
     free(data);
+    if (rc < 0)
+        return kl_cli_fail("%s: %s", a->module, err.msg);
     if (a->verbose)
         fprintf(stderr, "kernless: %s %s (%.1f ms)\n", cached ? "cache hit" : "compiled", path,
                 (kl_now_ns() - t0) / 1e6);
@@ -344,7 +364,9 @@ int kl_cmd_compile(int argc, char **argv)
         return kl_cli_fail("%s", err.msg);
     kl_compile_opts_init(&o);
     o.opt_level = (int)opt;
+    stop_signals(1);
     int rc = kl_compile_to(data, len, &o, out, &err);
+    stop_signals(0);
     free(data);
     if (rc < 0)
         return kl_cli_fail("%s: %s", in, err.msg);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,7 +322,9 @@ static int cc_compile(const struct kl_toolchain *tc, const char *src, const char
     char optflag[8], inc[PATH_MAX + 8];
     snprintf(optflag, sizeof(optflag), "-O%d", opt < 0 ? 0 : opt > 3 ? 3 : opt);
     snprintf(inc, sizeof(inc), "-I%s/include", tc->guest_dir);
-    const char *argv[] = {tc->cc, "-c", optflag, "-std=gnu11", "-ffreestanding", "-fno-pic",
+    /* -pipe: no assembler temp file in $TMPDIR that a killed compile would
+     * leave behind (kl_compile_interrupted removes only our own folder). */
+    const char *argv[] = {tc->cc, "-c", "-pipe", optflag, "-std=gnu11", "-ffreestanding", "-fno-pic",
                           "-fno-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
                           "-mno-avx", "-mcmodel=small", "-fno-math-errno", "-nostdinc",
                           /* Keep every Wasm call a real call: gcc otherwise turns
@@ -403,6 +406,43 @@ static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_
     return rc;
 }
 
+/* The build folder of the compile in progress, for kl_compile_interrupted;
+ * a process compiles one module at a time (the server under its lock). */
+static char live_dir[PATH_MAX];
+static volatile sig_atomic_t live_dir_set;
+
+/* dst = a + "/" + b, without stdio (signal handlers call this). */
+static void join_path(char *dst, size_t cap, const char *a, const char *b)
+{
+    size_t i = 0;
+
+    while (*a && i + 1 < cap)
+        dst[i++] = *a++;
+    if (i + 1 < cap)
+        dst[i++] = '/';
+    while (*b && i + 1 < cap)
+        dst[i++] = *b++;
+    dst[i] = 0;
+}
+
+void kl_compile_interrupted(void)
+{
+    /* Every file build_in and wasm2c write, by name: opendir is not
+     * async-signal-safe, unlink and rmdir are. */
+    static const char *const files[] = {"m.wasm", "m.c", "m.h", "glue.c", "m.o", "glue.o",
+                                        "m.elf"};
+    char p[PATH_MAX + 16];
+
+    kl_subproc_kill_live();
+    if (!live_dir_set)
+        return;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        join_path(p, sizeof(p), live_dir, files[i]);
+        unlink(p);
+    }
+    rmdir(live_dir);
+}
+
 static int compile_with(struct kl_toolchain *tc, const uint8_t *wasm, size_t len,
                         const struct kl_compile_opts *o, const char *out_path, struct kl_err *err)
 {
@@ -420,9 +460,12 @@ static int compile_with(struct kl_toolchain *tc, const uint8_t *wasm, size_t len
         rc = kl_errf(err, -errno, "cannot create a build folder: %s", strerror(errno));
         goto out;
     }
+    memcpy(live_dir, dir, sizeof(live_dir));
+    live_dir_set = 1;
     rc = build_in(dir, tc, wasm, len, &m, o, out_path, err);
     if (rc == -ETIMEDOUT)
         kl_err_prefix(err, "over the compile time limit: ");
+    live_dir_set = 0;
     kl_rmdir_flat(dir);   /* nothing half-written stays behind */
 out:
     kl_wasm_module_free(&m);

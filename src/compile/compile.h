@@ -65,6 +65,13 @@ int kl_compile_to(const uint8_t *wasm, size_t len,
                   const struct kl_compile_opts *o, const char *out_path,
                   struct kl_err *err);
 
+/**
+ * For a CLI's SIGINT/SIGTERM handler: kill the compiler running now and
+ * remove the build folder of the compile in progress, so an interrupted
+ * `kernless run` or `compile` leaves nothing in $TMPDIR. Async-signal-safe.
+ */
+void kl_compile_interrupted(void);
+
 /** The per-user cache folder ($XDG_CACHE_HOME/kernless or ~/.cache/kernless). */
 int kl_default_cache_dir(char *buf, size_t len);
 

@@ -16,6 +16,9 @@
 
 #include "common/util.h"
 
+/* The child running now, for kl_subproc_kill_live (a signal handler). */
+static volatile sig_atomic_t live_pid;
+
 static void child_exec(const char *const argv[], int outfd, uint64_t max_as, uint32_t timeout_s)
 {
     struct rlimit rl;
@@ -95,6 +98,7 @@ int kl_subproc_run(const char *const argv[], struct kl_subproc *sp)
     }
     if (pid == 0)
         child_exec(argv, pipefd[1], sp->max_as_bytes, sp->timeout_s ? sp->timeout_s : 600);
+    live_pid = pid;
     close(pipefd[1]);
     if (drain(pipefd[0], sp, deadline) == -ETIMEDOUT) {
         sp->timed_out = 1;
@@ -104,6 +108,7 @@ int kl_subproc_run(const char *const argv[], struct kl_subproc *sp)
     close(pipefd[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    live_pid = 0;
     if (WIFSIGNALED(status))
         sp->signaled = 1;
     else
@@ -121,4 +126,14 @@ const char *kl_subproc_first_line(struct kl_subproc *sp, char *buf, size_t len)
     memcpy(buf, s, n);
     buf[n] = 0;
     return buf;
+}
+
+void kl_subproc_kill_live(void)
+{
+    pid_t pid = (pid_t)live_pid;
+
+    if (pid > 0) {
+        kill(-pid, SIGKILL);   /* its group: cc with cc1, as, ld */
+        kill(pid, SIGKILL);
+    }
 }

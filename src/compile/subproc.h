@@ -22,6 +22,12 @@ struct kl_subproc {
  */
 int kl_subproc_run(const char *const argv[], struct kl_subproc *sp);
 
+/**
+ * Kill the subprocess running now, and its process group, if any.
+ * Async-signal-safe: for a CLI's SIGINT handler (compile/compile.c).
+ */
+void kl_subproc_kill_live(void);
+
 /** First line of the captured output, for one-line error messages. */
 const char *kl_subproc_first_line(struct kl_subproc *sp, char *buf, size_t len);
 
