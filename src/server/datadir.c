@@ -1,4 +1,4 @@
-/* datadir.c - data folder layout, admin token creation and constant-time token checks. */
+/* datadir.c - data folder layout and its clean-up after a crash, admin token creation and constant-time token checks. */
 #include "server/datadir.h"
 
 #include <dirent.h>
