@@ -29,7 +29,7 @@ bail() { echo "spec: $1"; echo "spec: 0 passed, 1 failed, 0 skipped"; exit 1; }
 self=$(tail -n 1 "$log/self")
 self_failed=0
 if [ "$self" != "18 passed, 7 failed, 0 skipped" ]; then
-  echo "FAIL spec self-test: expected \"10 passed, 7 failed, 0 skipped\", got \"$self\""
+  echo "FAIL spec self-test: expected \"18 passed, 7 failed, 0 skipped\", got \"$self\""
   cat "$log/self"
   self_failed=1
 fi
