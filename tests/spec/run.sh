@@ -13,9 +13,10 @@
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SPEC=$ROOT/../shared/testsuites/spec
-JOBS=${SPEC_JOBS:-2}
 cd "$ROOT"
+. tests/shared_dir.sh
+SPEC=$(kl_shared_dir)/testsuites/spec
+JOBS=${SPEC_JOBS:-2}
 KL=$BUILD/kernless
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT

@@ -94,7 +94,9 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-SUITE=$(cd "$ROOT/../shared/testsuites/wasi" 2>/dev/null && pwd)
+. tests/shared_dir.sh
+SHARED=$(kl_shared_dir)
+SUITE=$([ -n "$SHARED" ] && cd "$SHARED/testsuites/wasi" 2>/dev/null && pwd)
 export KERNLESS_CC=${KERNLESS_CC:-clang} KERNLESS_OPT=${KERNLESS_OPT:-0}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
@@ -112,7 +114,7 @@ report() {   # report LINE
 # ---------- the official suite ----------
 start=$(date +%s)
 if [ -z "$SUITE" ] || [ ! -d "$SUITE/tests" ]; then
-  report "FAIL wasi-suite: ../shared/testsuites/wasi not found next to the project"
+  report "FAIL wasi-suite: ../shared/testsuites/wasi not found next to the project (or its origin)"
 elif ! command -v jq >/dev/null; then
   report "FAIL wasi-suite: jq not found (run scripts/deps.sh)"
 elif [ ! -x "$BUILD/kernless" ]; then
