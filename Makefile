@@ -2,7 +2,7 @@
 #
 #   make          build build/kernless and build/guest/
 #   make run      build, then start the server with the example functions
-#   make test     build, then run every test suite; ends with "N passed, N failed"
+#   make test     build, then run every test suite; ends with "N passed, N failed, N skipped"
 #   make bench    build, then run the benchmarks into bench/RESULTS.md (B=name for one)
 #   make soak     build, then 10 minutes of mixed load on the server into bench/SOAK.md
 #
@@ -14,9 +14,15 @@ HOSTCC   ?= $(CC)
 PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
-HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE \
-               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-HOST_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+# Library flags are looked up when a recipe first needs them, then kept: never
+# while the Makefile is read, because on a fresh machine scripts/deps.sh (the
+# $(DEPS_STAMP) prerequisite every compile waits for) has not yet installed
+# pkg-config and the -dev packages then. A failed lookup stops the build.
+kl_pkg = $(if $(filter KL_PKG_FAILED,$1),$(error pkg-config $2 $(PKGS) failed (make deps installs them)),$1)
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call kl_pkg,$$(shell pkg-config --cflags $$(PKGS) || echo KL_PKG_FAILED),--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(call kl_pkg,$$(shell pkg-config --libs $$(PKGS) || echo KL_PKG_FAILED),--libs))$(PKG_LIBS)
+HOST_CFLAGS = -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS)
+HOST_LIBS   = $(PKG_LIBS) -lpthread -lm
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 HOST_SRCS := $(wildcard src/common/*.c src/vmm/*.c src/compile/*.c src/server/*.c src/cli/*.c src/wast/*.c)
