@@ -3,8 +3,8 @@
 # Source it from a suite's run.sh after `cd` to the project root, with
 # BUILD set. It sets ROOT, makes BUILD absolute and picks KL: KERNLESS_BIN,
 # else BUILD/san/kernless (ASan/UBSan) when built, else BUILD/kernless.
-# The counters `passed` and `failed` feed the suite's last line, which
-# kl_finish prints. PASS_QUIET=1 keeps passing checks off the output (for
+# The counters `passed`, `failed` and `skipped` feed the suite's last line,
+# which kl_finish prints. PASS_QUIET=1 keeps passing checks off the output (for
 # suites with hundreds of them); failures are always printed.
 
 ROOT=$PWD
@@ -13,11 +13,14 @@ KL=${KERNLESS_BIN:-}
 if [ -z "$KL" ]; then
   if [ -x "$BUILD/san/kernless" ]; then KL=$BUILD/san/kernless; else KL=$BUILD/kernless; fi
 fi
-passed=0; failed=0
+passed=0; failed=0; skipped=0
 SPID=; PORT=; U=
 
 pass() { [ "${PASS_QUIET:-0}" = 1 ] || echo "PASS $1"; passed=$((passed+1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
+# skip NAME REASON: a check this machine cannot make; the reason is required
+# (tests/run_all.sh fails a suite that reports skips without one).
+skip() { echo "SKIP $1: ${2:?skip needs a reason}"; skipped=$((skipped+1)); }
 # check NAME EXPECTED ACTUAL: equality
 check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
 # check_has NAME NEEDLE HAYSTACK: substring
@@ -50,8 +53,23 @@ kl_stop() {
   SPID=
 }
 
-# kl_finish SUITE: the suite's last line, and its exit status.
+# kl_finish SUITE: the suite's last line, and its exit status. Prints once, so
+# an EXIT trap that calls it again after kl_skip_suite adds no second line.
 kl_finish() {
-  echo "$1: $passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
+  if [ -z "${KL_FINISHED:-}" ]; then
+    KL_FINISHED=1
+    echo "$1: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+  fi
+  [ "${failed:-0}" -eq 0 ]
+}
+
+# kl_skip_suite SUITE REASON: the whole suite cannot run on this machine (it
+# needs a backend or device the machine lacks). Prints "SKIP SUITE: REASON"
+# and the count line with one skip (plus any checks already counted), then
+# exits: 0 unless something already failed. Never for a suite that could
+# run: a skip is reported in make test's last line, not hidden.
+kl_skip_suite() {
+  skip "$1" "$2"
+  kl_finish "$1"
+  exit $?
 }
