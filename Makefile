@@ -79,7 +79,19 @@ $(BUILD)/san/kernless: $(SAN_OBJS) | guest
 # Guest runtime archive, linker script and headers, found by the compiler
 # next to the kernless binary (<bindir>/guest/).
 .PHONY: guest
-guest: $(BUILD)/guest/libkguest.a $(BUILD)/guest/guest.ld $(BUILD)/guest/.headers
+guest: $(BUILD)/guest/libkguest.a $(BUILD)/guest/guest.ld $(BUILD)/guest/.headers $(BUILD)/guest/kl-sandbox
+
+# The process sandbox's tender (src/sandbox/): a static, libc-free binary
+# linked into the tender area, found next to the kernless binary like the
+# runtime (<bindir>/guest/kl-sandbox).
+TENDER_SRCS := $(wildcard src/sandbox/*.c src/sandbox/*.S)
+TENDER_CFLAGS := -std=gnu11 -O2 -g0 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+                 -fno-asynchronous-unwind-tables -mno-avx -mgeneral-regs-only -nostdinc \
+                 -isystem $(shell $(GUEST_CC) -print-file-name=include) -Iinclude -Isrc
+$(BUILD)/guest/kl-sandbox: $(TENDER_SRCS) src/sandbox/tender.ld src/vmm/proc_chan.h include/kernless/abi.h
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(TENDER_CFLAGS) -static -nostdlib -no-pie -Wl,-T,src/sandbox/tender.ld \
+		-Wl,--build-id=none -o $@ $(TENDER_SRCS)
 
 $(BUILD)/guest/obj/%.o: src/guest/%.c $(GUEST_HDRS) src/guest/guest.h src/guest/wasi.h src/guest/wasi_fd.h include/kernless/abi.h $(BUILD)/guest/.headers
 	@mkdir -p $(dir $@)

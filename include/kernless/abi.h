@@ -8,10 +8,14 @@
  * boot/request block and the compiled-image header.
  *
  * Rules (after Solo5's hvt_abi.h):
- *  - A hostcall is `outl %eax, $port` executed at CPL 3, where port is
- *    KL_HC_PORT(nr) and %eax holds the guest address of the call's struct.
- *    The struct must lie entirely in the hostcall area (KL_HCALL_GVA) and
- *    start KL_HC_ALIGN-aligned.
+ *  - A hostcall is a call of the gate at KL_GATE_GVA, with the SysV calling
+ *    convention: edi = nr, esi = the guest address of the call's struct; it
+ *    clobbers only caller-saved registers. Each backend puts its own
+ *    instruction there, so one image runs on all of them: KVM's gate does
+ *    `outl %eax, (%dx)` on port KL_HC_PORT(nr); the process sandbox's gate
+ *    hands the call to its supervisor through shared memory. The struct must
+ *    lie entirely in the hostcall area (KL_HCALL_GVA) and start
+ *    KL_HC_ALIGN-aligned.
  *  - Each hostcall has exactly one struct; fields are marked IN (guest to
  *    host) or OUT (host to guest). Layouts are fixed by _Static_assert.
  *  - Guest pointers are kl_gptr_t: opaque 64-bit integers on the host side,
@@ -19,7 +23,7 @@
  *  - Bump KL_ABI_VERSION on any change to this file.
  */
 
-#define KL_ABI_VERSION 2u
+#define KL_ABI_VERSION 3u
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -61,6 +65,13 @@ typedef uint64_t kl_gptr_t;
 #define KL_ERR_GVA 0x1C00000ull           /* stderr buffer */
 #define KL_ERR_SIZE 0x400000ull           /* 4 MiB */
 #define KL_IO_END 0x2000000ull
+
+/* The backend's own user-mode area: the hostcall gate first. KVM maps just
+ * the gate page (read-execute); the process sandbox loads its tender (the
+ * gate, fault handlers and the channel to its supervisor) here. */
+#define KL_GATE_GVA 0x2000000ull          /* void gate(uint32_t nr, void *arg) */
+#define KL_TENDER_GVA 0x2000000ull
+#define KL_TENDER_END 0x4000000ull
 
 /* The compiled image (runtime + module) is linked at this address. */
 #define KL_IMAGE_GVA 0x4000000ull         /* 64 MiB */

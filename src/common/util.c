@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,4 +197,16 @@ void kl_rmdir_flat(const char *dir)
         }
     closedir(d);
     rmdir(dir);
+}
+
+void kl_wait_status_describe(int status, char *buf, size_t n)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, n, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, n, "killed by signal %d (%s)%s", WTERMSIG(status),
+                 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
+                 WTERMSIG(status) == SIGSYS ? ": a system call outside the sandbox's allow-list" : "");
+    else
+        snprintf(buf, n, "wait status 0x%x", (unsigned)status);
 }

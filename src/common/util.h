@@ -38,6 +38,9 @@ uint64_t kl_now_ns(void);
 /** Remove a folder and the plain files directly in it (our temp folders). */
 void kl_rmdir_flat(const char *dir);
 
+/** Describe a wait(2) status in words: "exit status 3", "killed by signal 31 (SIGSYS)". */
+void kl_wait_status_describe(int status, char *buf, size_t n);
+
 /** mkdir -p with the given mode for every created folder. */
 int kl_mkdir_p(const char *path, int mode);
 

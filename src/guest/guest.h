@@ -23,14 +23,14 @@ union kl_hcall_area {
 #define KL_HCALL ((union kl_hcall_area *)KL_HCALL_GVA)
 
 /**
- * Make hostcall `nr` with its struct at `arg`. The `memory` clobber keeps the
- * compiler from caching struct fields across the exit, since the host reads
- * and writes them.
+ * Make hostcall `nr` with its struct at `arg`, through the backend's gate
+ * (abi.h). A plain C call: the compiler saves what the gate may clobber and
+ * assumes it reads and writes memory, which the host does.
  */
 static inline void kl_hostcall(unsigned nr, void *arg)
 {
-    uint32_t a = (uint32_t)(uintptr_t)arg;
-    __asm__ volatile("outl %0, %w1" : : "a"(a), "Nd"((uint16_t)KL_HC_PORT(nr)) : "memory");
+    void (*gate)(uint32_t, uint32_t) = (void (*)(uint32_t, uint32_t))(uintptr_t)KL_GATE_GVA;
+    gate(nr, (uint32_t)(uintptr_t)arg);
 }
 
 /* io.c: buffered stdout/stderr, flushed by KL_HC_WRITE and at exit. */

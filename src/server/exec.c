@@ -148,7 +148,7 @@ static int run_pooled(const struct kl_fn *fn, const struct kl_run_config *cfg,
         return 0;
     }
     rc = kl_warm_request(w, cfg, res, err);
-    kl_pool_release(pool, w, rc == 0);
+    kl_pool_release(pool, w, rc == 0 && !kl_warm_broken(w));
     if (rc == 0)
         count_limit(res);
     return rc;

@@ -60,8 +60,22 @@ static void write_tss(uint8_t *low)
     }
 }
 
+/*
+ * KVM's hostcall gate at KL_GATE_GVA: the guest calls it with the hostcall
+ * number in edi and the struct address in esi (SysV argument registers), and
+ * it performs `outl %eax, (%dx)` on port KL_HC_PORT(nr), which the TSS I/O
+ * bitmap opens. Only eax and edx change, both caller-saved.
+ */
+static const uint8_t kvm_gate[] = {
+    0x89, 0xf0,                         /* mov %esi, %eax */
+    0x8d, 0x97, KL_HC_PORT_BASE & 0xff, KL_HC_PORT_BASE >> 8, 0x00, 0x00, /* lea 0x500(%rdi), %edx */
+    0xef,                               /* out %eax, (%dx) */
+    0xc3,                               /* ret */
+};
+
 void kl_cpu_tables_write(uint8_t *low)
 {
+    memcpy(low + KL_GATE_GVA, kvm_gate, sizeof(kvm_gate));
     write_gdt(low);
     write_idt(low);
     write_tss(low);

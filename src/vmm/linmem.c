@@ -43,18 +43,16 @@ static int register_chunks(struct kl_inst *in, uint32_t idx, uint64_t bytes)
 }
 
 /* Reserve the whole effective maximum once, so growth never moves memory. */
-static int reserve(struct kl_linmem *m, uint32_t max_pages)
+static int reserve(struct kl_inst *in, uint32_t idx, uint32_t max_pages)
 {
+    struct kl_linmem *m = &in->mems[idx];
     uint64_t bytes = ((uint64_t)max_pages * KL_WASM_PAGE + KL_HUGE_SIZE - 1) & ~(KL_HUGE_SIZE - 1);
-    void *p;
+    int rc;
 
     if (bytes == 0)
         bytes = KL_HUGE_SIZE;
-    p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-             -1, 0);
-    if (p == MAP_FAILED)
-        return -ENOMEM;
-    m->host = p;
+    if ((rc = kl_vm_map_ram(in->vm, (int)idx, bytes, &m->host, NULL)) < 0)
+        return rc == -ENOMEM ? rc : -ENOMEM;
     m->reserved = bytes;
     return 0;
 }
@@ -69,7 +67,7 @@ int kl_inst_mem_grow(struct kl_inst *in, uint32_t idx, uint32_t new_pages, uint3
         max_pages = in->max_pages;
     if (new_pages > max_pages)
         return -ENOMEM;
-    if (!m->host && (rc = reserve(m, max_pages)) < 0)
+    if (!m->host && (rc = reserve(in, idx, max_pages)) < 0)
         return rc;
     if (want > m->reserved)
         return -ENOMEM;
@@ -80,6 +78,9 @@ int kl_inst_mem_grow(struct kl_inst *in, uint32_t idx, uint32_t new_pages, uint3
         rc = kl_pt_map(&in->pt, KL_MEM_GVA(idx) + off, KL_MEM_GPA(idx) + off, want - off, USER_RW);
         if (rc < 0)
             return rc == -ENOMEM ? -ENOSPC : rc;
+        if ((kl_vm_caps(in->vm) & KL_VM_CAP_RESIZE) &&
+            (rc = kl_vm_mem_resize(in->vm, idx, want)) < 0)
+            return rc;
         m->pages = new_pages;
     }
     return kl_gmem_set(&in->gm, mem_names[idx], KL_MEM_GVA(idx), want, m->host, 1);

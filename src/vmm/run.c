@@ -66,35 +66,32 @@ static const char *vector_name(uint64_t v)
 
 int kl_fault_handle(struct kl_inst *in)
 {
-    struct kl_vm_fault_regs r;
-    const uint64_t *f;
-    uint64_t vec, code, rip, cs;
+    struct kl_vm_fault f;
+    int rc = kl_vm_fault(in->vm, in->low, &f);
 
-    if (kl_vm_fault_regs(in->vm, &r) < 0)
+    if (rc == -EPROTO)
+        return kl_inst_finish(in, KL_RES_ERROR, "malformed CPU fault report");
+    if (rc < 0)
         return -EIO;
-    /* The frame (vector, error code, rip, cs, rflags, rsp, ss) must lie in
-     * the ring-0 stack; anything else means the stub did not run as built. */
-    if (r.rsp < KL_KSTACK_GPA || r.rsp > KL_KSTACK_TOP - 7 * 8)
-        return kl_inst_finish(in, KL_RES_ERROR, "fault report with a bad ring-0 stack");
-    f = (const uint64_t *)(in->low + r.rsp);
-    vec = f[0], code = f[1], rip = f[2], cs = f[3];
     take_pending_output(in);
-    if ((cs & 3) != 3)
-        return kl_inst_finish(in, KL_RES_ERROR, "%s in ring 0 at 0x%" PRIx64, vector_name(vec), rip);
-    if (vec == 14 && r.cr2 >= KL_MEM_GVA(0) && r.cr2 < KL_MEM_GVA(KL_MAX_MEMORIES))
+    if ((f.cs & 3) != 3)
+        return kl_inst_finish(in, KL_RES_ERROR, "%s in ring 0 at 0x%" PRIx64,
+                              vector_name(f.vector), f.rip);
+    if (f.vector == 14 && f.addr >= KL_MEM_GVA(0) && f.addr < KL_MEM_GVA(KL_MAX_MEMORIES))
         in->res->trap = KL_TRAP_OOB;
-    else if (vec == 14 && r.cr2 >= KL_GUARD_GVA && r.cr2 < KL_STACK_GVA)
+    else if (f.vector == 14 && f.addr >= KL_GUARD_GVA && f.addr < KL_STACK_GVA)
         in->res->trap = KL_TRAP_EXHAUSTION;
-    else if (vec == 0)
+    else if (f.vector == 0)
         in->res->trap = KL_TRAP_DIV_BY_ZERO;
-    else if (vec == 6)
+    else if (f.vector == 6)
         in->res->trap = KL_TRAP_UNREACHABLE;
-    else if (vec == 14)
+    else if (f.vector == 14)
         return kl_inst_finish(in, KL_RES_ERROR, "page fault at 0x%" PRIx64 " (error 0x%" PRIx64
-                              ", rip 0x%" PRIx64 ")", r.cr2, code, rip);
+                              ", rip 0x%" PRIx64 ")", f.addr, f.code, f.rip);
     else
         return kl_inst_finish(in, KL_RES_ERROR, "%s (vector %" PRIu64 ", error 0x%" PRIx64
-                              ") at rip 0x%" PRIx64, vector_name(vec), vec, code, rip);
+                              ") at rip 0x%" PRIx64, vector_name(f.vector), f.vector, f.code,
+                              f.rip);
     return kl_inst_finish(in, KL_RES_TRAP, "%s", kl_trap_name(in->res->trap));
 }
 
@@ -129,6 +126,9 @@ static int map_system(struct kl_inst *in)
         {KL_IDT_GPA, KL_PAGE_SIZE, KL_PTE_NX},
         {KL_TSS_GPA, 3 * KL_PAGE_SIZE, KL_PTE_W | KL_PTE_NX},
         {KL_STUBS_GPA, KL_PAGE_SIZE, 0},
+        /* The hostcall gate (user, read-execute): the backend's instruction
+         * for a hostcall. KVM's is written by kl_cpu_tables_write. */
+        {KL_GATE_GVA, KL_PAGE_SIZE, KL_PTE_U},
         {KL_KSTACK_GPA, KL_KSTACK_TOP - KL_KSTACK_GPA, KL_PTE_W | KL_PTE_NX},
         /* For the ring-0 reset stub (warm.c): its work list and the tables
          * it edits. Still supervisor-only. */
@@ -245,12 +245,8 @@ int kl_inst_setup(struct kl_inst *in, const struct kl_image *img,
         return rc;
     if ((rc = kl_vm_create(&in->vm, err)) < 0)
         return rc;
-    in->low = mmap(NULL, KL_LOW_END, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (in->low == MAP_FAILED) {
-        in->low = NULL;
-        return kl_errf(err, -ENOMEM, "cannot reserve guest memory");
-    }
+    if ((rc = kl_vm_map_ram(in->vm, KL_VM_RAM_LOW, KL_LOW_END, &in->low, err)) < 0)
+        return rc;
     if ((rc = set_low_slots(in, img, err)) < 0)
         return rc;
     kl_cpu_tables_write(in->low);
@@ -298,6 +294,12 @@ int kl_inst_handle_exit(struct kl_inst *in, const struct kl_vm_exit *x)
         return kl_inst_finish(in, KL_RES_ERROR, "the guest halted");
     case KL_VMX_SHUTDOWN:
         return kl_inst_finish(in, KL_RES_ERROR, "the guest triple-faulted");
+    case KL_VMX_DIED: {
+        char why[160];
+        kl_wait_status_describe((int)x->raw_reason, why, sizeof(why));
+        take_pending_output(in);
+        return kl_inst_finish(in, KL_RES_ERROR, "the sandbox process died: %s", why);
+    }
     default:
         return kl_inst_finish(in, KL_RES_ERROR, "unexpected VM exit (reason %u)", x->raw_reason);
     }

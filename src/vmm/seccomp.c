@@ -28,6 +28,10 @@
 
 static __thread int installed, marked;
 
+/* linux/fs.h PAGEMAP_SCAN (_IOWR('f', 16, struct pm_scan_arg), 96 bytes),
+ * which Debian 12's headers predate. */
+#define KL_PAGEMAP_SCAN 0xC0606610ul
+
 /* One allowed syscall and why a vCPU thread needs it. */
 struct allow {
     int nr;
@@ -36,7 +40,7 @@ struct allow {
 
 static const struct allow allowed[] = {
     /* guest execution and VM state */
-    {SCMP_SYS(ioctl), "KVM_RUN, register and memory-slot ioctls; restricted to KVM and TCGETS below"},
+    {SCMP_SYS(ioctl), "KVM_RUN, register and memory-slot ioctls; restricted to KVM, TCGETS and PAGEMAP_SCAN below"},
     /* memory */
     {SCMP_SYS(mmap), "linear memory growth (linmem.c), malloc, vCPU run area of a new VM"},
     {SCMP_SYS(munmap), "free, VM teardown, unmapping grown memory"},
@@ -96,6 +100,10 @@ static const struct allow allowed[] = {
     {SCMP_SYS(symlinkat), "path_symlink"},
     {SCMP_SYS(readlinkat), "path_readlink"},
     {SCMP_SYS(dup), "fdopendir for fd_readdir works on a copy"},
+    /* the process backend (vm_proc_x86_64.c, proc_dirty.c) */
+    {SCMP_SYS(pread64), "pagemap reads where PAGEMAP_SCAN is missing (proc_dirty.c)"},
+    {SCMP_SYS(waitid), "notice and reap a sandbox process that ended"},
+    {SCMP_SYS(pidfd_send_signal), "the timeout kick and SIGKILL for a sandbox"},
     {SCMP_SYS(poll), "poll_oneoff on stdin"},
     {SCMP_SYS(ppoll), "as poll"},
 };
@@ -140,6 +148,10 @@ int kl_seccomp_vcpu_install(void)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_EQ, TCGETS, 0));
+    /* and PAGEMAP_SCAN, which the process backend's reset reads (proc_dirty.c) */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, KL_PAGEMAP_SCAN, 0));
     /* clone: new threads (which inherit this filter) but no new processes.
      * clone3 passes its flags in memory a filter cannot read, so it gets
      * ENOSYS and glibc falls back to clone. */

@@ -1,6 +1,7 @@
 /* vm_kvm_x86_64.c - the micro-VM on Linux KVM, x86-64: VM, memory slots, one vCPU, long mode at CPL 3. */
-#include "vmm/vm.h"
+#include "vmm/vm_backend.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -19,6 +20,7 @@
 #define KICK_SIGNAL SIGUSR2
 
 struct kl_vm {
+    const struct kl_vm_ops *ops;   /* first: vm.c dispatches on it */
     int kvm, vm, vcpu;
     struct kvm_run *run;
     size_t run_size;
@@ -120,6 +122,7 @@ static struct kl_vm *spares[64];
 static unsigned nspares, spare_target;
 
 static int vm_create_now(struct kl_vm **out, struct kl_err *err);
+static void kvm_destroy(struct kl_vm *vm);
 
 static void *spare_maker(void *arg)
 {
@@ -141,7 +144,7 @@ static void *spare_maker(void *arg)
     return NULL;
 }
 
-int kl_vm_spares_start(unsigned n)
+static int kvm_spares_start(unsigned n)
 {
     pthread_t t;
 
@@ -152,7 +155,7 @@ int kl_vm_spares_start(unsigned n)
     return 0;
 }
 
-int kl_vm_create(struct kl_vm **out, struct kl_err *err)
+static int kvm_create(struct kl_vm **out, struct kl_err *err)
 {
     pthread_mutex_lock(&spare_lock);
     if (nspares) {
@@ -172,6 +175,7 @@ static int vm_create_now(struct kl_vm **out, struct kl_err *err)
 
     if (!vm)
         return kl_errf(err, -ENOMEM, "out of memory");
+    vm->ops = &kl_vm_kvm_ops;
     vm->kvm = vm->vm = vm->vcpu = -1;
     if ((rc = install_kick_handler()) < 0) {
         kl_errf(err, rc, "cannot install the timeout signal handler");
@@ -200,14 +204,14 @@ static int vm_create_now(struct kl_vm **out, struct kl_err *err)
     return 0;
 
 err_close:
-    kl_vm_destroy(vm);
+    kvm_destroy(vm);
     return rc;
 err_free:
     free(vm);
     return rc;
 }
 
-int kl_vm_set_memory(struct kl_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+static int kvm_set_memory(struct kl_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
                      void *host, struct kl_err *err)
 {
     struct kvm_userspace_memory_region r = {
@@ -237,7 +241,48 @@ static void seg_user(struct kvm_segment *s, uint16_t sel, int code)
     s->g = 1;
 }
 
-int kl_vm_enter_user64(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t cr3,
+/*
+ * The type the TR's hidden (cached) part holds, by the rules of the vendor
+ * whose virtualisation extension KVM runs the guest on: the host CPU's
+ * (kvm_intel needs Intel VMX, kvm_amd needs AMD/Hygon SVM).
+ * - Intel VMX: Intel SDM Vol. 3C, "Checks on Guest Segment Registers" (VM
+ *   entry, 27.3.1.2; 26.3.1.2 in older editions): if the guest will be in
+ *   IA-32e mode, TR's type must be 11 (busy 64-bit TSS), else VM entry fails.
+ * - AMD SVM: AMD APM Vol. 2, "VMRUN" and "Canonicalization and Consistency
+ *   Checks" (15.5): VMRUN loads the segment state from the VMCB as it is and
+ *   checks no TR attribute, so SVM accepts either TSS type. We load 9
+ *   (available 64-bit TSS), the type the GDT descriptor holds: AMD hardware
+ *   keeps the type LTR loaded in the hidden TR (KVM's svm_get_segment() ORs
+ *   the busy bit in only on read-out, for migration to Intel), and QEMU's
+ *   emulated SVM (TCG, DESIGN-NOTES 0A) lets a CPL-3 `out` through the I/O
+ *   bitmap only with type 9 cached.
+ * KVM_GET_SREGS on AMD reports 0xB whatever was set, so kvm_save() and
+ * kvm_restore() write this type back rather than keep what KVM reports.
+ */
+#define TR_TYPE_AVAIL64 0x9
+#define TR_TYPE_BUSY64 0xB
+static pthread_once_t tr_type_once = PTHREAD_ONCE_INIT;
+static uint8_t tr_type = TR_TYPE_BUSY64;
+
+static void tr_type_init(void)
+{
+    unsigned a, b, c, d;
+
+    __cpuid(0, a, b, c, d);
+    (void)a;
+    if ((b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163) ||   /* AuthenticAMD */
+        (b == 0x6f677948 && d == 0x6e65476e && c == 0x656e6975))     /* HygonGenuine */
+        tr_type = TR_TYPE_AVAIL64;   /* SVM */
+    /* else Intel, Zhaoxin, Centaur: VMX, busy */
+}
+
+static uint8_t kvm_tr_type(void)
+{
+    pthread_once(&tr_type_once, tr_type_init);
+    return tr_type;
+}
+
+static int kvm_enter_user64(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t cr3,
                        struct kl_err *err)
 {
     struct kvm_sregs sr;
@@ -257,7 +302,7 @@ int kl_vm_enter_user64(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t cr
     sr.tr.selector = KL_SEL_TSS;
     sr.tr.base = KL_TSS_GPA;
     sr.tr.limit = 104 + 8192;
-    sr.tr.type = 0xB;                /* busy 64-bit TSS */
+    sr.tr.type = kvm_tr_type();      /* 64-bit TSS, busy or not: see kvm_tr_type() */
     sr.tr.present = 1;
     memset(&sr.ldt, 0, sizeof(sr.ldt));
     sr.ldt.unusable = 1;
@@ -276,7 +321,7 @@ int kl_vm_enter_user64(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t cr
     return 0;
 }
 
-int kl_vm_run(struct kl_vm *vm, struct kl_vm_exit *exit)
+static int kvm_run(struct kl_vm *vm, struct kl_vm_exit *exit)
 {
     struct kvm_run *run = vm->run;
     int rc;
@@ -321,26 +366,36 @@ int kl_vm_run(struct kl_vm *vm, struct kl_vm_exit *exit)
     }
 }
 
-int kl_vm_fault_regs(struct kl_vm *vm, struct kl_vm_fault_regs *r)
+/* The ring-0 stub pushed (vector, error code) on the CPU's frame (rip, cs,
+ * rflags, rsp, ss) and reported on KL_FAULT_PORT: read that frame. */
+static int kvm_fault(struct kl_vm *vm, const uint8_t *low, struct kl_vm_fault *f)
 {
     struct kvm_regs regs;
     struct kvm_sregs sr;
+    const uint64_t *frame;
 
     if (ioctl(vm->vcpu, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu, KVM_GET_SREGS, &sr) < 0)
         return -errno;
-    r->rip = regs.rip;
-    r->rsp = regs.rsp;
-    r->cr2 = sr.cr2;
+    /* The frame must lie in the ring-0 stack; anything else means the stub
+     * did not run as built. */
+    if (regs.rsp < KL_KSTACK_GPA || regs.rsp > KL_KSTACK_TOP - 7 * 8)
+        return -EPROTO;
+    frame = (const uint64_t *)(low + regs.rsp);
+    f->vector = frame[0];
+    f->code = frame[1];
+    f->rip = frame[2];
+    f->cs = frame[3];
+    f->addr = sr.cr2;
     return 0;
 }
 
-uint64_t kl_vm_tsc_khz(struct kl_vm *vm)
+static uint64_t kvm_tsc_khz(struct kl_vm *vm)
 {
     int khz = ioctl(vm->vcpu, KVM_GET_TSC_KHZ, 0);
     return khz > 0 ? (uint64_t)khz : 0;
 }
 
-int kl_vm_arm_timeout(struct kl_vm *vm, uint64_t ms)
+static int kvm_arm_timeout(struct kl_vm *vm, uint64_t ms)
 {
     struct sigevent sev;
     struct itimerspec its;
@@ -362,7 +417,7 @@ int kl_vm_arm_timeout(struct kl_vm *vm, uint64_t ms)
     return 0;
 }
 
-void kl_vm_disarm_timeout(struct kl_vm *vm)
+static void kvm_disarm_timeout(struct kl_vm *vm)
 {
     if (vm->timer_armed) {
         timer_delete(vm->timer);
@@ -376,12 +431,12 @@ struct kl_vm_state {
     struct kvm_fpu fpu;
 };
 
-struct kl_vm_state *kl_vm_state_alloc(void)
+static struct kl_vm_state *kvm_state_alloc(void)
 {
     return calloc(1, sizeof(struct kl_vm_state));
 }
 
-int kl_vm_complete_io(struct kl_vm *vm)
+static int kvm_complete_io(struct kl_vm *vm)
 {
     int rc;
 
@@ -391,18 +446,22 @@ int kl_vm_complete_io(struct kl_vm *vm)
     return rc < 0 && errno != EINTR ? -errno : 0;
 }
 
-int kl_vm_save(struct kl_vm *vm, struct kl_vm_state *st)
+static int kvm_save(struct kl_vm *vm, struct kl_vm_state *st)
 {
     if (ioctl(vm->vcpu, KVM_GET_REGS, &st->regs) < 0 ||
         ioctl(vm->vcpu, KVM_GET_SREGS, &st->sregs) < 0 ||
         ioctl(vm->vcpu, KVM_GET_FPU, &st->fpu) < 0)
         return -errno;
+    st->sregs.tr.type = kvm_tr_type();   /* not KVM's read-out (0xB on AMD) */
     return 0;
 }
 
-int kl_vm_restore(struct kl_vm *vm, const struct kl_vm_state *st)
+static int kvm_restore(struct kl_vm *vm, const struct kl_vm_state *st)
 {
-    if (ioctl(vm->vcpu, KVM_SET_SREGS, &st->sregs) < 0 ||
+    struct kvm_sregs sr = st->sregs;
+
+    sr.tr.type = kvm_tr_type();          /* whatever the saved state says */
+    if (ioctl(vm->vcpu, KVM_SET_SREGS, &sr) < 0 ||
         ioctl(vm->vcpu, KVM_SET_REGS, &st->regs) < 0 ||
         ioctl(vm->vcpu, KVM_SET_FPU, &st->fpu) < 0)
         return -errno;
@@ -415,7 +474,7 @@ static void seg_kernel(struct kvm_segment *s, uint16_t sel, int code)
     s->dpl = 0;
 }
 
-int kl_vm_enter_ring0(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t rsi, uint64_t rdx)
+static int kvm_enter_ring0(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t rsi, uint64_t rdx)
 {
     struct kvm_sregs sr;
     struct kvm_regs regs;
@@ -438,11 +497,11 @@ int kl_vm_enter_ring0(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t rsi
     return 0;
 }
 
-void kl_vm_destroy(struct kl_vm *vm)
+static void kvm_destroy(struct kl_vm *vm)
 {
     if (!vm)
         return;
-    kl_vm_disarm_timeout(vm);
+    kvm_disarm_timeout(vm);
     if (vm->run)
         munmap(vm->run, vm->run_size);
     if (vm->vcpu >= 0)
@@ -453,3 +512,51 @@ void kl_vm_destroy(struct kl_vm *vm)
         close(vm->kvm);
     free(vm);
 }
+
+/* Usable when /dev/kvm opens, speaks our API version and creates a VM. */
+static int kvm_probe(struct kl_err *err)
+{
+    struct kl_vm *vm = NULL;
+    int rc = vm_create_now(&vm, err);
+
+    if (rc == 0)
+        kvm_destroy(vm);
+    return rc;
+}
+
+/* Anonymous memory: KVM maps it into the guest through memory slots. */
+static int kvm_map_ram(struct kl_vm *vm, int which, uint64_t bytes, uint8_t **host,
+                       struct kl_err *err)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    (void)vm, (void)which;
+    if (p == MAP_FAILED)
+        return kl_errf(err, -ENOMEM, "cannot reserve %llu bytes of guest memory",
+                       (unsigned long long)bytes);
+    *host = p;
+    return 0;
+}
+
+const struct kl_vm_ops kl_vm_kvm_ops = {
+    .name = "kvm",
+    .caps = 0,
+    .probe = kvm_probe,
+    .spares_start = kvm_spares_start,
+    .create = kvm_create,
+    .map_ram = kvm_map_ram,
+    .set_memory = kvm_set_memory,
+    .enter_user64 = kvm_enter_user64,
+    .run = kvm_run,
+    .fault = kvm_fault,
+    .tsc_khz = kvm_tsc_khz,
+    .arm_timeout = kvm_arm_timeout,
+    .disarm_timeout = kvm_disarm_timeout,
+    .state_alloc = kvm_state_alloc,
+    .complete_io = kvm_complete_io,
+    .save = kvm_save,
+    .restore = kvm_restore,
+    .enter_ring0 = kvm_enter_ring0,
+    .destroy = kvm_destroy,
+};

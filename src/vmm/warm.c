@@ -42,6 +42,31 @@ struct kl_warm {
 
 typedef int (*page_fn)(struct kl_warm *w, uint64_t gva, uint8_t *host, uint64_t pte);
 
+/* Backends that keep a dirty log (the process sandbox) say which pages the
+ * guest touched; the page tables' dirty bits mean nothing there. */
+static int walk_logged(struct kl_warm *w, uint64_t gva, uint64_t len, uint8_t *host, page_fn fn)
+{
+    enum { CHUNK = 16384 };   /* pages per query: 64 MiB */
+    uint64_t bits[CHUNK / 64];
+
+    while (len > 0) {
+        uint64_t n = len / KL_PAGE_SIZE < CHUNK ? len / KL_PAGE_SIZE : CHUNK;
+        int rc = kl_vm_dirty_log(w->in.vm, gva, n * KL_PAGE_SIZE, bits);
+        if (rc < 0)
+            return rc;
+        for (uint64_t word = 0; word < (n + 63) / 64; word++)
+            for (uint64_t b = bits[word]; b; b &= b - 1) {   /* set bits only */
+                uint64_t i = word * 64 + (uint64_t)__builtin_ctzll(b);
+                if ((rc = fn(w, gva + i * KL_PAGE_SIZE, host + i * KL_PAGE_SIZE, 0)) < 0)
+                    return rc;
+            }
+        gva += n * KL_PAGE_SIZE;
+        host += n * KL_PAGE_SIZE;
+        len -= n * KL_PAGE_SIZE;
+    }
+    return 0;
+}
+
 /*
  * Call fn for every present page in [gva, gva+len) whose dirty bit is set
  * (or every present page when all != 0). A PDE whose accessed bit is clear
@@ -51,6 +76,8 @@ static int walk(struct kl_warm *w, uint64_t gva, uint64_t len, uint8_t *host, in
 {
     uint64_t end = gva + len;
 
+    if (!all && (kl_vm_caps(w->in.vm) & KL_VM_CAP_DIRTY_LOG))
+        return walk_logged(w, gva, len, host, fn);
     while (gva < end) {
         uint64_t next = (gva + KL_HUGE_SIZE) & ~(KL_HUGE_SIZE - 1);
         int accessed = 0;
@@ -174,7 +201,33 @@ static int zero_page(struct kl_warm *w, uint64_t gva, uint8_t *host, uint64_t pt
     return 0;
 }
 
-/* Collect the page-table entries that map memory grown past the snapshot. */
+/* Zero memory i's grown pages and list their page-table entries for the
+ * ring-0 reset stub: only guest writes unmap pages under PVM. */
+static int grown_pte_runs(struct kl_warm *w, unsigned i, uint64_t from, uint64_t to,
+                          struct reset_run *runs, unsigned *nruns)
+{
+    struct kl_inst *in = &w->in;
+    int rc;
+
+    rc = walk(w, from, to - from, in->mems[i].host + (from - KL_MEM_GVA(i)), 0, zero_page);
+    if (rc < 0)
+        return rc;
+    while (from < to) {   /* one run per page table touched */
+        uint64_t next = (from + KL_HUGE_SIZE) & ~(KL_HUGE_SIZE - 1);
+        uint64_t *pte = kl_pt_pte(&in->pt, from, NULL);
+        if (next > to)
+            next = to;
+        if (!pte || *nruns == MAX_RUNS)
+            return -EFAULT;
+        runs[(*nruns)++] = (struct reset_run){kl_pt_gpa_of(&in->pt, pte),
+                                             (next - from) / KL_PAGE_SIZE};
+        from = next;
+    }
+    return 0;
+}
+
+/* Take back memory grown past the snapshot: the backend shrinks it, or the
+ * ring-0 stub unmaps the entries grown_pte_runs collects. */
 static int grown_runs(struct kl_warm *w, struct reset_run *runs, unsigned *nruns)
 {
     struct kl_inst *in = &w->in;
@@ -186,19 +239,13 @@ static int grown_runs(struct kl_warm *w, struct reset_run *runs, unsigned *nruns
 
         if (to <= from)
             continue;
-        rc = walk(w, from, to - from, in->mems[i].host + (from - KL_MEM_GVA(i)), 0, zero_page);
-        if (rc < 0)
+        if (kl_vm_caps(in->vm) & KL_VM_CAP_RESIZE) {
+            /* The backend shrinks the memory itself: the pages go, and read
+             * as zero if the memory grows again. */
+            if ((rc = kl_vm_mem_resize(in->vm, i, from - KL_MEM_GVA(i))) < 0)
+                return rc;
+        } else if ((rc = grown_pte_runs(w, i, from, to, runs, nruns)) < 0) {
             return rc;
-        while (from < to) {   /* one run per page table touched */
-            uint64_t next = (from + KL_HUGE_SIZE) & ~(KL_HUGE_SIZE - 1);
-            uint64_t *pte = kl_pt_pte(&in->pt, from, NULL);
-            if (next > to)
-                next = to;
-            if (!pte || *nruns == MAX_RUNS)
-                return -EFAULT;
-            runs[(*nruns)++] = (struct reset_run){kl_pt_gpa_of(&in->pt, pte),
-                                                 (next - from) / KL_PAGE_SIZE};
-            from = next;
         }
         in->mems[i].pages = w->snap_pages[i];
         kl_gmem_set(&in->gm, "memory", KL_MEM_GVA(i), (uint64_t)w->snap_pages[i] * KL_WASM_PAGE,
@@ -340,7 +387,7 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
     /* Finish the READY `out` so the saved state resumes after it. */
     if ((rc = kl_vm_complete_io(in->vm)) < 0 || (rc = kl_vm_save(in->vm, w->ready)) < 0 ||
         (rc = take_snapshot(w, img)) < 0) {
-        kl_errf(err, rc, "taking the snapshot failed");
+        kl_errf(err, rc, "taking the snapshot failed: %s", strerror(-rc));
         goto err_destroy;
     }
     kl_run_result_free(&w->boot_res);
@@ -386,16 +433,16 @@ int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
     in->cfg = &w->cfg0;
     if (rc == 0 && !in->done)
         rc = kl_errf(err, -EIO, "the guest paused without a result");
-    int rrc = reset(w);
-    if (rrc < 0) {
+    /* A VM that cannot be reset (its sandbox was killed at a timeout, say)
+     * still gave this request its result; kl_warm_broken tells the owner to
+     * replace it. */
+    if (reset(w) < 0)
         w->broken = 1;
-        if (rc == 0)
-            rc = kl_errf(err, rrc, "resetting the VM failed: %s", strerror(-rrc));
-    }
     return rc;
 }
 
 uint64_t kl_warm_last_reset_ns(const struct kl_warm *w) { return w->reset_ns; }
+int kl_warm_broken(const struct kl_warm *w) { return w->broken; }
 uint32_t kl_warm_last_reset_pages(const struct kl_warm *w) { return w->reset_pages; }
 
 void kl_warm_destroy(struct kl_warm *w)

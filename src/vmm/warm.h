@@ -33,6 +33,9 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
 int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
                     struct kl_run_result *res, struct kl_err *err);
 
+/** 1 if the last reset failed: the VM must be destroyed, not reused. */
+int kl_warm_broken(const struct kl_warm *w);
+
 /** Nanoseconds the last reset took. */
 uint64_t kl_warm_last_reset_ns(const struct kl_warm *w);
 

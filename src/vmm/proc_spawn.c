@@ -1,0 +1,406 @@
+/* proc_spawn.c - the process backend's sandboxes: memfds, the tender's exec in fresh namespaces, its seccomp program, spares. */
+#include "vmm/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* Sandbox fds live at or above this number: select()-based code (and
+ * libmicrohttpd's) keeps the low numbers for sockets. */
+#define FD_FLOOR 1024
+#define NOBODY 65534u
+#define SPAWN_TIMEOUT_NS (5 * 1000000000ull)
+
+static struct {
+    int exe_fd;                         /* O_PATH of the tender binary */
+    struct kl_chan_bpf filter[KL_CHAN_MAX_FILTER];
+    uint32_t filter_len;
+    int ns_flags;                       /* namespaces each sandbox gets */
+    uint64_t tsc_khz;
+    int init_rc;
+    char init_msg[400];
+} g;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* ---- one-time set-up ---- */
+
+/* The tender next to the binary: <bindir>/guest/kl-sandbox (like the runtime). */
+static int open_tender(void)
+{
+    const char *env = getenv("KERNLESS_SANDBOX_BIN");
+    char exe[4096], path[4200];
+    ssize_t n;
+
+    if (env && *env)
+        snprintf(path, sizeof(path), "%s", env);
+    else {
+        if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0)
+            return kl_errf(NULL, -errno, "readlink");
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = 0;
+        snprintf(path, sizeof(path), "%s/guest/kl-sandbox", exe);
+    }
+    g.exe_fd = open(path, O_PATH | O_CLOEXEC);
+    if (g.exe_fd < 0) {
+        snprintf(g.init_msg, sizeof(g.init_msg), "cannot open the sandbox tender %s: %s", path,
+                 strerror(errno));
+        return -ENOENT;
+    }
+    return 0;
+}
+
+/*
+ * The tender's allow-list: wait on and wake the channel's futex word, return
+ * from its signal handlers, exit. Anything else (and any other architecture's
+ * system call entry, e.g. int $0x80) kills the whole process.
+ */
+static int build_filter(void)
+{
+    uint64_t word = KL_CHAN_GVA + offsetof(struct kl_chan, state);
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    int rc, mfd = -1;
+
+    if (!ctx)
+        return -ENOMEM;
+    if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
+        (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 2, SCMP_A0(SCMP_CMP_EQ, word),
+                               SCMP_A1(SCMP_CMP_EQ, FUTEX_WAIT))) < 0 ||
+        (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 2, SCMP_A0(SCMP_CMP_EQ, word),
+                               SCMP_A1(SCMP_CMP_EQ, FUTEX_WAKE))) < 0 ||
+        (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigreturn), 0)) < 0 ||
+        (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0)) < 0 ||
+        (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit), 0)) < 0)
+        goto out;
+    /* libseccomp 2.5 exports to a file descriptor only. */
+    if ((mfd = memfd_create("kl-bpf", MFD_CLOEXEC)) < 0 || (rc = seccomp_export_bpf(ctx, mfd)) < 0) {
+        rc = rc < 0 ? rc : -errno;
+        goto out;
+    }
+    off_t len = lseek(mfd, 0, SEEK_END);
+    if (len <= 0 || len > (off_t)sizeof(g.filter) || len % sizeof(g.filter[0]) ||
+        pread(mfd, g.filter, (size_t)len, 0) != len) {
+        rc = -EIO;
+        goto out;
+    }
+    g.filter_len = (uint32_t)(len / sizeof(g.filter[0]));
+    rc = 0;
+out:
+    if (mfd >= 0)
+        close(mfd);
+    seccomp_release(ctx);
+    return rc;
+}
+
+/* TSC kHz: 2 ms of rdtsc against CLOCK_MONOTONIC_RAW, once. */
+static uint64_t measure_tsc_khz(void)
+{
+    struct timespec a, b;
+    uint64_t c0, c1, ns;
+
+    clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+    c0 = __builtin_ia32_rdtsc();
+    do {
+        clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+        ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull + (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+    } while (ns < 2000000);
+    c1 = __builtin_ia32_rdtsc();
+    return (c1 - c0) * 1000000ull / ns;
+}
+
+static void *spawner(void *arg);
+
+static void init(void)
+{
+    struct rlimit nofile;
+    pthread_t t;
+    int rc;
+
+    /* Each sandbox holds ~19 fds; use what the hard limit allows. */
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    if ((rc = open_tender()) < 0) {
+        g.init_rc = rc;
+        return;
+    }
+    if ((rc = build_filter()) < 0) {
+        g.init_rc = rc;
+        snprintf(g.init_msg, sizeof(g.init_msg), "cannot build the sandbox's seccomp filter: %s",
+                 strerror(-rc));
+        return;
+    }
+    g.ns_flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUTS;
+    if (geteuid() != 0)
+        g.ns_flags |= CLONE_NEWUSER;
+    if (getenv("KERNLESS_SANDBOX_NO_NETNS"))
+        g.ns_flags &= ~CLONE_NEWNET;
+    g.tsc_khz = measure_tsc_khz();
+    /* Sandboxes are spawned by one long-lived thread without any seccomp
+     * filter (vCPU threads may not fork), which is also their parent, so
+     * PR_SET_PDEATHSIG ties them to the process, not to a short-lived thread. */
+    if ((rc = pthread_create(&t, NULL, spawner, NULL)) != 0) {
+        g.init_rc = -rc;
+        snprintf(g.init_msg, sizeof(g.init_msg), "cannot start the sandbox spawner thread");
+        return;
+    }
+    pthread_detach(t);
+}
+
+int kl_proc_init(struct kl_err *err)
+{
+    pthread_once(&init_once, init);
+    if (g.init_rc < 0)
+        return kl_errf(err, g.init_rc, "%s", g.init_msg);
+    return 0;
+}
+
+uint64_t kl_proc_tsc_khz(void) { return g.tsc_khz; }
+
+/* ---- spawning one sandbox ---- */
+
+struct child_args {
+    int low_fd;
+    const int *mem_fds;
+    char *const *argv;
+};
+
+/* Runs in the vfork-style child (shares our memory until execveat): raw
+ * system calls only, nothing that takes a lock. */
+static int child_main(void *p)
+{
+    const struct child_args *a = p;
+    static char *const envp[] = {NULL};
+
+    /* Nothing of the server crosses exec but the memfds the tender maps. */
+    syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
+    fcntl(a->low_fd, F_SETFD, 0);
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+        fcntl(a->mem_fds[i], F_SETFD, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    syscall(SYS_execveat, g.exe_fd, "", a->argv, envp, AT_EMPTY_PATH);
+    _exit(127);
+}
+
+static int high_memfd(const char *name)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC), hi;
+
+    if (fd < 0)
+        return -errno;
+    hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_FLOOR);
+    close(fd);
+    return hi < 0 ? -errno : hi;
+}
+
+static int make_memory(struct kl_vm *vm, struct kl_err *err)
+{
+    int rc;
+
+    if ((vm->low_fd = high_memfd("kl-low")) < 0)
+        return kl_errf(err, vm->low_fd, "memfd_create: %s", strerror(-vm->low_fd));
+    if (ftruncate(vm->low_fd, KL_LOW_END) < 0)
+        return kl_errf(err, -errno, "sizing the sandbox memory: %s", strerror(errno));
+    vm->low = mmap(NULL, KL_LOW_END, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                   vm->low_fd, 0);
+    if (vm->low == MAP_FAILED) {
+        vm->low = NULL;
+        return kl_errf(err, -ENOMEM, "cannot map the sandbox memory");
+    }
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+        if ((rc = vm->mem_fds[i] = high_memfd("kl-mem")) < 0)
+            return kl_errf(err, rc, "memfd_create: %s", strerror(-rc));
+    vm->chan = (volatile struct kl_chan *)(vm->low + KL_CHAN_GVA);
+    return 0;
+}
+
+static void fill_channel(struct kl_vm *vm)
+{
+    volatile struct kl_chan *c = vm->chan;
+    const char *spin = getenv("KERNLESS_SPIN_US");
+    uint64_t us = spin ? strtoull(spin, NULL, 10) : 20;
+
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+        c->mem_fds[i] = vm->mem_fds[i];
+    c->drop_uid = NOBODY;
+    c->drop_gid = NOBODY;
+    c->spin_cycles_k = (uint32_t)(us * g.tsc_khz / 1000000 + 1);
+    c->filter_len = g.filter_len;
+    memcpy((void *)c->filter, g.filter, g.filter_len * sizeof(g.filter[0]));
+}
+
+static uint8_t child_stack[64 * 1024] __attribute__((aligned(64)));   /* spawner thread only */
+
+static int spawn(struct kl_vm **out, struct kl_err *err)
+{
+    struct kl_vm *vm = calloc(1, sizeof(*vm));
+    char fdarg[16], path[64];
+    char *argv[] = {"kl-sandbox", fdarg, NULL};
+    struct child_args ca;
+    int rc, pidfd = -1;
+
+    if (!vm)
+        return kl_errf(err, -ENOMEM, "out of memory");
+    vm->ops = &kl_vm_proc_ops;
+    vm->pidfd = vm->pagemap_fd = vm->low_fd = -1;
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+        vm->mem_fds[i] = -1;
+    if ((rc = make_memory(vm, err)) < 0)
+        goto err_free;
+    fill_channel(vm);
+    snprintf(fdarg, sizeof(fdarg), "%d", vm->low_fd);
+    ca = (struct child_args){vm->low_fd, vm->mem_fds, argv};
+    vm->pid = clone(child_main, child_stack + sizeof(child_stack),
+                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | g.ns_flags, &ca, &pidfd);
+    if (vm->pid < 0) {
+        rc = kl_errf(err, -errno, "cannot start a sandbox process: %s", strerror(errno));
+        goto err_free;
+    }
+    vm->pidfd = pidfd;
+    /* Opened while the tender still runs as our user: afterwards it is
+     * not dumpable, and only this descriptor reads its page tables. */
+    snprintf(path, sizeof(path), "/proc/%d/pagemap", vm->pid);
+    if ((vm->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = kl_errf(err, -errno, "cannot open %s: %s", path, strerror(errno));
+        goto err_free;
+    }
+    rc = kl_proc_exchange(vm, -1, kl_now_ns() + SPAWN_TIMEOUT_NS);
+    if (rc == 0 && vm->chan->event != KL_CHAN_EV_SPAWNED)
+        rc = -EPROTO;
+    if (rc < 0) {
+        char why[160] = "no answer";
+        if (vm->dead)
+            kl_wait_status_describe(vm->wait_status, why, sizeof(why));
+        rc = kl_errf(err, rc, "the sandbox tender did not start: %s", why);
+        goto err_free;
+    }
+    *out = vm;
+    return 0;
+
+err_free:
+    kl_proc_free(vm);
+    return rc;
+}
+
+void kl_proc_free(struct kl_vm *vm)
+{
+    siginfo_t si;
+
+    if (!vm)
+        return;
+    if (vm->pidfd >= 0) {
+        if (!vm->dead)
+            syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0);
+        while (waitid(P_PIDFD, (id_t)vm->pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
+            ;
+        close(vm->pidfd);
+    }
+    if (vm->pagemap_fd >= 0)
+        close(vm->pagemap_fd);
+    if (vm->low_fd >= 0)
+        close(vm->low_fd);
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+        if (vm->mem_fds[i] >= 0)
+            close(vm->mem_fds[i]);
+    if (vm->low && !vm->low_given)
+        munmap(vm->low, KL_LOW_END);
+    free(vm);
+}
+
+/* ---- spares ---- */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t want = PTHREAD_COND_INITIALIZER, have = PTHREAD_COND_INITIALIZER;
+static struct kl_vm *spares[64];
+static unsigned nspares, target, waiting;
+static int last_rc;
+static struct kl_err last_err;
+
+static void *spawner(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    for (;;) {
+        while (nspares >= target + waiting || nspares == 64)
+            pthread_cond_wait(&want, &lock);
+        pthread_mutex_unlock(&lock);
+        struct kl_vm *vm = NULL;
+        struct kl_err err = {0};
+        int rc = spawn(&vm, &err);
+        pthread_mutex_lock(&lock);
+        if (rc < 0) {
+            last_rc = rc;
+            last_err = err;
+            if (waiting)
+                pthread_cond_broadcast(&have);
+            target = 0;   /* stop making spares; requests still try again */
+            pthread_cond_wait(&want, &lock);
+            continue;
+        }
+        spares[nspares++] = vm;
+        pthread_cond_broadcast(&have);
+    }
+    return NULL;
+}
+
+int kl_proc_spares(unsigned n)
+{
+    pthread_mutex_lock(&lock);
+    target = n < 64 ? n : 64;
+    pthread_cond_signal(&want);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+int kl_proc_take(struct kl_vm **out, struct kl_err *err)
+{
+    int rc = 0;
+
+    if ((rc = kl_proc_init(err)) < 0)
+        return rc;
+    pthread_mutex_lock(&lock);
+    if (!nspares) {
+        waiting++;
+        last_rc = 0;
+        pthread_cond_signal(&want);
+        while (!nspares && last_rc == 0)
+            pthread_cond_wait(&have, &lock);
+        waiting--;
+    }
+    if (nspares) {
+        *out = spares[--nspares];
+        pthread_cond_signal(&want);   /* make the next spare */
+    } else {
+        rc = kl_errf(err, last_rc, "%s", last_err.msg);
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}

@@ -1,0 +1,402 @@
+/* vm_proc_x86_64.c - the process backend: each VM is a seccomp-confined tender process that enters the same image at CPL 3. */
+#include "vmm/proc.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "vmm/paging_x86_64.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* How long the supervisor spins for the tender's next event before it
+ * sleeps, and how often a sleeping supervisor checks that the tender lives. */
+#define HOST_SPIN_NS 20000ull
+#define LIVENESS_NS (10 * 1000000ull)
+/* After the timeout kick, how long the guest has to stop before SIGKILL. */
+#define KICK_GRACE_NS (200 * 1000000ull)
+
+/* ---- the handshake (proc_chan.h) ---- */
+
+int kl_proc_check_dead(struct kl_vm *vm)
+{
+    siginfo_t si;
+
+    if (vm->dead)
+        return 1;
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_PIDFD, (id_t)vm->pidfd, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 ||
+        si.si_pid == 0)
+        return 0;
+    vm->dead = 1;
+    vm->wait_status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
+    return 1;
+}
+
+static void futex_wait(volatile uint32_t *w, uint32_t val, uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    syscall(SYS_futex, w, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+int kl_proc_exchange(struct kl_vm *vm, int reply, uint64_t deadline_ns)
+{
+    volatile struct kl_chan *c = vm->chan;
+    uint64_t spin_until = kl_now_ns() + HOST_SPIN_NS;
+
+    if (vm->dead)
+        return -ECHILD;
+    if (reply >= 0) {
+        c->reply = (uint32_t)reply;
+        __atomic_store_n(&c->state, KL_CHAN_REPLY, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&c->guest_sleeps, __ATOMIC_SEQ_CST))
+            syscall(SYS_futex, &c->state, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+    for (;;) {
+        uint32_t s = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+        uint64_t now;
+
+        if (s == KL_CHAN_CALL)
+            return 0;
+        now = kl_now_ns();
+        if (now < spin_until) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        if (deadline_ns && now >= deadline_ns)
+            return -ETIMEDOUT;
+        if (kl_proc_check_dead(vm))
+            return -ECHILD;
+        uint64_t slice = LIVENESS_NS;
+        if (deadline_ns && deadline_ns - now < slice)
+            slice = deadline_ns - now;
+        __atomic_store_n(&c->host_sleeps, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&c->state, __ATOMIC_SEQ_CST) == s)
+            futex_wait(&c->state, s, slice);
+        __atomic_store_n(&c->host_sleeps, 0, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* ---- the kl_vm operations ---- */
+
+static int proc_probe(struct kl_err *err) { return kl_proc_init(err); }
+
+static int proc_spares_start(unsigned n) { return kl_proc_spares(n); }
+
+static int proc_create(struct kl_vm **out, struct kl_err *err) { return kl_proc_take(out, err); }
+
+/* The low area is the memfd the tender maps; memory i is memfd i, whose
+ * size is the memory's size (kl_vm_mem_resize). */
+static int proc_map_ram(struct kl_vm *vm, int which, uint64_t bytes, uint8_t **host,
+                        struct kl_err *err)
+{
+    void *p;
+
+    if (which == KL_VM_RAM_LOW) {
+        if (bytes != KL_LOW_END || vm->low_given)
+            return kl_errf(err, -EINVAL, "the low area is mapped once, whole");
+        vm->low_given = 1;
+        *host = vm->low;
+        return 0;
+    }
+    if (which < 0 || which >= (int)KL_MAX_MEMORIES)
+        return kl_errf(err, -EINVAL, "no linear memory %d", which);
+    p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+             vm->mem_fds[which], 0);
+    if (p == MAP_FAILED)
+        return kl_errf(err, -ENOMEM, "cannot map linear memory %d", which);
+    *host = p;
+    return 0;
+}
+
+/* The tender maps whole memfds; slots only matter to KVM. */
+static int proc_set_memory(struct kl_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+                           void *host, struct kl_err *err)
+{
+    (void)vm, (void)slot, (void)gpa, (void)size, (void)host, (void)err;
+    return 0;
+}
+
+static int proc_mem_resize(struct kl_vm *vm, unsigned idx, uint64_t bytes)
+{
+    if (idx >= KL_MAX_MEMORIES)
+        return -EINVAL;
+    return ftruncate(vm->mem_fds[idx], (off_t)bytes) < 0 ? -errno : 0;
+}
+
+/* ---- the layout: the user pages of the host-built page tables ---- */
+
+#define ADDR_MASK 0x000FFFFFFFFFF000ull
+
+struct layout {
+    struct kl_chan_map m[KL_CHAN_MAX_MAPS];
+    uint32_t n;
+    int bad;
+};
+
+static void layout_add(struct layout *l, uint64_t gva, uint64_t len, uint32_t prot)
+{
+    struct kl_chan_map *last = l->n ? &l->m[l->n - 1] : NULL;
+
+    if (gva < KL_TENDER_END && gva + len > KL_TENDER_GVA)
+        return;   /* the tender's own area (KVM's gate page) */
+    if (last && last->gva + last->len == gva && last->prot == prot) {
+        last->len += len;
+        return;
+    }
+    if (l->n == KL_CHAN_MAX_MAPS) {
+        l->bad = 1;
+        return;
+    }
+    l->m[l->n++] = (struct kl_chan_map){gva, len, prot, 0};
+}
+
+/* Walk the low area's user mappings (identity: gva == gpa below KL_LOW_END). */
+static void walk(const uint8_t *low, uint64_t table, int level, uint64_t base, struct layout *l)
+{
+    const uint64_t *t = (const uint64_t *)(low + table);
+    int shift = 12 + 9 * level;
+
+    for (uint64_t i = 0; i < 512; i++) {
+        uint64_t e = t[i], gva = base + (i << shift), size = 1ull << shift;
+        if (!(e & KL_PTE_P) || gva >= KL_LOW_END)
+            continue;
+        if ((e & ADDR_MASK) >= KL_LOW_END) {
+            l->bad = 1;
+            continue;
+        }
+        if (level > 0 && !(e & KL_PTE_PS)) {
+            walk(low, e & ADDR_MASK, level - 1, gva, l);
+            continue;
+        }
+        if (!(e & KL_PTE_U))
+            continue;
+        if ((e & ADDR_MASK & ~(size - 1)) != gva) {
+            l->bad = 1;   /* the low area is identity-mapped (abi.h) */
+            continue;
+        }
+        layout_add(l, gva, size, PROT_READ | ((e & KL_PTE_W) ? PROT_WRITE : 0) |
+                                     ((e & KL_PTE_NX) ? 0 : PROT_EXEC));
+    }
+}
+
+/* First entry: hand the tender its layout, let it lock down, start at rip. */
+static int start(struct kl_vm *vm, uint64_t cr3, struct kl_err *err)
+{
+    struct layout l = {0};
+    int rc;
+
+    if (cr3 >= KL_PT_END || cr3 < KL_PT_GPA)
+        return kl_errf(err, -EINVAL, "page tables outside the table pool");
+    walk(vm->low, cr3, 3, 0, &l);
+    if (l.bad)
+        return kl_errf(err, -EINVAL, "the guest layout does not fit the process sandbox");
+    memcpy((void *)vm->chan->maps, l.m, l.n * sizeof(l.m[0]));
+    vm->chan->nmaps = l.n;
+    rc = kl_proc_exchange(vm, KL_CHAN_SETUP, kl_now_ns() + 5000000000ull);
+    if (rc == 0 && vm->chan->event != KL_CHAN_EV_LOCKED)
+        rc = -EPROTO;
+    if (rc < 0) {
+        char why[160] = "no answer";
+        if (vm->dead)
+            kl_wait_status_describe(vm->wait_status, why, sizeof(why));
+        return kl_errf(err, rc, "the sandbox could not lock down: %s", why);
+    }
+    close(vm->low_fd);   /* the tender has mapped it and closed all of its fds */
+    vm->low_fd = -1;
+    vm->locked = 1;
+    return 0;
+}
+
+static int proc_enter_user64(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t cr3,
+                             struct kl_err *err)
+{
+    int rc;
+
+    if (!vm->locked && (rc = start(vm, cr3, err)) < 0)
+        return rc;
+    memset(&vm->resume, 0, sizeof(vm->resume));
+    vm->resume.rip = rip;
+    vm->resume.rsp = rsp;
+    vm->resume.mxcsr = 0x1F80;   /* DESIGN-NOTES 2.7: what Wasm needs */
+    vm->resume.fcw = 0x37F;
+    vm->pending = PROC_RESUME;
+    return 0;
+}
+
+/* Stop the running guest at the deadline: a signal its tender turns into a
+ * KICKED event; a tender that does not answer is killed. */
+static int kick(struct kl_vm *vm, struct kl_vm_exit *x)
+{
+    int rc;
+
+    syscall(SYS_pidfd_send_signal, vm->pidfd, SIGUSR1, NULL, 0);
+    rc = kl_proc_exchange(vm, -1, kl_now_ns() + KICK_GRACE_NS);
+    if (rc == -ETIMEDOUT) {
+        syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0);
+        x->kind = KL_VMX_INTR;
+        vm->pending = PROC_NONE;
+        return 0;
+    }
+    return rc;
+}
+
+static int proc_run(struct kl_vm *vm, struct kl_vm_exit *x)
+{
+    volatile struct kl_chan *c = vm->chan;
+    int reply, rc;
+
+    memset(x, 0, sizeof(*x));
+    if (vm->dead || (vm->pending != PROC_NONE && kl_proc_check_dead(vm)))
+        goto died;
+    switch (vm->pending) {
+    case PROC_NONE:
+        x->kind = KL_VMX_HLT;   /* as a vCPU halted after its fault stub */
+        return 0;
+    case PROC_RETURN:
+        if (vm->deadline_ns && kl_now_ns() >= vm->deadline_ns) {
+            x->kind = KL_VMX_INTR;   /* out of time while in a hostcall */
+            return 0;
+        }
+        reply = KL_CHAN_RETURN;
+        break;
+    default:
+        c->resume = vm->resume;
+        reply = KL_CHAN_RESUME;
+    }
+    vm->pending = PROC_NONE;
+    rc = kl_proc_exchange(vm, reply, vm->deadline_ns);
+    if (rc == -ETIMEDOUT) {
+        if ((rc = kick(vm, x)) == 0 && x->kind == KL_VMX_INTR)
+            return 0;
+    }
+    if (rc == -ECHILD)
+        goto died;
+    if (rc < 0)
+        return rc;
+    switch (c->event) {
+    case KL_CHAN_EV_HOSTCALL:
+        x->kind = KL_VMX_IO_OUT;
+        x->port = (uint16_t)(KL_HC_PORT_BASE + (c->nr < 0x1000 ? c->nr : 0xFFF));
+        x->size = 4;
+        x->value = c->arg;
+        vm->pending = PROC_RETURN;
+        return 0;
+    case KL_CHAN_EV_FAULT:
+        x->kind = KL_VMX_IO_OUT;
+        x->port = KL_FAULT_PORT;
+        x->size = 4;
+        return 0;
+    case KL_CHAN_EV_KICKED:
+        x->kind = KL_VMX_INTR;
+        return 0;
+    default:
+        x->kind = KL_VMX_OTHER;
+        x->raw_reason = c->event;
+        return 0;
+    }
+died:
+    x->kind = KL_VMX_DIED;
+    x->raw_reason = (uint32_t)vm->wait_status;
+    vm->pending = PROC_NONE;
+    return 0;
+}
+
+static int proc_fault(struct kl_vm *vm, const uint8_t *low, struct kl_vm_fault *f)
+{
+    volatile struct kl_chan *c = vm->chan;
+
+    (void)low;
+    if (c->event != KL_CHAN_EV_FAULT)
+        return -EPROTO;
+    f->vector = c->fault.trapno;
+    f->code = c->fault.err;
+    f->rip = c->fault.rip;
+    f->cs = 3;   /* the whole sandbox is user mode */
+    f->addr = c->fault.addr;
+    return 0;
+}
+
+static uint64_t proc_tsc_khz(struct kl_vm *vm)
+{
+    (void)vm;
+    return kl_proc_tsc_khz();
+}
+
+static int proc_arm_timeout(struct kl_vm *vm, uint64_t ms)
+{
+    vm->deadline_ns = kl_now_ns() + ms * 1000000ull;
+    return 0;
+}
+
+static void proc_disarm_timeout(struct kl_vm *vm) { vm->deadline_ns = 0; }
+
+struct kl_vm_state {
+    struct kl_chan_regs regs;
+};
+
+static struct kl_vm_state *proc_state_alloc(void) { return calloc(1, sizeof(struct kl_vm_state)); }
+
+/* A hostcall completes when the tender gets its reply. */
+static int proc_complete_io(struct kl_vm *vm)
+{
+    (void)vm;
+    return 0;
+}
+
+/* The registers of the hostcall the tender is parked in, as if it returned. */
+static int proc_save(struct kl_vm *vm, struct kl_vm_state *st)
+{
+    if (vm->pending != PROC_RETURN)
+        return -EINVAL;
+    st->regs = vm->chan->at_call;
+    return 0;
+}
+
+static int proc_restore(struct kl_vm *vm, const struct kl_vm_state *st)
+{
+    if (vm->dead || kl_proc_check_dead(vm))
+        return -ECHILD;
+    if (vm->pending == PROC_NONE && vm->chan->state != KL_CHAN_CALL)
+        return -EIO;   /* not parked: killed at a timeout, or never answered */
+    vm->resume = st->regs;
+    vm->pending = PROC_RESUME;
+    return 0;
+}
+
+static void proc_destroy(struct kl_vm *vm) { kl_proc_free(vm); }
+
+const struct kl_vm_ops kl_vm_proc_ops = {
+    .name = "process",
+    .caps = KL_VM_CAP_DIRTY_LOG | KL_VM_CAP_RESIZE,
+    .probe = proc_probe,
+    .spares_start = proc_spares_start,
+    .create = proc_create,
+    .map_ram = proc_map_ram,
+    .set_memory = proc_set_memory,
+    .mem_resize = proc_mem_resize,
+    .dirty_log = kl_proc_dirty_log,
+    .enter_user64 = proc_enter_user64,
+    .run = proc_run,
+    .fault = proc_fault,
+    .tsc_khz = proc_tsc_khz,
+    .arm_timeout = proc_arm_timeout,
+    .disarm_timeout = proc_disarm_timeout,
+    .state_alloc = proc_state_alloc,
+    .complete_io = proc_complete_io,
+    .save = proc_save,
+    .restore = proc_restore,
+    .enter_ring0 = NULL,
+    .destroy = proc_destroy,
+};
