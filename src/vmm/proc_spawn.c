@@ -91,10 +91,10 @@ static int build_filter(void)
     if (!ctx)
         return -ENOMEM;
     if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
-        (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 2, SCMP_A0(SCMP_CMP_EQ, word),
-                               SCMP_A1(SCMP_CMP_EQ, FUTEX_WAIT))) < 0 ||
-        (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 2, SCMP_A0(SCMP_CMP_EQ, word),
-                               SCMP_A1(SCMP_CMP_EQ, FUTEX_WAKE))) < 0 ||
+        (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 2, SCMP_A0(SCMP_CMP_EQ, word, 0),
+                               SCMP_A1(SCMP_CMP_EQ, FUTEX_WAIT, 0))) < 0 ||
+        (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 2, SCMP_A0(SCMP_CMP_EQ, word, 0),
+                               SCMP_A1(SCMP_CMP_EQ, FUTEX_WAKE, 0))) < 0 ||
         (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigreturn), 0)) < 0 ||
         (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0)) < 0 ||
         (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit), 0)) < 0)
