@@ -5,6 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "vmm/vm.h"
 
 int kl_cli_fail(const char *fmt, ...)
 {
@@ -31,4 +34,38 @@ int kl_cli_u32(const char *opt, const char *s, uint32_t min, uint32_t max, uint3
     }
     *out = (uint32_t)v;
     return 0;
+}
+
+int kl_cli_isolation(const char *value)
+{
+    const char *env = value ? NULL : getenv("KERNLESS_ISOLATION");
+    enum kl_isolation want = KL_ISOLATION_AUTO;
+    struct kl_err err = {0};
+
+    if (env && env[0])   /* set but empty: as if unset */
+        value = env;
+    else
+        env = NULL;
+    if (value && kl_isolation_parse(value, &want) < 0) {
+        kl_cli_fail("%s must be auto, kvm or process, got '%s'",
+                    env ? "KERNLESS_ISOLATION" : "--isolation", value);
+        return 2;
+    }
+    if (kl_isolation_select(want, &err) < 0) {
+        if (env)
+            return kl_cli_fail("%s (from KERNLESS_ISOLATION=%s)", err.msg, env);
+        return kl_cli_fail("%s", err.msg);
+    }
+    return 0;
+}
+
+const char *kl_cli_isolation_desc(char *buf, size_t size)
+{
+    const char *note = kl_isolation_note();
+
+    if (note[0])
+        snprintf(buf, size, "%s (KVM not usable: %s)", kl_isolation_name(), note);
+    else
+        snprintf(buf, size, "%s", kl_isolation_name());
+    return buf;
 }

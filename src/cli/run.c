@@ -26,6 +26,7 @@ struct run_args {
     int envc;
     struct kl_preopen dirs[64];
     int ndirs;
+    const char *isolation;  /* --isolation, NULL if not given */
     const char *module;
     int argc;          /* module argv, module path first */
     char **argv;
@@ -34,10 +35,14 @@ struct run_args {
 static const char run_usage[] =
     "usage: kernless run [--env K=V]... [--timeout-ms N] [--max-memory-mb N]\n"
     "                    [--dir HOST[::GUEST]]... [--dir-ro HOST[::GUEST]]...\n"
-    "                    [--opt 0|1|2] [--no-cache] [--repeat N] [-v]\n"
+    "                    [--opt 0|1|2] [--no-cache] [--repeat N]\n"
+    "                    [--isolation auto|kvm|process] [-v]\n"
     "                    module.wasm|module.kimg [args...]\n"
     "  --repeat N  run N requests in one warm VM, each from the same snapshot\n"
-    "              (stdin is empty); -v prints per-request p50/p99";
+    "              (stdin is empty); -v prints per-request p50/p99\n"
+    "  --isolation KVM micro-VM (kvm), seccomp-confined process (process), or\n"
+    "              kvm where it works, else process (auto, the default;\n"
+    "              $KERNLESS_ISOLATION when not given); -v names the one used";
 
 /* "HOST::GUEST" or "HOST" (guest path = host path). */
 static int parse_dir(struct run_args *a, char *spec, int ro)
@@ -89,6 +94,9 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
         } else if (!strcmp(o, "--opt") && v) {
             if (kl_cli_u32(o, v, 0, 3, &a->opt) < 0)
                 return 1;
+            i++;
+        } else if (!strcmp(o, "--isolation") && v) {
+            a->isolation = v;
             i++;
         } else if ((!strcmp(o, "--dir") || !strcmp(o, "--dir-ro")) && v) {
             if (parse_dir(a, argv[++i], !strcmp(o, "--dir-ro")))
@@ -316,6 +324,13 @@ int kl_cmd_run(int argc, char **argv)
 
     if ((rc = parse_run_args(argc, argv, &a)) != 0)
         return rc;
+    /* The backend, before any VM and before the vCPU thread's seccomp filter. */
+    if (kl_cli_isolation(a.isolation) != 0)
+        return 1;
+    if (a.verbose) {
+        char desc[700];
+        fprintf(stderr, "kernless: isolation: %s\n", kl_cli_isolation_desc(desc, sizeof(desc)));
+    }
     if ((rc = load_module(&a, &img)) != 0)
         return rc;
     t_loaded = kl_now_ns();

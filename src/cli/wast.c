@@ -9,11 +9,13 @@
 #include "wast/wast.h"
 
 static const char wast_usage[] =
-    "usage: kernless wast [-j N] [--opt 0|1|2] [--timeout-ms N] [--cache-dir DIR] [-v]\n"
-    "                     FILE.wast...\n"
+    "usage: kernless wast [-j N] [--opt 0|1|2] [--timeout-ms N] [--cache-dir DIR]\n"
+    "                     [--isolation auto|kvm|process] [-v] FILE.wast...\n"
     "  One line per failed check (FILE:LINE: what, expected, got), then\n"
     "  \"N passed, N failed, N skipped\". Checks are assertions, module definitions\n"
-    "  and actions. -v also lists skips (with their reason) and per-file totals.";
+    "  and actions. -v also lists skips (with their reason) and per-file totals.\n"
+    "  --isolation as for kernless run (default auto, or $KERNLESS_ISOLATION);\n"
+    "  -v names the backend used.";
 
 static int default_jobs(void)
 {
@@ -27,8 +29,9 @@ int kl_cmd_wast(int argc, char **argv)
                              .out = stdout};
     struct kl_wast_totals t = {0};
     struct kl_err err = {0};
+    const char *isolation = NULL;
     uint32_t v;
-    int i;
+    int i, rc;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -55,6 +58,9 @@ int kl_cmd_wast(int argc, char **argv)
             if (kl_cli_u32(a, val, 1, 3600000, &o.timeout_ms) < 0)
                 return 2;
             i++;
+        } else if (!strcmp(a, "--isolation") && val) {
+            isolation = val;
+            i++;
         } else if (!strcmp(a, "--cache-dir") && val) {
             o.cache_dir = val;
             i++;
@@ -66,6 +72,13 @@ int kl_cmd_wast(int argc, char **argv)
     if (i >= argc) {
         kl_cli_fail("no script given\n%s", wast_usage);
         return 2;
+    }
+    /* The backend, before any VM and before any seccomp filter. */
+    if ((rc = kl_cli_isolation(isolation)) != 0)
+        return rc;
+    if (o.verbose) {
+        char desc[700];
+        fprintf(stderr, "kernless wast: isolation: %s\n", kl_cli_isolation_desc(desc, sizeof(desc)));
     }
     if (kl_wast_run((const char *const *)argv + i, (size_t)(argc - i), &o, &t, &err) < 0)
         return kl_cli_fail("%s", err.msg);

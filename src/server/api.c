@@ -10,6 +10,7 @@
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/pool.h"
+#include "vmm/vm.h"
 
 /* Which operation a method + path names; *known tells a 405 from a 404. */
 static enum kl_api_op classify(const char *method, const char *path, char *name,
@@ -317,6 +318,7 @@ static enum MHD_Result do_metrics(struct kl_req *r, struct MHD_Connection *c)
     enum MHD_Result ret;
 
     kl_buf_init(&b, 64u << 20);
+    kl_metrics_render_info(&b, kl_isolation_name());
     kl_metrics_render(&b);
     kl_pool_metrics_render(&b);
     ret = kl_http_bytes(r, c, 200, "text/plain; version=0.0.4", b.data ? (char *)b.data : "",

@@ -13,6 +13,7 @@
 #include "server/deploy.h"
 #include "server/metrics.h"
 #include "server/wagi_env.h"
+#include "vmm/vm.h"
 
 /* A header value must be one line of visible text for MHD and for logs. */
 static void one_line(char *s, size_t max)
@@ -316,8 +317,9 @@ static enum MHD_Result finish(struct kl_req *r, struct MHD_Connection *c)
                              "limit of %zu bytes", r->pp ? r->srv->max_upload
                              : r->body.cap);
     switch (r->kind) {
-    case KL_REQ_BUILTIN:
-        return kl_http_bytes(r, c, 200, "text/plain; charset=utf-8", "ok\n", 3);
+    case KL_REQ_BUILTIN:   /* /healthz: no token needed, says nothing secret */
+        return kl_http_json(r, c, 200, json_pack("{s:s,s:s}", "status", "ok", "isolation",
+                                                 kl_isolation_name()));
     case KL_REQ_API:
         return kl_api_finish(r, c);
     case KL_REQ_WAGI:

@@ -160,6 +160,14 @@ static void render_histograms(struct kl_buf *out)
     }
 }
 
+void kl_metrics_render_info(struct kl_buf *out, const char *isolation)
+{
+    kl_buf_printf(out, "# HELP kernless_info This server; isolation is the backend that confines "
+                       "its VMs.\n# TYPE kernless_info gauge\nkernless_info{isolation=\"");
+    label(out, isolation);
+    kl_buf_printf(out, "\"} 1\n");
+}
+
 int kl_metrics_render(struct kl_buf *out)
 {
     pthread_mutex_lock(&lock);

@@ -18,6 +18,12 @@ void kl_metrics_observe(const char *fn, int status, double seconds,
 /** Append the Prometheus text exposition of every metric to `out`. */
 int kl_metrics_render(struct kl_buf *out);
 
+/**
+ * Append the kernless_info gauge (always 1) whose labels describe this
+ * server: `isolation` is the backend that confines its VMs ("kvm", "process").
+ */
+void kl_metrics_render_info(struct kl_buf *out, const char *isolation);
+
 /** Drop the counters of a removed function. */
 void kl_metrics_forget(const char *fn);
 

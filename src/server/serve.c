@@ -15,6 +15,7 @@
 #include "vmm/vm.h"
 
 #include "cli/commands.h"
+#include "cli/opts.h"
 #include "server/http.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -42,6 +43,7 @@ static void usage(FILE *f)
         "usage: kernless serve [--listen HOST:PORT] [--data DIR] [--max-body-mb N]\n"
         "                      [--max-upload-mb N] [--max-running N] [--max-per-fn N]\n"
         "                      [--queue N] [--idle-ms N] [--compile-timeout-s N]\n"
+        "                      [--isolation auto|kvm|process]\n"
         "  --listen      address to serve on (default " DEFAULT_LISTEN "; port 0 picks one)\n"
         "  --data        state folder: registry, images, admin token (default\n"
         "                $KERNLESS_DATA, else $XDG_DATA_HOME/kernless, else\n"
@@ -52,7 +54,10 @@ static void usage(FILE *f)
         "  --max-per-fn  VMs of one function at once (default 16)\n"
         "  --queue       requests that may wait for a VM at once; past it 503 (default 256)\n"
         "  --idle-ms     a function idle this long gives its VMs back (default 60000)\n"
-        "  --compile-timeout-s a deploy's whole compile, past it 422 (default 300)\n");
+        "  --compile-timeout-s a deploy's whole compile, past it 422 (default 300)\n"
+        "  --isolation   what confines each VM: kvm (a KVM micro-VM), process (a\n"
+        "                seccomp-confined process) or auto (kvm where it works, else\n"
+        "                process; the default, or $KERNLESS_ISOLATION)\n");
 }
 
 struct opts {
@@ -65,6 +70,7 @@ struct opts {
     long queue;
     long idle_ms;
     long compile_timeout_s;
+    const char *isolation;   /* NULL: $KERNLESS_ISOLATION, else auto */
 };
 
 static int number(const char *s, long lo, long hi, long *out)
@@ -90,14 +96,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"max-per-fn", required_argument, 0, 'p'}, {"queue", required_argument, 0, 'q'},
         {"idle-ms", required_argument, 0, 'i'},
         {"compile-timeout-s", required_argument, 0, 'c'},
+        {"isolation", required_argument, 0, 'I'},
         {0, 0, 0, 0},
     };
     int c;
 
-    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64, 16, 256, 60000, 300};
+    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64, 16, 256, 60000, 300, NULL};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (c == 'l') o->listen = optarg;
+        else if (c == 'I') o->isolation = optarg;
         else if (c == 'd') o->data = optarg;
         else if (c == 'b' && number(optarg, 1, 1024, &o->max_body_mb) == 0) continue;
         else if (c == 'u' && number(optarg, 1, 1024, &o->max_upload_mb) == 0) continue;
@@ -187,9 +195,9 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     if (*d == NULL)
         return err->code ? err->code : -EIO;
     v6 = strchr(s->listen_host, ':') != NULL;
-    printf("kernless: serving %zu function(s) on http://%s%s%s:%s (data %s)\n",
+    printf("kernless: serving %zu function(s) on http://%s%s%s:%s (data %s, isolation %s)\n",
            s->table ? s->table->n : 0, v6 ? "[" : "", s->listen_host, v6 ? "]" : "",
-           s->listen_port, s->data);
+           s->listen_port, s->data, kl_isolation_name());
     fflush(stdout);
     return 0;
 }
@@ -239,6 +247,13 @@ int kl_cmd_serve(int argc, char **argv)
         sigaddset(&set, SIGINT);
         sigaddset(&set, SIGTERM);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
+        /* The backend, before any VM and any vCPU thread's seccomp filter. */
+        if ((rc = kl_cli_isolation(o.isolation)) != 0)
+            return rc;
+        if (kl_isolation_note()[0]) {
+            char desc[700];
+            kl_log("isolation: %s", kl_cli_isolation_desc(desc, sizeof(desc)));
+        }
         rc = start(&s, &o, &d, &err);
     }
     if (rc == 0) {

@@ -52,6 +52,29 @@ for f in trap loop v2; do cc_wasm tests/server/fn/$f.c "$W/fn/$f.wasm" || ok=0; 
   -o "$W/fn/echo_rs.wasm" 2>>"$W/build.log" || ok=0
 if [ $ok -eq 1 ]; then pass "build_functions"; else fail "build_functions" "$(head -c 300 "$W/build.log")"; exit 1; fi
 
+# ---- --isolation: refused at once, before the data folder ---------------------
+# serve_refuses NAME WANT [serve args...]: exits non-zero with one line
+# "kernless: ...WANT..." and creates nothing. Parsing and an explicit kvm
+# need no working backend.
+serve_refuses() {
+  local name=$1 want=$2 out rc; shift 2
+  out=$(timeout 30 "$KL" serve --listen 127.0.0.1:0 --data "$W/iso-data" "$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] &&
+     [[ $out == "kernless: "*"$want"* ]] && [ ! -e "$W/iso-data" ]; then
+    pass "$name"
+  else
+    fail "$name" "exit $rc; want one 'kernless: ...$want...' line and no data folder, got: $(echo "$out" | head -c 300)"
+  fi
+}
+serve_refuses isolation_bogus "--isolation must be auto, kvm or process, got 'bogus'" --isolation bogus
+KERNLESS_ISOLATION=vm serve_refuses isolation_env_bogus "KERNLESS_ISOLATION must be auto, kvm or process, got 'vm'"
+if [ ! -e /dev/kvm ]; then
+  serve_refuses isolation_kvm_without_kvm /dev/kvm --isolation kvm
+  KERNLESS_ISOLATION=kvm serve_refuses isolation_env_kvm_without_kvm "KERNLESS_ISOLATION=kvm"
+  # The flag (here in its --opt=value form) wins over the environment.
+  KERNLESS_ISOLATION=bogus serve_refuses isolation_flag_beats_env /dev/kvm --isolation=kvm
+fi
+
 # ---- start the server -----------------------------------------------------
 export KERNLESS_DATA=$W/data
 unset KERNLESS_TOKEN
@@ -70,6 +93,22 @@ C="curl -s --max-time 20"
 code() { $C -o /dev/null -w '%{http_code}' "$@"; }
 
 check "healthz" "200" "$(code "$U/healthz")"
+# The backend in use: in the start line, /healthz and /metrics, the same
+# everywhere. Without /dev/kvm auto must have fallen back to the process
+# sandbox and said why, once, in the log.
+ISO=$(sed -nE 's/^kernless: serving .*, isolation ([a-z]+)\)$/\1/p' "$W/serve.out" | head -n 1)
+case $ISO in kvm|process) pass "start_line_isolation" ;;
+  *) fail "start_line_isolation" "no 'isolation kvm|process' in: $(head -c 300 "$W/serve.out")" ;; esac
+if [ -e /dev/kvm ]; then
+  check "isolation_kvm" "kvm" "$ISO"
+  check "isolation_no_fallback_line" "0" "$(grep -c 'KVM not usable' "$W/serve.err")"
+else
+  check "isolation_no_kvm_process" "process" "$ISO"
+  check "isolation_fallback_line" "1" "$(grep -c 'kernless: isolation: process (KVM not usable: .*/dev/kvm' "$W/serve.err")"
+fi
+h=$($C "$U/healthz")
+check "healthz_status" "ok" "$(echo "$h" | jq -r .status 2>&1)"
+check "healthz_isolation" "$ISO" "$(echo "$h" | jq -r .isolation 2>&1)"
 check "api_401_no_token" "401" "$(code "$U/v1/functions")"
 check "api_401_bad_token" "401" "$(code -H 'Authorization: Bearer 0000' "$U/v1/functions")"
 check "metrics_401_no_token" "401" "$(code "$U/metrics")"
@@ -214,6 +253,7 @@ m=$($C -H "Authorization: Bearer $TOKEN" "$U/metrics")
 check_has "metrics_requests" 'kernless_requests_total{function="echo",code="200"}' "$m"
 check_has "metrics_errors" 'kernless_errors_total{function="trap",cause="trap"}' "$m"
 check_has "metrics_histogram" 'kernless_request_duration_seconds_bucket{function="echo",le="+Inf"}' "$m"
+check_has "metrics_isolation" "kernless_info{isolation=\"$ISO\"} 1" "$m"
 check_has "ls_json" '"functions"' "$("$KL" ls --json 2>&1)"
 
 # ---- rm ------------------------------------------------------------------------------

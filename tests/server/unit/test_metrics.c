@@ -25,5 +25,14 @@ int main(void)
     CHECK(t != NULL && strstr(t, "kernless_request_duration_seconds_count{function=\"echo\"} 3\n") != NULL);
     CHECK(t != NULL && strstr(t, "gone") == NULL);
     kl_buf_free(&b);
+
+    kl_buf_init(&b, 1 << 20);
+    kl_metrics_render_info(&b, "process");
+    kl_metrics_render_info(&b, "a\"b");
+    t = (const char *)b.data;
+    CHECK(t != NULL && strstr(t, "# TYPE kernless_info gauge\n") != NULL);
+    CHECK(t != NULL && strstr(t, "\nkernless_info{isolation=\"process\"} 1\n") != NULL);
+    CHECK(t != NULL && strstr(t, "kernless_info{isolation=\"a\\\"b\"} 1\n") != NULL);
+    kl_buf_free(&b);
     UNIT_DONE();
 }
