@@ -21,6 +21,7 @@ PKGS=(
   curl                     # tests talk HTTP like a user would
   jq                       # the WASI test suite runner reads the suite's JSON specs
   python3                  # tests/hostile writes some hostile module binaries with it
+  procps                   # pgrep: tests check no compiler is left running (absent from minimal/container Debian)
 )
 
 missing=()
