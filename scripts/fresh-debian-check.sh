@@ -60,6 +60,9 @@
 # (test2.log, run2.log, curl-run2.log for second runs) and summary.txt.
 # Exit status: 0 when every step that ran passed, 1 otherwise, 2 on setup errors.
 set -uo pipefail
+# The whole script is one { ... } block, read in full before it runs, so editing or
+# pulling this file while a long check runs cannot change what that check does.
+{
 
 PROJECT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=/var/tmp/kernless-fresh-debian
@@ -176,7 +179,7 @@ SECURITY=$(find_security_mirror)
 BASE=$WORK/base-bookworm${VARIANT:+-$VARIANT}.tar.gz
 t0=$(now)
 : >"$SUMMARY"
-say "project $PROJECT (HEAD $(git -C "$PROJECT" rev-parse --short HEAD)$([ $WORKTREE -eq 1 ] && echo ' + working tree')), shared $SHARED (read-only)"
+say "project $PROJECT, shared $SHARED (read-only)"
 say "mirror $MIRROR${SECURITY:+, security $SECURITY}; work $WORK; logs $LOGS"
 if [ "$FRESH" -eq 1 ] || [ ! -s "$BASE" ]; then
   if ! command -v debootstrap >/dev/null; then
@@ -232,6 +235,7 @@ new_root() {
   mnt "$R/work/shared" --bind "$SHARED" || die "bind $SHARED"
   mount -o remount,bind,ro "$R/work/shared" || die "cannot make $R/work/shared read-only"
   git clone -q --no-hardlinks "$PROJECT" "$R/work/kernless" || die "git clone failed"
+  say "$1: cloned $(git -C "$R/work/kernless" log -1 --format='%h %s' | cut -c1-100)$([ "$WORKTREE" -eq 1 ] && echo ' + working tree')"
   if [ "$WORKTREE" -eq 1 ]; then
     # Tracked (modified) and untracked non-ignored files as they are now; deleted ones removed.
     (cd "$PROJECT" && git ls-files -z -c -o --exclude-standard |
@@ -272,8 +276,9 @@ report_test() {   # report_test LOG
   grep -E '^=== suite [a-z]+:|^suite [a-z]+:' "$1" | sed 's/^/  /' | tee -a "$SUMMARY"
   if [ -z "$FL" ] || [ "$ST" != ok ]; then
     echo "  first errors / last lines of $1:" | tee -a "$SUMMARY"
+    # Missing tools, files, headers, libraries; /dev/kvm (a host limit, not an install step) left out.
     grep -nE '^make: |No such file|not found|command not found|cannot find|missing|undefined reference|fatal error' "$1" |
-      head -n 12 | sed 's/^/    /' | tee -a "$SUMMARY"
+      grep -v '/dev/kvm' | head -n 12 | sed 's/^/    /' | tee -a "$SUMMARY"
     echo "    ..." | tee -a "$SUMMARY"
     tail -n 8 "$1" | sed 's/^/    /' | tee -a "$SUMMARY"
   fi
@@ -337,7 +342,7 @@ make_run() {
     else wait "$BG_PID"; ST="FAILED (make run exited $? before printing its curl lines)"; fi
     say "$tag: $ST; first errors / last lines of $log:"
     grep -nE '^make: |No such file|not found|command not found|cannot find|missing|undefined reference|fatal error' "$log" |
-      head -n 12 | sed 's/^/    /' | tee -a "$SUMMARY"
+      grep -v '/dev/kvm' | head -n 12 | sed 's/^/    /' | tee -a "$SUMMARY"
     echo "    ..." | tee -a "$SUMMARY"
     tail -n 8 "$log" | sed 's/^/    /' | tee -a "$SUMMARY"
   fi
@@ -366,3 +371,4 @@ say "SUMMARY: make test (first run): $TEST_STATUS${FINAL_LINE:+ ($FINAL_LINE)}${
 say "SUMMARY: make run (first run): $RUN_STATUS${RUN2_STATUS:+; second run (diagnostic): $RUN2_STATUS}"
 [ "$RC" -eq 0 ] && say "PASS: both worked on their first run" || say "FAIL: see $LOGS"
 exit $RC
+}
