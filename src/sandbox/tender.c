@@ -238,6 +238,10 @@ static void lock_down(void)
             sys(SYS_setresuid, c->drop_uid, c->drop_uid, c->drop_uid) < 0)
             die(126);
     }
+    /* A change of credentials clears the parent-death signal the spawner
+     * set before exec: set it again, so the sandbox dies with its server. */
+    if (sys6(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9 /* SIGKILL */, 0, 0, 0, 0) < 0)
+        die(131);
     for (unsigned i = 0; i < sizeof(zero_limits) / sizeof(zero_limits[0]); i++)
         if (sys(SYS_setrlimit, zero_limits[i], &none, 0) < 0)
             die(127);

@@ -232,10 +232,7 @@ int main(void)
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/kl-wasi-unit-XXXXXX");
     CHECK(mkdtemp(tmpdir) != NULL);
     test_boundary();
-    if (access("/dev/kvm", R_OK | W_OK) == 0)
-        test_release();
-    else
-        CHECK(!"/dev/kvm is needed to run a guest");
+    test_release();   /* on whichever backend this host has (kl_isolation auto) */
     snprintf(exe, sizeof(exe), "rm -rf '%s'", tmpdir);
     if (system(exe) != 0)
         fprintf(stderr, "could not remove %s\n", tmpdir);
