@@ -20,7 +20,10 @@ PKGS=(
   libssl-dev               # base64 in the CLI client
   curl                     # tests talk HTTP like a user would
   jq                       # the WASI test suite runner reads the suite's JSON specs
-  python3                  # tests/hostile writes some hostile module binaries with it
+  python3                  # tests/hostile writes some hostile module binaries with it; kvm-vm.sh unpacks the kernel
+  qemu-system-x86          # scripts/kvm-vm.sh: an emulated machine (TCG, AMD SVM) with /dev/kvm, for tests/kvm
+  linux-image-amd64        # scripts/kvm-vm.sh boots this kernel (its kvm-amd, 9p, virtio, overlay modules)
+  busybox-static           # scripts/kvm-vm.sh: the init and tools of that machine's tiny initramfs
   procps                   # pgrep: tests check no compiler is left running (absent from minimal/container Debian)
 )
 
@@ -38,5 +41,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# linux-image-amd64's postinst would spend minutes building /boot/initrd.img,
+# which nothing here boots (kvm-vm.sh builds its own): the kernel hook skips it.
+export INITRD=No
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
