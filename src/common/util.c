@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -209,4 +210,24 @@ void kl_wait_status_describe(int status, char *buf, size_t n)
                  WTERMSIG(status) == SIGSYS ? ": a system call outside the sandbox's allow-list" : "");
     else
         snprintf(buf, n, "wait status 0x%x", (unsigned)status);
+}
+
+int kl_guest_dir(char *out, size_t len, struct kl_err *err)
+{
+    const char *env = getenv("KERNLESS_GUEST_DIR");
+    char exe[PATH_MAX];
+    ssize_t n;
+
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return 0;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n < 0)
+        return kl_errf(err, -errno, "cannot find the kernless binary");
+    exe[n] = 0;
+    *strrchr(exe, '/') = 0;
+    if (snprintf(out, len, "%s/guest", exe) >= (int)len)
+        return kl_errf(err, -ENAMETOOLONG, "guest runtime path too long");
+    return 0;
 }

@@ -41,6 +41,12 @@ void kl_rmdir_flat(const char *dir);
 /** Describe a wait(2) status in words: "exit status 3", "killed by signal 31 (SIGSYS)". */
 void kl_wait_status_describe(int status, char *buf, size_t n);
 
+/**
+ * The folder of the guest runtime and the sandbox tender: KERNLESS_GUEST_DIR,
+ * else <folder of this binary>/guest. 0 or -errno.
+ */
+int kl_guest_dir(char *out, size_t len, struct kl_err *err);
+
 /** mkdir -p with the given mode for every created folder. */
 int kl_mkdir_p(const char *path, int mode);
 

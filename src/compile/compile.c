@@ -94,26 +94,6 @@ static void tool_stamp(const char *name, char *buf, size_t len)
     }
 }
 
-static int find_guest_dir(char *out, size_t len, struct kl_err *err)
-{
-    const char *env = getenv("KERNLESS_GUEST_DIR");
-    char exe[PATH_MAX];
-    ssize_t n;
-
-    if (env && *env) {
-        snprintf(out, len, "%s", env);
-        return 0;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n < 0)
-        return kl_errf(err, -errno, "cannot find the kernless binary");
-    exe[n] = 0;
-    *strrchr(exe, '/') = 0;
-    if (snprintf(out, len, "%s/guest", exe) >= (int)len)
-        return kl_errf(err, -ENAMETOOLONG, "guest runtime path too long");
-    return 0;
-}
-
 /* Resolve the guest runtime, the C compiler and their identity hash. */
 int kl_toolchain_get(struct kl_toolchain *tc, struct kl_err *err)
 {
@@ -125,7 +105,7 @@ int kl_toolchain_get(struct kl_toolchain *tc, struct kl_err *err)
 
     memset(tc, 0, sizeof(*tc));
     memset(stamp, 0, sizeof(stamp));   /* hashed whole: no stack garbage in the key */
-    if ((rc = find_guest_dir(tc->guest_dir, sizeof(tc->guest_dir), err)) < 0)
+    if ((rc = kl_guest_dir(tc->guest_dir, sizeof(tc->guest_dir), err)) < 0)
         return rc;
     snprintf(tc->cc, sizeof(tc->cc), "%s", cc && *cc ? cc : "gcc");
     snprintf(lib, sizeof(lib), "%s/libkguest.a", tc->guest_dir);

@@ -147,6 +147,7 @@ int kl_hostcall_dispatch(struct kl_inst *in, uint16_t port, uint32_t value)
     struct kl_err err;
     char what[64];
     void *arg;
+    int rc;
 
     if (port < KL_HC_PORT_BASE || nr >= KL_HC_COUNT || !hostcalls[nr].fn)
         return kl_inst_finish(in, KL_RES_ERROR, "the guest used unknown I/O port 0x%x", port);
@@ -159,5 +160,13 @@ int kl_hostcall_dispatch(struct kl_inst *in, uint16_t port, uint32_t value)
     arg = kl_gmem_at(&in->hc_gm, value, hostcalls[nr].size, KL_GMEM_WRITE, what, &err);
     if (!arg)
         return kl_inst_finish(in, KL_RES_ERROR, "%s", err.msg);
-    return hostcalls[nr].fn(in, arg);
+    /* Read once: in a process sandbox the guest keeps running (escaped code
+     * can post a hostcall and go on writing), so a handler that checked a
+     * field and read it again could be raced (tests/escape: hc-race-niov).
+     * The handler sees a private copy; its OUT fields go back afterwards. */
+    memcpy(in->hc_copy, arg, hostcalls[nr].size);
+    in->hc_guest = arg;
+    rc = hostcalls[nr].fn(in, in->hc_copy);
+    memcpy(arg, in->hc_copy, hostcalls[nr].size);
+    return rc;
 }

@@ -52,6 +52,11 @@ struct kl_inst {
     uint64_t req_end, stdin_end;           /* how far the host wrote the request area */
     struct kl_invoker *invoker;            /* KL_MODE_INVOKE: the session (vmm/invoke.c) */
     struct kl_fs *fs;                      /* WASI preopens and open files (vmm/wasi_host.c) */
+    /* The hostcall struct being served: handlers work on this host copy,
+     * never on guest memory, which a process sandbox's guest can change
+     * while the host reads it; hc_guest is where it came from. */
+    uint64_t hc_copy[KL_HCALL_SIZE / 8];
+    void *hc_guest;
 };
 
 /* Outcome of handling one exit. */

@@ -78,7 +78,9 @@ int kl_hc_invoke(struct kl_inst *in, void *arg)
         return kl_inst_finish(in, KL_RES_ERROR, "invoke hostcall with status %u out of turn",
                               h->status);
     v->recover = h->recover;
-    v->waiting = h;   /* the loop below stops; the guest stays in its `out` */
+    /* The next command is written straight into the guest's struct (the
+     * handler's `h` is the host's copy of it, see kl_hostcall_dispatch). */
+    v->waiting = in->hc_guest;   /* the loop below stops; the guest stays in its hostcall */
     v->cur = NULL;
     v->faulted = 0;
     return KL_HC_CONTINUE;

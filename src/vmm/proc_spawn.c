@@ -50,24 +50,21 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* ---- one-time set-up ---- */
 
-/* The tender next to the binary: <bindir>/guest/kl-sandbox (like the runtime). */
+/* The tender beside the runtime: <guest dir>/kl-sandbox (kl_guest_dir), or
+ * KERNLESS_SANDBOX_BIN. */
 static int open_tender(void)
 {
     const char *env = getenv("KERNLESS_SANDBOX_BIN");
-    char exe[4096], path[4200];
-    ssize_t n;
+    char dir[4096], path[4200];
+    struct kl_err err = {0};
 
     if (env && *env)
         snprintf(path, sizeof(path), "%s", env);
-    else {
-        if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0)
-            return kl_errf(NULL, -errno, "readlink");
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = 0;
-        snprintf(path, sizeof(path), "%s/guest/kl-sandbox", exe);
-    }
+    else if (kl_guest_dir(dir, sizeof(dir), &err) < 0) {
+        snprintf(g.init_msg, sizeof(g.init_msg), "%s", err.msg);
+        return err.code;
+    } else
+        snprintf(path, sizeof(path), "%s/kl-sandbox", dir);
     g.exe_fd = open(path, O_PATH | O_CLOEXEC);
     if (g.exe_fd < 0) {
         snprintf(g.init_msg, sizeof(g.init_msg), "cannot open the sandbox tender %s: %s", path,
