@@ -16,7 +16,9 @@
 #      with, so make and git are the only packages added; everything else
 #      must come from scripts/deps.sh via apt-get.
 #   2. test: a fresh chroot from the base tarball; /proc, /dev, /dev/pts,
-#      /sys mounted (and unmounted on exit by a trap, even on failure); the
+#      /sys mounted (and unmounted on exit by a trap, even on failure; the
+#      chroot's / is bound onto itself so it is a mount point, as on a real
+#      machine, or `unshare -m` fails there with EINVAL); the
 #      project cloned to /work/kernless (git clone of the committed HEAD, or
 #      --worktree: plus uncommitted and untracked, non-ignored files); the
 #      official test suites (../shared beside this project) bind-mounted
@@ -145,7 +147,7 @@ cleanup() {
   if [ "$KEEP_ROOT" -eq 0 ]; then
     for r in "${ROOTS[@]}"; do
       # Only ever remove a chroot with nothing mounted beneath it.
-      if ! grep -q " $r/" /proc/self/mounts; then rm -rf --one-file-system "$r"; fi
+      if ! grep -qE " $r(/| )" /proc/self/mounts; then rm -rf --one-file-system "$r"; fi
     done
   fi
 }
@@ -217,13 +219,15 @@ fi
 # new_root NAME: unpack the base into WORK/NAME, mount, clone; prints nothing, sets R.
 new_root() {
   R=$WORK/$1
-  if grep -q " $R/" /proc/self/mounts; then die "$R still has mounts; unmount them first"; fi
+  if grep -qE " $R(/| )" /proc/self/mounts; then die "$R still has mounts; unmount them first"; fi
   rm -rf --one-file-system "$R"
   mkdir -p "$R"
   ROOTS+=("$R")
   tar -C "$R" --numeric-owner -xzf "$BASE" || die "cannot unpack $BASE"
   cp /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null
   grep -q localhost "$R/etc/hosts" 2>/dev/null || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' >>"$R/etc/hosts"
+  # / is a mount point on a real machine; `unshare -m` (tests/run) sets / private and fails with EINVAL otherwise.
+  mnt "$R" --bind "$R" || die "bind $R onto itself"
   mnt "$R/proc" -t proc proc || die "mount proc"
   mnt "$R/sys" -t sysfs sysfs || mnt "$R/sys" --rbind /sys || die "mount sys"
   mnt "$R/dev" --bind /dev || die "mount dev"
