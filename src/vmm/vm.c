@@ -43,7 +43,8 @@ static int choose(enum kl_isolation want, struct kl_err *err)
         return 0;
     }
     if (want == KL_ISOLATION_KVM)
-        return kl_errf(err, -ENODEV, "--isolation kvm: %s", kerr.msg);
+        return kl_errf(err, -ENODEV, "--isolation kvm: %s (load the kvm module and run as a "
+                       "user with access to /dev/kvm, or use --isolation process)", kerr.msg);
     snprintf(note, sizeof(note), "%s", kerr.msg);
     selected = &kl_vm_proc_ops;
     return kl_vm_proc_ops.probe(err);

@@ -63,8 +63,7 @@ static int open_kvm(struct kl_err *err)
 
     if (fd < 0) {
         int e = errno;
-        return kl_errf(err, -e, "cannot open /dev/kvm: %s (Kernless needs KVM: load the kvm "
-                       "module and run as a user with access to /dev/kvm)", strerror(e));
+        return kl_errf(err, -e, "cannot open /dev/kvm: %s", strerror(e));
     }
     api = ioctl(fd, KVM_GET_API_VERSION, 0);
     if (api != KVM_API_VERSION) {
