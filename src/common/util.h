@@ -47,6 +47,9 @@ void kl_wait_status_describe(int status, char *buf, size_t n);
  */
 int kl_guest_dir(char *out, size_t len, struct kl_err *err);
 
+/** munmap that also gives back an ASan build's shadow of the range. 0 or -errno. */
+int kl_munmap(void *p, size_t len);
+
 /** mkdir -p with the given mode for every created folder. */
 int kl_mkdir_p(const char *path, int mode);
 

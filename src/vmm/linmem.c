@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "common/util.h"
 #include "vmm/instance.h"
 
 /* 4 KiB pages: per-page dirty bits for warm-VM resets (warm.c). */
@@ -90,5 +91,5 @@ void kl_linmem_release(struct kl_inst *in)
 {
     for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
         if (in->mems[i].host)
-            munmap(in->mems[i].host, in->mems[i].reserved);
+            kl_munmap(in->mems[i].host, in->mems[i].reserved);
 }

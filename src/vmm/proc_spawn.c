@@ -328,7 +328,7 @@ void kl_proc_free(struct kl_vm *vm)
         if (vm->mem_fds[i] >= 0)
             close(vm->mem_fds[i]);
     if (vm->low && !vm->low_given)
-        munmap(vm->low, KL_LOW_END);
+        kl_munmap(vm->low, KL_LOW_END);
     free(vm);
 }
 

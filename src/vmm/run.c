@@ -269,7 +269,7 @@ void kl_inst_teardown(struct kl_inst *in)
     kl_wasi_host_close(in->fs);   /* every host file the guest had open */
     in->fs = NULL;
     if (in->low)
-        munmap(in->low, KL_LOW_END);
+        kl_munmap(in->low, KL_LOW_END);
 }
 
 /* ---- the exit loop ---- */
