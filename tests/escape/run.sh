@@ -295,13 +295,17 @@ if [ -e /dev/kvm ]; then
   # end the guest with a kernless line and a non-zero status.
   for a in sys-getpid sys-write "sys-openat $MARKER" "sys-execve touch_$MARKER" sys-socket sys-ptrace \
            sys-kill sys-mmap-rwx sys-mprotect-code int80 sysenter vsyscall "read 0x7fff00000000" \
-           "read 0x1000" "read 0x100000" write-code "write 0x4001000" out-0x80 out-hostcall-port \
+           "read 0x1000" "read 0x100000" write-code "write 0x4001000" out-0x80 \
            out-fault-port in-port hlt cli mov-cr3 hc-outside hc-misaligned hc-past-end hc-in-code \
            hc-unknown hc-exit-huge hc-read-into-code; do
     set -- $a
     n=$1; [ $# -gt 1 ] && n="$1-$2"
     attempt kvm "${n//\//_}" nz ".*" --timeout-ms 5000 -- "$@"
   done
+  # On KVM an `out` to the hostcall port IS the gate's own instruction (the
+  # TSS bitmap opens it), so it is just an exit hostcall, not an escape: it
+  # must end cleanly (tests/kvm checks the same).
+  attempt kvm out-hostcall-port 0 "" --timeout-ms 5000 -- out-hostcall-port
 else
   skip kvm-attempts "no /dev/kvm on this machine: the attempts ran on the process backend only"
 fi
