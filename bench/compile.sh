@@ -92,7 +92,7 @@ for mod in "${MODS[@]}"; do
   "$W/bin/$mod" "${args[@]}" >"$W/log/$mod.expected" 2>/dev/null
   for cfg in "${CONFIGS[@]}"; do
     [ -f "$W/t/$mod.$cfg.bad" ] && continue
-    if ! "$KL" run "$W/img/$mod.$cfg.kimg" "${args[@]}" >"$W/log/$mod.$cfg.out" 2>"$W/log/$mod.$cfg.runerr" ||
+    if ! "$KL" run --isolation "$BENCH_ISOLATION" "$W/img/$mod.$cfg.kimg" "${args[@]}" >"$W/log/$mod.$cfg.out" 2>"$W/log/$mod.$cfg.runerr" ||
        ! cmp -s "$W/log/$mod.$cfg.out" "$W/log/$mod.expected"; then
       echo "wrong output or failed run" >"$W/t/$mod.$cfg.bad"
       blog "compile: $mod compiled with $cfg gives a wrong answer: $(head -c 200 "$W/log/$mod.$cfg.runerr")"
@@ -111,7 +111,7 @@ if [ "$RUNTIME" = 1 ]; then
     echo "$T_SEC" >"$W/t/$mod.native.run"
     for cfg in "${CONFIGS[@]}"; do
       [ -f "$W/t/$mod.$cfg.bad" ] && continue
-      timed "$W/log/$mod.$cfg.run" /dev/null "$KL" run "$W/img/$mod.$cfg.kimg" "${args[@]}"
+      timed "$W/log/$mod.$cfg.run" /dev/null "$KL" run --isolation "$BENCH_ISOLATION" "$W/img/$mod.$cfg.kimg" "${args[@]}"
       if [ "$T_RC" -eq 0 ] && cmp -s "$W/log/$mod.$cfg.run" "$W/log/$mod.run.expected"; then
         echo "$T_SEC" >"$W/t/$mod.$cfg.run"
       else
@@ -141,7 +141,7 @@ for mod in "${MODS[@]}"; do
 done
 big=${MODS[${#MODS[@]} - 1]}
 {
-  printf '## compile: wasm2c + C compiler time and peak memory per MB of wasm\n\n'
+  printf '## compile: wasm2c + C compiler time and peak memory per MB of wasm (%s backend)\n\n' "$BENCH_ISOLATION"
   section_provenance
   printf '`kernless compile [--opt N] module.wasm -o m.kimg` (validate, wasm2c, cc, link), timed as a whole; '
   printf 'peak memory is `/usr/bin/time -f %%M`, the largest resident set among kernless and the tools it ran. '
@@ -197,8 +197,8 @@ big=${MODS[${#MODS[@]} - 1]}
     done
     printf '\n'
   done
-  printf '\n![compile time against module size](plots/compile-time.png)\n![peak memory against module size](plots/compile-memory.png)\n\n'
-} >"$RESULTS_DIR/compile.md"
+  printf '\n![compile time against module size](plots/compile-time-'"$BENCH_ISOLATION"'.png)\n![peak memory against module size](plots/compile-memory-'"$BENCH_ISOLATION"'.png)\n\n'
+} >"$RESULTS_DIR/compile-$BENCH_ISOLATION.md"
 
 # One line per configuration through the modules, sorted by size (log-log: sizes span 20x).
 sort -k2,2n "$W/scaling.dat" >"$W/scaling.sorted"
@@ -213,7 +213,7 @@ plot_cmd() {   # plot_cmd FIRSTCOL DIVISOR: a plot line per configuration (its c
   done
   printf '\n'
 }
-plot_png "$PLOTS_DIR/compile-time.png" <<EOF
+plot_png "$PLOTS_DIR/compile-time-$BENCH_ISOLATION.png" <<EOF
 set title "compile: kernless compile time against wasm size (median)"
 set logscale xy
 set xlabel "wasm module size, KB"
@@ -221,7 +221,7 @@ set ylabel "compile time, s"
 set key inside left top
 $(plot_cmd 3 1)
 EOF
-plot_png "$PLOTS_DIR/compile-memory.png" <<EOF
+plot_png "$PLOTS_DIR/compile-memory-$BENCH_ISOLATION.png" <<EOF
 set title "compile: peak memory (kernless and the tools it runs) against wasm size"
 set logscale x
 set xlabel "wasm module size, KB"

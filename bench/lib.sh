@@ -69,13 +69,17 @@ bench_commit() {
   echo "$c"
 }
 bench_date() { date -u '+%Y-%m-%d %H:%M UTC'; }
+# When, and under what load, the benchmark sourcing this file started (its section says both).
+BENCH_T0_DATE=$(date -u '+%Y-%m-%d %H:%M')
+BENCH_T0_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # One line under each section title: when and at which commit these figures were measured.
 # Sections are kept from earlier runs when only one benchmark runs (B=name), so each carries
 # its own provenance.
 section_provenance() {
-  printf '_Measured %s at commit `%s` on %s (%s cores); load average at start: %s._\n\n' \
-    "$(bench_date)" "$(bench_commit)" "$(cpu_model)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '_Measured %s to %s at commit `%s` on %s (%s cores), **%s backend** (`--isolation %s`); load average at start: %s, at end: %s._\n\n' \
+    "$BENCH_T0_DATE" "$(date -u '+%H:%M UTC')" "$(bench_commit)" "$(cpu_model)" "$(nproc)" "$BENCH_ISOLATION" "$BENCH_ISOLATION" \
+    "$BENCH_T0_LOAD" "$(cut -d' ' -f1-3 /proc/loadavg)"
   if [ "${QUICK:-0}" = 1 ]; then
     printf '**QUICK=1: tiny sizes and few runs, to check the harness only. These figures mean nothing; run `make bench` without QUICK.**\n\n'
   fi
@@ -100,6 +104,27 @@ need_pkgs() {
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q \
     --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# ---- isolation backend -------------------------------------------------------
+# BENCH_ISOLATION: the backend every kernless command in the benchmarks gets with --isolation
+# (kvm or process). Unset: the one `--isolation auto` picks on this machine, as `run -v` names it
+# (it prints the line before it opens the module, so /dev/null does). Each section states it in
+# its title, and its results file and plots carry it in their names (results/<name>-<backend>.md),
+# so the backends keep their own rows side by side in RESULTS.md.
+auto_isolation() {
+  "$KL" run -v /dev/null 2>&1 | sed -n 's/^kernless: isolation: \([a-z]*\).*/\1/p' | head -n 1
+}
+if [ -z "${BENCH_ISOLATION:-}" ] && [ -n "${KL:-}" ]; then
+  BENCH_ISOLATION=$(auto_isolation)
+fi
+# With no binary yet, leave it unset: the caller reports the missing binary itself.
+if [ -n "${BENCH_ISOLATION:-}" ] || [ -x "${KL:-}" ]; then
+  case "${BENCH_ISOLATION:-}" in
+    kvm|process) export BENCH_ISOLATION ;;
+    *) printf 'bench: BENCH_ISOLATION must be kvm or process (got "%s"; auto could not be resolved)\n' \
+         "${BENCH_ISOLATION:-}" >&2; exit 2 ;;
+  esac
+fi
 
 # ---- building the programs -------------------------------------------------
 # wasm_cc SRC OUT: the wasm32-wasi build the issue fixes (no SIMD flags).
@@ -130,10 +155,10 @@ kl_serve_reason() {
 # report shows a clear gap rather than a missing or made-up number.
 not_available() {
   {
-    printf '## %s\n\n' "$2"
+    printf '## %s (%s backend)\n\n' "$2" "$BENCH_ISOLATION"
     section_provenance
     printf '| benchmark | status |\n|---|---|\n| %s | not available yet: %s |\n\n' "$1" "$3"
-  } >"$RESULTS_DIR/$1.md"
+  } >"$RESULTS_DIR/$1-$BENCH_ISOLATION.md"
 }
 
 # ---- plots -------------------------------------------------------------------

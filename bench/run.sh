@@ -2,6 +2,9 @@
 # run.sh - `make bench` driver: install what the benchmarks need, run them, write bench/RESULTS.md.
 #
 # Usage: bench/run.sh [BUILD] [NAME...]   (make bench B=compute runs one; several may be given)
+# BENCH_ISOLATION=kvm|process picks the backend every kernless command gets (--isolation);
+# default: the one `auto` picks here. Sections go to bench/results/<name>-<backend>.md, so a run
+# on one backend refreshes that backend's sections and keeps the other's.
 # Each benchmark bench/<name>.sh writes its section to bench/results/<name>.md and its plots to
 # bench/plots/. RESULTS.md is then rebuilt from every section present, so running one benchmark
 # refreshes its section and keeps the others (each section states when and where it was measured).
@@ -12,7 +15,6 @@ ROOT=$PWD
 BUILD=${1:-build}
 shift || true
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-. "$ROOT/bench/lib.sh"
 
 ALL=(compute compile start request http density)
 # B may arrive as one word with commas or spaces ("compute,start").
@@ -39,6 +41,7 @@ if [ ! -x "$KL" ]; then
   echo "bench: no kernless binary at $KL (run make first)" >&2
   exit 1
 fi
+. "$ROOT/bench/lib.sh" || exit 2   # resolves and exports BENCH_ISOLATION (needs KL)
 # Benchmark a private copy of the binary and its guest runtime (found next to it): a rebuild of
 # BUILD while the benchmarks run (another make on this tree) must not change or break them midway.
 if [ -z "${KERNLESS_BIN:-}" ]; then
@@ -59,7 +62,7 @@ need_pkgs wrk nginx fcgiwrap gnuplot-nox time curl clang lld wasi-libc \
 start=$(date +%s)
 failed=()
 for n in "${SEL[@]}"; do
-  blog "=== $n"
+  blog "=== $n ($BENCH_ISOLATION backend)"
   t0=$(date +%s)
   if ! bash "$ROOT/bench/$n.sh"; then
     failed+=("$n")
@@ -80,18 +83,21 @@ R=$ROOT/bench/RESULTS.md
   printf '| memory | %s |\n' "$(free -h | awk '/^Mem:/ { print $2 }')"
   printf '| OS | %s, kernel %s |\n' "$(. /etc/os-release && echo "$PRETTY_NAME")" "$(uname -r)"
   printf '| KVM | %s |\n' "$(kvm_desc)"
+  printf '| isolation (last run) | %s (`--isolation %s`; `auto` picks %s here) |\n' "$BENCH_ISOLATION" "$BENCH_ISOLATION" "$(auto_isolation)"
   printf '| gcc / clang | %s / %s |\n' "$(gcc -dumpfullversion)" "$(clang --version | head -1 | sed 's/.*version //; s/ .*//')"
   printf '| wasm2c | %s |\n' "$(wasm2c --version 2>/dev/null || echo n/a)"
   printf '| node | %s |\n' "$(node --version 2>/dev/null || echo n/a)"
   printf '| nginx / wrk | %s / %s |\n' "$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$(wrk -v 2>&1 | head -1 | awk '{ print $2 }')"
   printf '\nMachines are noisy (this one is shared): compare the ratios, which come from baselines '
   printf 'measured in the same run, rather than absolute times across runs.\n\n'
+  printf 'Each benchmark has a section per isolation backend it was run on (`BENCH_ISOLATION=kvm|process`), '
+  printf 'its title naming the backend; each section states when, at which commit and under what load it was measured.\n\n'
   for n in "${ALL[@]}"; do
-    if [ -f "$RESULTS_DIR/$n.md" ]; then
-      cat "$RESULTS_DIR/$n.md"
-    else
-      printf '## %s\n\nNot run yet: `make bench B=%s`.\n\n' "$n" "$n"
-    fi
+    any=0
+    for iso in process kvm; do
+      if [ -f "$RESULTS_DIR/$n-$iso.md" ]; then cat "$RESULTS_DIR/$n-$iso.md"; any=1; fi
+    done
+    [ $any -eq 1 ] || printf '## %s\n\nNot run yet: `make bench B=%s`.\n\n' "$n" "$n"
   done
 } >"$R"
 blog "wrote $R and bench/plots/ in $(( $(date +%s) - start )) s"

@@ -100,7 +100,7 @@ cleanup() {
   if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
 }
 trap cleanup EXIT
-SERVE_FLAGS=(--idle-ms "$IDLE_MS")
+SERVE_FLAGS=(--isolation "$BENCH_ISOLATION" --idle-ms "$IDLE_MS")
 "$KL" serve --listen 127.0.0.1:0 --data "$W/data" "${SERVE_FLAGS[@]}" >"$W/serve.out" 2>"$W/serve.err" &
 SPID=$!
 PORT=""

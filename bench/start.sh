@@ -21,7 +21,7 @@ if ! native_cc "$src" "$W/hello" 2>"$W/build.log" || ! wasm_cc "$src" "$W/hello.
   exit 1
 fi
 "$W/hello" >"$W/expected"
-"$KL" run "$W/hello.wasm" >/dev/null 2>&1   # fill the image cache: the runs below must hit it
+"$KL" run --isolation "$BENCH_ISOLATION" "$W/hello.wasm" >/dev/null 2>&1   # fill the image cache: the runs below must hit it
 
 # kernless --help starts no VM: it measures the binary's own process start (exec, dynamic
 # linking of its libraries), the floor under every kernless command.
@@ -39,8 +39,8 @@ run_target() {
   local t=$1
   case $t in
     native)        timed "$W/out" "$W/err" "$W/hello" ;;
-    kernless-wasm) timed "$W/out" "$W/err" "$KL" run -v "$W/hello.wasm" ;;
-    kernless-kimg) timed "$W/out" "$W/err" "$KL" run -v "$W/hello.kimg" ;;
+    kernless-wasm) timed "$W/out" "$W/err" "$KL" run --isolation "$BENCH_ISOLATION" -v "$W/hello.wasm" ;;
+    kernless-kimg) timed "$W/out" "$W/err" "$KL" run --isolation "$BENCH_ISOLATION" -v "$W/hello.kimg" ;;
     node)          timed "$W/out" "$W/err" "${NODE_WASI[@]}" "$W/hello.wasm" ;;
     kernless-help) timed "$W/out" "$W/err" "$KL" --help ;;
   esac
@@ -78,7 +78,7 @@ done
 ms() { awk -v x="$1" 'BEGIN { if (x == "nan" || x == "") print "n/a"; else printf "%.2f", x * 1000 }'; }
 np50=$(pctl "$W/t/native" 50 2>/dev/null)
 {
-  printf '## start: hello-world process, time to completion\n\n'
+  printf '## start: hello-world process, time to completion (%s backend)\n\n' "$BENCH_ISOLATION"
   section_provenance
   printf 'The same `examples/hello/hello.c` as a native process (`gcc -O2`), under `kernless run` '
   printf '(the .wasm, whose image the cache already holds, and a .kimg written by `kernless compile`), and '
@@ -119,8 +119,8 @@ np50=$(pctl "$W/t/native" 50 2>/dev/null)
   done
   printf '\nThe kernless binary loads %s shared libraries (`ldd`); `kernless --help` above is that cost alone.\n' \
     "$(ldd "$KL" 2>/dev/null | grep -c '=>')"
-  printf '\n![start latency distribution](plots/start-cdf.png)\n\n'
-} >"$RESULTS_DIR/start.md"
+  printf '\n![start latency distribution](plots/start-cdf-'"$BENCH_ISOLATION"'.png)\n\n'
+} >"$RESULTS_DIR/start-$BENCH_ISOLATION.md"
 
 {
   printf 'set title "start: hello-world time to completion, distribution over runs"\n'
@@ -132,5 +132,5 @@ np50=$(pctl "$W/t/native" 50 2>/dev/null)
     sep=", \\"$'\n'
   done <"$W/cdf.list"
   printf '\n'
-} | plot_png "$PLOTS_DIR/start-cdf.png"
+} | plot_png "$PLOTS_DIR/start-cdf-$BENCH_ISOLATION.png"
 exit $fail

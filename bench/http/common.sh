@@ -48,8 +48,8 @@ setup_nginx() {
   # The same function as a per-request `kernless run` (a new VM per request) behind fcgiwrap.
   if wasm_cc "$cgi_src" "$W/cgi/hello.wasm" 2>>"$W/cgi/build.log" &&
      "$KL" compile "$W/cgi/hello.wasm" -o "$W/cgi/hello.kimg" 2>>"$W/cgi/build.log"; then
-    printf '#!/bin/sh\n# a CGI script: one kernless VM per request\nexec "%s" run "%s"\n' \
-      "$KL" "$W/cgi/hello.kimg" >"$W/cgi/kernless-hello"
+    printf '#!/bin/sh\n# a CGI script: one kernless VM per request\nexec "%s" run --isolation "%s" "%s"\n' \
+      "$KL" "$BENCH_ISOLATION" "$W/cgi/hello.kimg" >"$W/cgi/kernless-hello"
     chmod +x "$W/cgi/kernless-hello"
   fi
   # fcgiwrap preforks; two children per core keeps the cores busy while others fork.
@@ -111,7 +111,7 @@ setup_kernless_serve() {
   wasm_cc "$ROOT/examples/wagi-hello/hello.c" "$W/serve/hello.wasm" 2>"$W/serve/build.log" ||
     { SERVE_ERR="the WAGI hello does not build"; return 1; }
   # SERVE_ARGS: extra serve options a benchmark needs (e.g. density raises the per-function VM cap).
-  "$KL" serve --listen 127.0.0.1:0 --data "$W/serve/data" ${SERVE_ARGS:-} >"$W/serve/serve.out" 2>"$W/serve/serve.err" &
+  "$KL" serve --isolation "$BENCH_ISOLATION" --listen 127.0.0.1:0 --data "$W/serve/data" ${SERVE_ARGS:-} >"$W/serve/serve.out" 2>"$W/serve/serve.err" &
   SERVE_PID=$!
   HTTP_PIDS+=($!)
   for i in $(seq 1 100); do   # port 0: the server prints the port it got
