@@ -373,6 +373,6 @@ fi
 
 say "SUMMARY: make test (first run): $TEST_STATUS${FINAL_LINE:+ ($FINAL_LINE)}${TEST2_STATUS:+; second run (diagnostic): $TEST2_STATUS${FINAL2_LINE:+ ($FINAL2_LINE)}}"
 say "SUMMARY: make run (first run): $RUN_STATUS${RUN2_STATUS:+; second run (diagnostic): $RUN2_STATUS}"
-[ "$RC" -eq 0 ] && say "PASS: both worked on their first run" || say "FAIL: see $LOGS"
+[ "$RC" -eq 0 ] && say "PASS: every step that ran worked on its first run" || say "FAIL: see $LOGS"
 exit $RC
 }
