@@ -32,9 +32,11 @@ SAN_OBJS  := $(patsubst %.c,$(BUILD)/san/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUIL
 
 # The guest runtime: freestanding, no libc, linked into every image.
 GUEST_CC     ?= gcc
-GUEST_CFLAGS := -std=gnu11 -O2 -g0 $(WARN) -ffreestanding -fno-pic -fno-pie \
+# gcc's own include folder, looked up when a recipe first needs it (gcc may not be installed before deps.sh).
+GUEST_INC = $(eval GUEST_INC := $$(shell $$(GUEST_CC) -print-file-name=include))$(GUEST_INC)
+GUEST_CFLAGS = -std=gnu11 -O2 -g0 $(WARN) -ffreestanding -fno-pic -fno-pie \
                 -fno-stack-protector -fno-asynchronous-unwind-tables -mno-avx \
-                -mcmodel=small -nostdinc -isystem $(shell $(GUEST_CC) -print-file-name=include) \
+                -mcmodel=small -nostdinc -isystem $(GUEST_INC) \
                 -Isrc/guest/include -I$(BUILD)/guest/include -Iinclude -Isrc \
                 -fno-math-errno -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1
 GUEST_SRCS := $(wildcard src/guest/*.c)
@@ -85,10 +87,10 @@ guest: $(BUILD)/guest/libkguest.a $(BUILD)/guest/guest.ld $(BUILD)/guest/.header
 # linked into the tender area, found next to the kernless binary like the
 # runtime (<bindir>/guest/kl-sandbox).
 TENDER_SRCS := $(wildcard src/sandbox/*.c src/sandbox/*.S)
-TENDER_CFLAGS := -std=gnu11 -O2 -g0 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+TENDER_CFLAGS = -std=gnu11 -O2 -g0 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
                  -fno-asynchronous-unwind-tables -mno-avx -mgeneral-regs-only -nostdinc \
-                 -isystem $(shell $(GUEST_CC) -print-file-name=include) -Iinclude -Isrc
-$(BUILD)/guest/kl-sandbox: $(TENDER_SRCS) src/sandbox/tender.ld src/vmm/proc_chan.h include/kernless/abi.h
+                 -isystem $(GUEST_INC) -Iinclude -Isrc
+$(BUILD)/guest/kl-sandbox: $(TENDER_SRCS) src/sandbox/tender.ld src/vmm/proc_chan.h include/kernless/abi.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(TENDER_CFLAGS) -static -nostdlib -no-pie -Wl,-T,src/sandbox/tender.ld \
 		-Wl,--build-id=none -o $@ $(TENDER_SRCS)
