@@ -76,11 +76,14 @@ int kl_inst_mem_grow(struct kl_inst *in, uint32_t idx, uint32_t new_pages, uint3
         return rc;
     if (new_pages > m->pages) {
         uint64_t off = (uint64_t)m->pages * KL_WASM_PAGE;
-        rc = kl_pt_map(&in->pt, KL_MEM_GVA(idx) + off, KL_MEM_GPA(idx) + off, want - off, USER_RW);
+        /* A backend that sizes memories itself (the process sandbox maps
+         * each window whole) needs no guest page-table entries for them. */
+        if (kl_vm_caps(in->vm) & KL_VM_CAP_RESIZE)
+            rc = kl_vm_mem_resize(in->vm, idx, want);
+        else if ((rc = kl_pt_map(&in->pt, KL_MEM_GVA(idx) + off, KL_MEM_GPA(idx) + off,
+                                 want - off, USER_RW)) == -ENOMEM)
+            rc = -ENOSPC;
         if (rc < 0)
-            return rc == -ENOMEM ? -ENOSPC : rc;
-        if ((kl_vm_caps(in->vm) & KL_VM_CAP_RESIZE) &&
-            (rc = kl_vm_mem_resize(in->vm, idx, want)) < 0)
             return rc;
         m->pages = new_pages;
     }

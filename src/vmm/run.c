@@ -120,8 +120,12 @@ static int load_image(struct kl_inst *in, const struct kl_image *img)
 
 static int map_system(struct kl_inst *in)
 {
+    /* 4 KiB pages only where the reset reads per-page dirty bits: a dirty-log
+     * backend gets 2 MiB pages, ~70 fewer table pages to write per VM. */
+    const uint64_t urw = (kl_vm_caps(in->vm) & KL_VM_CAP_DIRTY_LOG) ? USER_RW & ~KL_PT_SMALL
+                                                                    : USER_RW;
     /* Supervisor-only: invisible to CPL 3, so escaped code cannot reach them. */
-    static const struct { uint64_t gva, size, flags; } maps[] = {
+    const struct { uint64_t gva, size, flags; } maps[] = {
         {KL_GDT_GPA, KL_PAGE_SIZE, KL_PTE_W | KL_PTE_NX},
         {KL_IDT_GPA, KL_PAGE_SIZE, KL_PTE_NX},
         {KL_TSS_GPA, 3 * KL_PAGE_SIZE, KL_PTE_W | KL_PTE_NX},
@@ -135,9 +139,9 @@ static int map_system(struct kl_inst *in)
         {KL_RESETLIST_GPA, KL_RESETLIST_END - KL_RESETLIST_GPA, KL_PTE_W | KL_PTE_NX},
         {KL_PT_GPA, KL_PT_END - KL_PT_GPA, KL_PTE_W | KL_PTE_NX},
         /* User: request/IO area, runtime heap, stack. */
-        {KL_BOOT_GVA, KL_IO_END - KL_BOOT_GVA, USER_RW},
-        {KL_HEAP_GVA, KL_HEAP_SIZE, USER_RW},
-        {KL_STACK_GVA, KL_STACK_SIZE, USER_RW},
+        {KL_BOOT_GVA, KL_IO_END - KL_BOOT_GVA, urw},
+        {KL_HEAP_GVA, KL_HEAP_SIZE, urw},
+        {KL_STACK_GVA, KL_STACK_SIZE, urw},
     };
     for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
         int rc = kl_pt_map(&in->pt, maps[i].gva, maps[i].gva, maps[i].size, maps[i].flags);
