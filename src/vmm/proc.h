@@ -66,6 +66,13 @@ int kl_proc_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bi
  */
 int kl_proc_exchange(struct kl_vm *vm, int reply, uint64_t deadline_ns);
 
+/**
+ * kl_proc_exchange with a 5 s limit, expecting `event`; otherwise an error
+ * "the sandbox <what>: <why>" (how it died, or that it did not answer).
+ */
+int kl_proc_await(struct kl_vm *vm, int reply, uint32_t event, const char *what,
+                  struct kl_err *err);
+
 /** Has the process ended? Reaps it and records how (non-blocking). */
 int kl_proc_check_dead(struct kl_vm *vm);
 

@@ -35,7 +35,6 @@
  * libmicrohttpd's) keeps the low numbers for sockets. */
 #define FD_FLOOR 1024
 #define NOBODY 65534u
-#define SPAWN_TIMEOUT_NS (5 * 1000000000ull)
 
 static struct {
     int exe_fd;                         /* O_PATH of the tender binary */
@@ -289,16 +288,8 @@ static int spawn(struct kl_vm **out, struct kl_err *err)
         rc = kl_errf(err, -errno, "cannot open %s: %s", path, strerror(errno));
         goto err_free;
     }
-    rc = kl_proc_exchange(vm, -1, kl_now_ns() + SPAWN_TIMEOUT_NS);
-    if (rc == 0 && vm->chan->event != KL_CHAN_EV_SPAWNED)
-        rc = -EPROTO;
-    if (rc < 0) {
-        char why[160] = "no answer";
-        if (vm->dead)
-            kl_wait_status_describe(vm->wait_status, why, sizeof(why));
-        rc = kl_errf(err, rc, "the sandbox tender did not start: %s", why);
+    if ((rc = kl_proc_await(vm, -1, KL_CHAN_EV_SPAWNED, "tender did not start", err)) < 0)
         goto err_free;
-    }
     *out = vm;
     return 0;
 

@@ -88,6 +88,21 @@ int kl_proc_exchange(struct kl_vm *vm, int reply, uint64_t deadline_ns)
     }
 }
 
+int kl_proc_await(struct kl_vm *vm, int reply, uint32_t event, const char *what,
+                  struct kl_err *err)
+{
+    int rc = kl_proc_exchange(vm, reply, kl_now_ns() + 5000000000ull);
+    char why[160] = "no answer in 5 s";
+
+    if (rc == 0 && vm->chan->event != event)
+        rc = -EPROTO;
+    if (rc == 0)
+        return 0;
+    if (vm->dead)
+        kl_wait_status_describe(vm->wait_status, why, sizeof(why));
+    return kl_errf(err, rc, "the sandbox %s: %s", what, why);
+}
+
 /* ---- the kl_vm operations ---- */
 
 static int proc_probe(struct kl_err *err) { return kl_proc_init(err); }
@@ -204,15 +219,8 @@ static int start(struct kl_vm *vm, uint64_t cr3, struct kl_err *err)
         return kl_errf(err, -EINVAL, "the guest layout does not fit the process sandbox");
     memcpy((void *)vm->chan->maps, l.m, l.n * sizeof(l.m[0]));
     vm->chan->nmaps = l.n;
-    rc = kl_proc_exchange(vm, KL_CHAN_SETUP, kl_now_ns() + 5000000000ull);
-    if (rc == 0 && vm->chan->event != KL_CHAN_EV_LOCKED)
-        rc = -EPROTO;
-    if (rc < 0) {
-        char why[160] = "no answer";
-        if (vm->dead)
-            kl_wait_status_describe(vm->wait_status, why, sizeof(why));
-        return kl_errf(err, rc, "the sandbox could not lock down: %s", why);
-    }
+    if ((rc = kl_proc_await(vm, KL_CHAN_SETUP, KL_CHAN_EV_LOCKED, "could not lock down", err)) < 0)
+        return rc;
     close(vm->low_fd);   /* the tender has mapped it and closed all of its fds */
     vm->low_fd = -1;
     vm->locked = 1;
