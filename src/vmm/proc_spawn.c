@@ -42,6 +42,7 @@ static struct {
     uint32_t filter_len;
     int ns_flags;                       /* namespaces each sandbox gets */
     uint64_t tsc_khz;
+    uint32_t spin_cycles_k;             /* the tender's spin before it sleeps (KERNLESS_SPIN_US) */
     int init_rc;
     char init_msg[400];
 } g;
@@ -160,6 +161,9 @@ static void init(void)
     if (getenv("KERNLESS_SANDBOX_NO_NETNS"))
         g.ns_flags &= ~CLONE_NEWNET;
     g.tsc_khz = measure_tsc_khz();
+    const char *spin = getenv("KERNLESS_SPIN_US");
+    uint64_t us = spin ? strtoull(spin, NULL, 10) : 20;
+    g.spin_cycles_k = (uint32_t)(us * g.tsc_khz / 1000000 + 1);
     /* Sandboxes are spawned by one long-lived thread without any seccomp
      * filter (vCPU threads may not fork), which is also their parent, so
      * PR_SET_PDEATHSIG ties them to the process, not to a short-lived thread. */
@@ -241,14 +245,12 @@ static int make_memory(struct kl_vm *vm, struct kl_err *err)
 static void fill_channel(struct kl_vm *vm)
 {
     volatile struct kl_chan *c = vm->chan;
-    const char *spin = getenv("KERNLESS_SPIN_US");
-    uint64_t us = spin ? strtoull(spin, NULL, 10) : 20;
 
     for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
         c->mem_fds[i] = vm->mem_fds[i];
     c->drop_uid = NOBODY;
     c->drop_gid = NOBODY;
-    c->spin_cycles_k = (uint32_t)(us * g.tsc_khz / 1000000 + 1);
+    c->spin_cycles_k = g.spin_cycles_k;
     c->filter_len = g.filter_len;
     memcpy((void *)c->filter, g.filter, g.filter_len * sizeof(g.filter[0]));
 }

@@ -14,7 +14,6 @@ struct kl_vm_hdr {
 
 static pthread_mutex_t sel_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct kl_vm_ops *selected;
-static enum kl_isolation selected_as;
 static char note[300];
 
 int kl_isolation_parse(const char *s, enum kl_isolation *out)
@@ -56,12 +55,11 @@ int kl_isolation_select(enum kl_isolation want, struct kl_err *err)
 
     pthread_mutex_lock(&sel_lock);
     if (selected) {
-        if (want != KL_ISOLATION_AUTO && want != selected_as &&
-            !(want == KL_ISOLATION_KVM && selected == &kl_vm_kvm_ops) &&
-            !(want == KL_ISOLATION_PROCESS && selected == &kl_vm_proc_ops))
+        const struct kl_vm_ops *w = want == KL_ISOLATION_KVM ? &kl_vm_kvm_ops
+                                    : want == KL_ISOLATION_PROCESS ? &kl_vm_proc_ops : NULL;
+        if (w && w != selected)
             rc = kl_errf(err, -EBUSY, "isolation is already %s", selected->name);
     } else {
-        selected_as = want;
         rc = choose(want, err);
         if (rc < 0)
             selected = NULL;

@@ -266,7 +266,7 @@ static int proc_run(struct kl_vm *vm, struct kl_vm_exit *x)
     int reply, rc;
 
     memset(x, 0, sizeof(*x));
-    if (vm->dead || (vm->pending != PROC_NONE && kl_proc_check_dead(vm)))
+    if (vm->dead)   /* a death since is noticed by kl_proc_exchange, off the hot path */
         goto died;
     switch (vm->pending) {
     case PROC_NONE:
