@@ -9,8 +9,8 @@
 # the expected `kernless: ...` line and a non-zero status, print no
 # "ESCAPED" line, leave no marker file, no sandbox process and no sanitizer
 # report. The attempts run while a `kernless serve` with a hello function
-# serves, which must still answer 200 afterwards. With /dev/kvm the
-# attempts that apply run again with --isolation kvm. Prints one line per
+# serves, which must still answer 200 afterwards. The attempts that apply
+# to KVM run in tests/kvm. Prints one line per
 # check and, last, "escape: N passed, N failed, N skipped".
 set -u
 BUILD=${1:-build}
@@ -290,25 +290,9 @@ elif [ -n "$left" ]; then
 else pass host-killed-leaves-no-sandbox; fi
 
 # ---- KVM -----------------------------------------------------------------------
-if [ -e /dev/kvm ]; then
-  # No channel, no tender and no seccomp there: each attempt must simply
-  # end the guest with a kernless line and a non-zero status.
-  for a in sys-getpid sys-write "sys-openat $MARKER" "sys-execve touch_$MARKER" sys-socket sys-ptrace \
-           sys-kill sys-mmap-rwx sys-mprotect-code int80 sysenter vsyscall "read 0x7fff00000000" \
-           "read 0x1000" "read 0x100000" write-code "write 0x4001000" out-0x80 \
-           out-fault-port in-port hlt cli mov-cr3 hc-outside hc-misaligned hc-past-end hc-in-code \
-           hc-unknown hc-exit-huge hc-read-into-code; do
-    set -- $a
-    n=$1; [ $# -gt 1 ] && n="$1-$2"
-    attempt kvm "${n//\//_}" nz ".*" --timeout-ms 5000 -- "$@"
-  done
-  # On KVM an `out` to the hostcall port IS the gate's own instruction (the
-  # TSS bitmap opens it), so it is just an exit hostcall, not an escape: it
-  # must end cleanly (tests/kvm checks the same).
-  attempt kvm out-hostcall-port 0 "" --timeout-ms 5000 -- out-hostcall-port
-else
-  skip kvm-attempts "no /dev/kvm on this machine: the attempts ran on the process backend only"
-fi
+# The same attempts run on KVM in tests/kvm (natively where /dev/kvm exists,
+# else inside scripts/kvm-vm.sh's emulated machine), with the same checks:
+# a failure status, one kernless: line, no ESCAPED, no marker file.
 
 # ---- the server served on ----------------------------------------------------------
 if [ "$have_server" = 1 ]; then

@@ -124,25 +124,13 @@ STDIN=$T/in.txt ERR_HAS='cat: 18 bytes' kr stdin_text 0 'line one\nline two\n' "
 trap_test() { # MODE WHAT [EXTRA_STDOUT]
   ERR_HAS="trap: $2" kr "trap_$1" 134 "before\n${3:-}" "$P/traps.kimg" "$1"
 }
-trap_test unreachable          'unreachable'
-trap_test div0                 'integer divide by zero'
-trap_test rem0-u64             'integer divide by zero'
-trap_test overflow             'integer overflow'
-trap_test conv-nan             'invalid conversion to integer'
-trap_test conv-big             'integer overflow'
-trap_test conv-neg             'integer overflow'
-trap_test indirect-mismatch    'indirect call type mismatch'
-trap_test indirect-undefined   'undefined element'
-trap_test indirect-uninit      'uninitialized element'
-trap_test stack                'call stack exhausted'
-trap_test oob-past             'out of bounds memory access'
-trap_test oob-straddle         'out of bounds memory access'
-trap_test oob-store            'out of bounds memory access'
-trap_test oob-offset           'out of bounds memory access'
-trap_test oob-far              'out of bounds memory access'
-trap_test oob-neg              'out of bounds memory access'
-trap_test oob-fill             'out of bounds memory access'
-trap_test oob-grown            'out of bounds memory access' '1\n0\n'
+# One list of trap kinds for this suite and tests/kvm (every line must be used).
+ntraps=0
+while IFS='|' read -r -u 3 mode name extra; do
+  case $mode in ''|'#'*) continue ;; esac
+  trap_test "$mode" "$name" "$extra"; ntraps=$((ntraps + 1))
+done 3< tests/run/progs/traps.cases
+[ "$ntraps" -eq 19 ] || fail trap_list "tests/run/progs/traps.cases lists $ntraps trap kinds, want 19"
 kr notrap_oob_last 0 'before\n90\nafter\n' "$P/traps.kimg" oob-last
 kr notrap_indirect_ok 0 'before\n42\nafter\n' "$P/traps.kimg" indirect-ok
 ERR_HAS='call stack exhausted' kr trap_deep_recursion_c 134 'recursing\n' "$P/deeprec.kimg"

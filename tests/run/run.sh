@@ -225,26 +225,13 @@ trap_test() {
   begin "trap-$1"; LIMIT=30 kl run "$W/traps.wasm" "$1"
   want_rc 134; want_out "before\n${3:-}"; want_err_one_kl_line; want_err_has "$2"; end
 }
-trap_test unreachable          'unreachable'
-trap_test div0                 'integer divide by zero'
-trap_test rem0-u64             'integer divide by zero'
-trap_test overflow             'integer overflow'
-trap_test conv-nan             'invalid conversion to integer'
-trap_test conv-big             'integer overflow'
-trap_test conv-neg             'integer overflow'
-trap_test indirect-mismatch    'indirect call type mismatch'
-trap_test indirect-undefined   'undefined element'
-trap_test indirect-uninit      'uninitialized element'
-trap_test stack                'call stack exhausted'
-trap_test oob-past             'out of bounds memory access'
-trap_test oob-straddle         'out of bounds memory access'
-trap_test oob-store            'out of bounds memory access'
-trap_test oob-offset           'out of bounds memory access'
-trap_test oob-far              'out of bounds memory access'
-trap_test oob-neg              'out of bounds memory access'
-trap_test oob-fill             'out of bounds memory access'
-# memory.grow returns the old size 1; the new last byte reads as 0; one past it traps.
-trap_test oob-grown            'out of bounds memory access' '1\n0\n'
+# One list of trap kinds for this suite and tests/kvm (every line must be used).
+ntraps=0
+while IFS='|' read -r -u 3 mode name extra; do
+  case $mode in ''|'#'*) continue ;; esac
+  trap_test "$mode" "$name" "$extra"; ntraps=$((ntraps + 1))
+done 3< tests/run/progs/traps.cases
+[ "$ntraps" -eq 19 ] || fail_now trap-list "tests/run/progs/traps.cases lists $ntraps trap kinds, want 19"
 
 # The same module must NOT trap for these: the edges that are still in bounds or defined.
 notrap_test() {
