@@ -141,7 +141,7 @@ for mod in "${MODS[@]}"; do
 done
 big=${MODS[${#MODS[@]} - 1]}
 {
-  printf '## compile: wasm2c + C compiler time and peak memory per MB of wasm (%s backend)\n\n' "$BENCH_ISOLATION"
+  printf '## compile: wasm2c + C compiler time and peak memory per MB of wasm (%s)\n\n' "$BENCH_TITLE"
   section_provenance
   printf '`kernless compile [--opt N] module.wasm -o m.kimg` (validate, wasm2c, cc, link), timed as a whole; '
   printf 'peak memory is `/usr/bin/time -f %%M`, the largest resident set among kernless and the tools it ran. '
@@ -197,8 +197,8 @@ big=${MODS[${#MODS[@]} - 1]}
     done
     printf '\n'
   done
-  printf '\n![compile time against module size](plots/compile-time-'"$BENCH_ISOLATION"'.png)\n![peak memory against module size](plots/compile-memory-'"$BENCH_ISOLATION"'.png)\n\n'
-} >"$RESULTS_DIR/compile-$BENCH_ISOLATION.md"
+  printf '\n![compile time against module size](plots/compile-time-'"$BENCH_TAG"'.png)\n![peak memory against module size](plots/compile-memory-'"$BENCH_TAG"'.png)\n\n'
+} >"$RESULTS_DIR/compile-$BENCH_TAG.md"
 
 # One line per configuration through the modules, sorted by size (log-log: sizes span 20x).
 sort -k2,2n "$W/scaling.dat" >"$W/scaling.sorted"
@@ -213,7 +213,7 @@ plot_cmd() {   # plot_cmd FIRSTCOL DIVISOR: a plot line per configuration (its c
   done
   printf '\n'
 }
-plot_png "$PLOTS_DIR/compile-time-$BENCH_ISOLATION.png" <<EOF
+plot_png "$PLOTS_DIR/compile-time-$BENCH_TAG.png" <<EOF
 set title "compile: kernless compile time against wasm size (median)"
 set logscale xy
 set xlabel "wasm module size, KB"
@@ -221,7 +221,7 @@ set ylabel "compile time, s"
 set key inside left top
 $(plot_cmd 3 1)
 EOF
-plot_png "$PLOTS_DIR/compile-memory-$BENCH_ISOLATION.png" <<EOF
+plot_png "$PLOTS_DIR/compile-memory-$BENCH_TAG.png" <<EOF
 set title "compile: peak memory (kernless and the tools it runs) against wasm size"
 set logscale x
 set xlabel "wasm module size, KB"

@@ -98,7 +98,7 @@ cell() {
 kratios=(); nratios=(); kcratios=()
 : >"$W/ratios.dat"
 {
-  printf '## compute: CPU-bound programs, native vs kernless vs node (%s backend)\n\n' "$BENCH_ISOLATION"
+  printf '## compute: CPU-bound programs, native vs kernless vs node (%s)\n\n' "$BENCH_TITLE"
   section_provenance
   printf 'Each program is the project'"'"'s own C (`bench/compute/`), built with `gcc -O2` (native) and '
   printf '`clang --target=wasm32-wasi -O2` (wasm, no SIMD). kernless runs the wasm with `kernless run` '
@@ -132,10 +132,10 @@ kratios=(); nratios=(); kcratios=()
   goal=$(awk -v g="$kg" 'BEGIN { if (g == "n/a") print "not measured"; else if (g <= 1.10) print "met"; else print "**not met**" }')
   printf 'Goal: kernless within 1.10x of native (geometric mean): %s (%sx against gcc -O2; %sx against clang -O2).' "$goal" "$kg" "$kcg"
   printf ' Worst program: %s.\n\n' "$(awk '$1 != "geomean" && $2 != "NaN" { if ($2 > m) { m = $2; n = $1 } } END { if (n) printf "%s at %.2fx", n, m; else print "n/a" }' "$W/ratios.dat")"
-  printf '![ratio to native per program](plots/compute-ratio-'"$BENCH_ISOLATION"'.png)\n\n'
-} >"$RESULTS_DIR/compute-$BENCH_ISOLATION.md"
+  printf '![ratio to native per program](plots/compute-ratio-'"$BENCH_TAG"'.png)\n\n'
+} >"$RESULTS_DIR/compute-$BENCH_TAG.md"
 
-plot_png "$PLOTS_DIR/compute-ratio-$BENCH_ISOLATION.png" <<EOF
+plot_png "$PLOTS_DIR/compute-ratio-$BENCH_TAG.png" <<EOF
 set title "compute: run time relative to native gcc -O2 (median of $RUNS runs; lower is better)"
 set style data histograms
 set style histogram clustered gap 1

@@ -125,7 +125,7 @@ done
 # ---- report ------------------------------------------------------------------
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 {
-  printf '## density: memory per function and per running VM (%s backend)\n\n' "$BENCH_ISOLATION"
+  printf '## density: memory per function and per running VM (%s)\n\n' "$BENCH_TITLE"
   section_provenance
   printf 'Resident memory (`VmRSS`) of `kernless serve` and every process under it (summed); single measurements, not medians '
   printf '(the differences are large against the noise). '
@@ -162,12 +162,12 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
   printf '\nThe server is started with `%s` so that no request of a level waits for a VM. ' "$SERVE_ARGS"
   printf '_RSS after_ is sampled 0.5 s after the last answer: the server keeps the VMs warm for later requests (until `--idle-ms`), so this is what idle warm VMs cost (per warm VM = (RSS after − RSS idle) / warm VMs kept; on the process backend _warm VMs kept_ is the number of sandbox processes the level added, counted after it). '
   printf 'The per-function figure above includes the warm VM each called function keeps.\n\n'
-  printf '![server RSS against running VMs](plots/density-vms-'"$BENCH_ISOLATION"'.png)\n\n'
-} >"$RESULTS_DIR/density-$BENCH_ISOLATION.md"
+  printf '![server RSS against running VMs](plots/density-vms-'"$BENCH_TAG"'.png)\n\n'
+} >"$RESULTS_DIR/density-$BENCH_TAG.md"
 
 awk -v kb=0 '$1 == kb { print $2, $4 / 1024 }' "$W/vms.dat" >"$W/small.dat"
 awk -v kb="$BIG_KB" '$1 == kb { print $2, $4 / 1024 }' "$W/vms.dat" >"$W/big.dat"
-plot_png "$PLOTS_DIR/density-vms-$BENCH_ISOLATION.png" <<EOF
+plot_png "$PLOTS_DIR/density-vms-$BENCH_TAG.png" <<EOF
 set title "density: kernless serve resident memory against VMs running at once"
 set xlabel "VMs running at once"
 set ylabel "RSS of the server and its processes, MB"

@@ -71,7 +71,7 @@ errs() { awk '$1 == "errors" { print $2 + $3; exit }' "$1" 2>/dev/null; }
 
 : >"$W/scaling.dat"
 {
-  printf '## http: hello over HTTP on 127.0.0.1 (%s backend)\n\n' "$BENCH_ISOLATION"
+  printf '## http: hello over HTTP on 127.0.0.1 (%s)\n\n' "$BENCH_TITLE"
   section_provenance
   printf '`wrk -t2 -c<N> --timeout 5s` (one thread for one connection) from the same machine, so wrk and '
   printf 'the server share its %s cores. Headline: %s connections, %s runs of %s s; ' "$(nproc)" "$HEAD" "$RUNS" "$SECS"
@@ -132,8 +132,8 @@ errs() { awk '$1 == "errors" { print $2 + $3; exit }' "$1" 2>/dev/null; }
     done
     printf '\n'
   done
-  printf '\n![req/s against connections](plots/http-scaling-'"$BENCH_ISOLATION"'.png)\n![latency distribution](plots/http-latency-'"$BENCH_ISOLATION"'.png)\n\n'
-} >"$RESULTS_DIR/http-$BENCH_ISOLATION.md"
+  printf '\n![req/s against connections](plots/http-scaling-'"$BENCH_TAG"'.png)\n![latency distribution](plots/http-latency-'"$BENCH_TAG"'.png)\n\n'
+} >"$RESULTS_DIR/http-$BENCH_TAG.md"
 
 # plots: one line per measured target
 plot_lines() {   # plot_lines SUFFIX USING STYLE
@@ -146,7 +146,7 @@ plot_lines() {   # plot_lines SUFFIX USING STYLE
   printf '\n'
 }
 if ls "$W"/*.scaling >/dev/null 2>&1; then
-  plot_png "$PLOTS_DIR/http-scaling-$BENCH_ISOLATION.png" <<EOF
+  plot_png "$PLOTS_DIR/http-scaling-$BENCH_TAG.png" <<EOF
 set title "http: requests/s against concurrent connections (wrk on the same 2 cores)"
 set logscale x 2
 set logscale y
@@ -155,7 +155,7 @@ set ylabel "requests/s (log scale)"
 set key below
 $(plot_lines scaling 1:2 linespoints)
 EOF
-  plot_png "$PLOTS_DIR/http-latency-$BENCH_ISOLATION.png" <<EOF
+  plot_png "$PLOTS_DIR/http-latency-$BENCH_TAG.png" <<EOF
 set title "http: latency distribution at $HEAD connections (wrk percentiles)"
 set logscale x
 set xlabel "latency, ms (log scale)"

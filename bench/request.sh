@@ -91,7 +91,7 @@ fi
 pct() { awk -v p="$2" '$1 == "pct" && $2 == p { print $3 / 1e6; exit }' "$1" 2>/dev/null; }
 ms() { awk -v x="$1" 'BEGIN { if (x == "") print "n/a"; else printf "%.3f", x * 1000 }'; }
 {
-  printf '## request: one request at a time (%s backend)\n\n' "$BENCH_ISOLATION"
+  printf '## request: one request at a time (%s)\n\n' "$BENCH_TITLE"
   section_provenance
   printf '`wrk -t1 -c1` for %s s, %s runs per target, round-robin; each run gives its p50 and p99, ' "$SECS" "$RUNS"
   printf 'reported as the median (min–max) over runs. Bodies were checked first.\n\n'
@@ -146,5 +146,5 @@ ms() { awk -v x="$1" 'BEGIN { if (x == "") print "n/a"; else printf "%.3f", x * 
   else
     printf '**failed**: %s\n\n' "$(head -c 300 "$W/inproc/err.r1" 2>/dev/null | tr '\n|' '  ')"
   fi
-} >"$RESULTS_DIR/request-$BENCH_ISOLATION.md"
+} >"$RESULTS_DIR/request-$BENCH_TAG.md"
 exit $fail

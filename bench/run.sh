@@ -32,7 +32,9 @@ done
 
 export ROOT BUILD
 export KL=${KERNLESS_BIN:-$BUILD/kernless}
-export OUT_DIR=$ROOT/bench/out            # raw data and built programs (not committed)
+# Raw data and built programs (not committed). BENCH_OUT_DIR moves them: inside the emulated
+# machine they go to its own memory, since SQLite's WAL cannot work on the 9p share of bench/.
+export OUT_DIR=${BENCH_OUT_DIR:-$ROOT/bench/out}
 export RESULTS_DIR=$ROOT/bench/results    # one markdown section per benchmark
 export PLOTS_DIR=$ROOT/bench/plots
 mkdir -p "$OUT_DIR" "$RESULTS_DIR" "$PLOTS_DIR"
@@ -56,8 +58,26 @@ fi
 # Packages only the benchmarks need; the build's own come from scripts/deps.sh via make.
 # gnuplot-nox: gnuplot without X, it still has the pngcairo terminal.
 # node is not in the list: the machine image ships node 20, and Debian's own nodejs is older.
-need_pkgs wrk nginx fcgiwrap gnuplot-nox time curl clang lld wasi-libc \
-  libclang-rt-14-dev-wasm32 || { echo "bench: cannot install the packages" >&2; exit 1; }
+bench_packages() {
+  need_pkgs wrk nginx fcgiwrap gnuplot-nox time curl clang lld wasi-libc libclang-rt-14-dev-wasm32
+}
+
+# KVM rows on a host without /dev/kvm (issue 13): the same run, inside the emulated machine of
+# scripts/kvm-vm.sh (QEMU TCG with SVM, its kernel's KVM on top). Packages are installed here
+# first, since the machine sees this host's file system read-only; only bench/ is shared
+# writable, so results, plots and RESULTS.md come back. lib.sh tags those sections kvm-emulated.
+if [ "$BENCH_ISOLATION" = kvm ] && [ ! -e /dev/kvm ] && [ "${KERNLESS_KVM_VM:-0}" != 1 ]; then
+  bench_packages || { echo "bench: cannot install the packages" >&2; exit 1; }
+  blog "no /dev/kvm here: running the KVM benchmarks inside an emulated machine (scripts/kvm-vm.sh)"
+  envs=(--env BENCH_ISOLATION=kvm --env BENCH_OUT_DIR=/tmp/kernless-bench-out)
+  # The knobs of the benchmarks (sizes, repeats) go along; emulation is slow, so they matter there.
+  for v in $(compgen -e | grep -E '^(QUICK|KERNLESS_BIN|START_|REQUEST_|INPROC_|HTTP_|COMPUTE_|DENSITY_)'); do
+    envs+=(--env "$v=${!v}")
+  done
+  exec bash "$ROOT/scripts/kvm-vm.sh" --scratch "$ROOT/bench" --mem "${BENCH_VM_MEM:-4096}" \
+    --timeout "${BENCH_VM_TIMEOUT:-5400}" "${envs[@]}" -- bash bench/run.sh "$BUILD" "${SEL[@]}"
+fi
+bench_packages || { echo "bench: cannot install the packages" >&2; exit 1; }
 
 start=$(date +%s)
 failed=()
@@ -90,11 +110,12 @@ R=$ROOT/bench/RESULTS.md
   printf '| nginx / wrk | %s / %s |\n' "$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$(wrk -v 2>&1 | head -1 | awk '{ print $2 }')"
   printf '\nMachines are noisy (this one is shared): compare the ratios, which come from baselines '
   printf 'measured in the same run, rather than absolute times across runs.\n\n'
-  printf 'Each benchmark has a section per isolation backend it was run on (`BENCH_ISOLATION=kvm|process`), '
+  printf 'Each benchmark has a section per isolation backend it was run on (`BENCH_ISOLATION=kvm|process`; '
+  printf 'on a host without /dev/kvm, `BENCH_ISOLATION=kvm` runs inside an emulated machine and its sections say EMULATED), '
   printf 'its title naming the backend; each section states when, at which commit and under what load it was measured.\n\n'
   for n in "${ALL[@]}"; do
     any=0
-    for iso in process kvm; do
+    for iso in process kvm kvm-emulated; do
       if [ -f "$RESULTS_DIR/$n-$iso.md" ]; then cat "$RESULTS_DIR/$n-$iso.md"; any=1; fi
     done
     [ $any -eq 1 ] || printf '## %s\n\nNot run yet: `make bench B=%s`.\n\n' "$n" "$n"

@@ -78,7 +78,7 @@ done
 ms() { awk -v x="$1" 'BEGIN { if (x == "nan" || x == "") print "n/a"; else printf "%.2f", x * 1000 }'; }
 np50=$(pctl "$W/t/native" 50 2>/dev/null)
 {
-  printf '## start: hello-world process, time to completion (%s backend)\n\n' "$BENCH_ISOLATION"
+  printf '## start: hello-world process, time to completion (%s)\n\n' "$BENCH_TITLE"
   section_provenance
   printf 'The same `examples/hello/hello.c` as a native process (`gcc -O2`), under `kernless run` '
   printf '(the .wasm, whose image the cache already holds, and a .kimg written by `kernless compile`), and '
@@ -119,8 +119,8 @@ np50=$(pctl "$W/t/native" 50 2>/dev/null)
   done
   printf '\nThe kernless binary loads %s shared libraries (`ldd`); `kernless --help` above is that cost alone.\n' \
     "$(ldd "$KL" 2>/dev/null | grep -c '=>')"
-  printf '\n![start latency distribution](plots/start-cdf-'"$BENCH_ISOLATION"'.png)\n\n'
-} >"$RESULTS_DIR/start-$BENCH_ISOLATION.md"
+  printf '\n![start latency distribution](plots/start-cdf-'"$BENCH_TAG"'.png)\n\n'
+} >"$RESULTS_DIR/start-$BENCH_TAG.md"
 
 {
   printf 'set title "start: hello-world time to completion, distribution over runs"\n'
@@ -132,5 +132,5 @@ np50=$(pctl "$W/t/native" 50 2>/dev/null)
     sep=", \\"$'\n'
   done <"$W/cdf.list"
   printf '\n'
-} | plot_png "$PLOTS_DIR/start-cdf-$BENCH_ISOLATION.png"
+} | plot_png "$PLOTS_DIR/start-cdf-$BENCH_TAG.png"
 exit $fail

@@ -137,6 +137,9 @@ mount -t overlay -o lowerdir=/host,upperdir=/newroot/u,workdir=/newroot/w root /
 R=/newroot/r
 mount -t proc proc $R/proc; mount -t sysfs sys $R/sys; mount -t devtmpfs dev $R/dev
 mkdir -p $R/dev/pts $R/dev/shm; mount -t devpts devpts $R/dev/pts; mount -t tmpfs shm $R/dev/shm
+# devtmpfs lacks the fd links udev would make: bash process substitution needs /dev/fd.
+ln -sf /proc/self/fd $R/dev/fd; ln -sf /proc/self/fd/0 $R/dev/stdin
+ln -sf /proc/self/fd/1 $R/dev/stdout; ln -sf /proc/self/fd/2 $R/dev/stderr
 mkdir -p "$R$KVM_VM_CHECKOUT" && mount --bind "/host$KVM_VM_CHECKOUT" "$R$KVM_VM_CHECKOUT" \
   || fail "cannot bind the checkout"
 mkdir -p "$R$KVM_VM_SCRATCH" && mount -t 9p -o $o,cache=none scratch "$R$KVM_VM_SCRATCH" \
