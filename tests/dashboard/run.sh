@@ -176,6 +176,31 @@ else
   fail errors_by_cause_shown "errors '$(num total-errors)'; charts: $(wd_text "return document.getElementById('total-charts').textContent;" | head -c 200)"
 fi
 
+# Nodes: hidden while the server has no GET /v1/nodes (404), shown when it has.
+nodes_code=$(curl -s -o "$W/nodes.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$U/v1/nodes")
+if [ "$nodes_code" = 404 ]; then
+  check nodes_hidden_without_endpoint true "$(wd_js "return document.getElementById('nodes-panel').hidden;")"
+  # Its rendering, with the page's fetch answering /v1/nodes as a cluster would.
+  wd_js "const real = window.fetch; window.fetch = (u, o) => u === '/v1/nodes'
+    ? Promise.resolve(new Response(JSON.stringify({nodes: [
+        {name: 'n1', address: '10.0.0.1:8080', isolation: 'kvm', version: 'x', last_seen_ms: 800, healthy: true},
+        {name: 'n2', address: '10.0.0.2:8080', isolation: 'process', version: 'x', last_seen_ms: 65000, healthy: false}]}),
+        {status: 200, headers: {'Content-Type': 'application/json'}}))
+    : real(u, o); refreshNodes(); return true;" >/dev/null
+  if wd_until 10 "const t = document.getElementById('nodes').tBodies[0].innerText;
+                  return !document.getElementById('nodes-panel').hidden && t.includes('n2') &&
+                         t.includes('unhealthy') && t.includes('10.0.0.1:8080') && t.includes('65.0 s ago');"; then
+    pass nodes_panel_renders
+  else
+    fail nodes_panel_renders "$(wd_text "return document.getElementById('nodes-panel').innerText;")"
+  fi
+else
+  n=$(jq '.nodes | length' "$W/nodes.json")
+  wd_until 10 "return !document.getElementById('nodes-panel').hidden &&
+               document.querySelectorAll('#nodes tbody tr').length === $n;" &&
+    pass nodes_panel_shown || fail nodes_panel_shown "GET /v1/nodes answers $nodes_code with $n nodes"
+fi
+
 # A live log tail with request ids: select boom, then call it once more.
 wd_click '#functions tr[data-name="boom"] .name button'
 wd_until 5 "$(visible detail)" && pass detail_opens || fail detail_opens "no detail panel"
@@ -185,13 +210,13 @@ if [ -n "$rid" ] && wd_until 30 "const t = document.getElementById('log').textCo
 else
   fail log_tail_live "request $rid not in: $(wd_text "return document.getElementById('log').textContent.slice(-300);")"
 fi
+wd_screenshot "$ART/dashboard.png"   # traffic on the charts, a trap in the log
 check boom_no_rollback true "$(wd_js "return document.querySelector('#functions tr[data-name=\"boom\"] .rollback').disabled;")"
 
 # Roll back from the page: the next curl gets the old version.
 wd_click '#functions tr[data-name="hello"] .name button'
 wd_until 10 "return document.querySelectorAll('#versions li').length === 2;" && pass versions_listed ||
   fail versions_listed "$(wd_text "return document.getElementById('versions').textContent;")"
-wd_screenshot "$ART/dashboard.png"
 if wd_click '#functions tr[data-name="hello"] .rollback'; then pass rollback_clicked
 else fail rollback_clicked "no rollback button"; fi
 got=
@@ -201,7 +226,7 @@ wd_until 10 "return document.querySelector('#functions tr[data-name=\"hello\"] .
   pass rollback_shown || fail rollback_shown "$(wd_text "$(rowjs hello version)")"
 check_has rollback_notice "hello now serves v1" "$(num notice)"
 
-# The screenshot (taken before the rollback, with traffic on the charts).
+# The screenshot (taken above, with traffic on the charts).
 if [ "$(head -c 8 "$ART/dashboard.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &&
    [ "$(stat -c %s "$ART/dashboard.png")" -gt 10000 ]; then
   pass screenshot_saved

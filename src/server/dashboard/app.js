@@ -27,6 +27,7 @@ const state = {
   functions: [],
   selected: null,
   logAbort: null,
+  noticeTimer: 0,
   charts: { total: null, detail: null },
 };
 
@@ -83,11 +84,14 @@ function el(tag, cls, text) {
   return e;
 }
 
+// A one-line message above the numbers; good news fades after a while.
 function notice(text, bad) {
   const n = $('notice');
   n.textContent = text;
   n.classList.toggle('bad', !!bad);
   n.hidden = !text;
+  clearTimeout(state.noticeTimer);
+  if (text && !bad) state.noticeTimer = setTimeout(() => { n.hidden = true; }, 15000);
 }
 
 // ---- charts: hand-drawn SVG polylines -------------------------------------
