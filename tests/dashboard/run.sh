@@ -131,6 +131,12 @@ else fail login_via_fragment "$(wd_text "return document.body.innerText.slice(0,
 check token_out_of_url false "$(wd_js "return location.href.includes('token');")"
 check token_in_session_storage "\"$TOKEN\"" "$(wd_js "return sessionStorage.getItem('kernless-token');")"
 
+# The browser enforces the policy: an injected inline script does not run,
+# and everything the page loaded came from this server.
+check csp_blocks_inline_script true "$(wd_js "const s = document.createElement('script');
+  s.textContent = 'window.injected = 1;'; document.body.appendChild(s); return window.injected === undefined;")"
+check only_own_origin true "$(wd_js "return performance.getEntriesByType('resource').every((e) => e.name.startsWith(location.origin + '/'));")"
+
 # The deployed functions, their routes and versions.
 rowjs() { echo "const r = document.querySelector('#functions tr[data-name=\"$1\"]'); return r ? r.querySelector('.$2').textContent : null;"; }
 if wd_until 10 "return document.querySelectorAll('#functions tbody tr').length === 2;"; then
