@@ -70,9 +70,11 @@ function fmtMs(v) {
   return (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : String(Math.round(v))) + ' ms';
 }
 
-function fmtAgo(ms) {
-  if (ms == null || !isFinite(ms)) return '-';
-  if (ms < 1000) return ms + ' ms ago';
+// How long ago an epoch time in ms was (clocks of two machines: never below 0).
+function fmtAgo(when) {
+  if (when == null || !isFinite(when) || when <= 0) return '-';
+  const ms = Math.max(0, Date.now() - when);
+  if (ms < 1000) return 'just now';
   if (ms < 120000) return (ms / 1000).toFixed(1) + ' s ago';
   return Math.round(ms / 60000) + ' min ago';
 }
@@ -401,8 +403,10 @@ async function refreshNodes() {
     body.replaceChildren();
     for (const n of o.nodes || []) {
       const tr = el('tr');
+      const seen = el('td', null, fmtAgo(n.last_seen_ms));   // the node's last heartbeat, epoch ms
+      if (n.last_seen_ms > 0) seen.title = new Date(n.last_seen_ms).toLocaleString();
       tr.append(el('td', null, n.name), el('td', null, n.address), el('td', null, n.isolation),
-                el('td', null, n.version), el('td', null, fmtAgo(n.last_seen_ms)),
+                el('td', null, n.version), seen,
                 el('td', n.healthy ? 'good-text' : 'bad-text', n.healthy ? 'healthy' : 'unhealthy'));
       body.appendChild(tr);
     }
