@@ -27,8 +27,10 @@ SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 
 HOST_SRCS := $(wildcard src/common/*.c src/vmm/*.c src/compile/*.c src/server/*.c src/cli/*.c src/wast/*.c)
 HOST_ASMS := $(wildcard src/vmm/*.S)
-HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HOST_ASMS))
-SAN_OBJS  := $(patsubst %.c,$(BUILD)/san/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/san/%.o,$(HOST_ASMS))
+HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HOST_ASMS)) \
+             $(BUILD)/obj/gen/dashboard_assets.o
+SAN_OBJS  := $(patsubst %.c,$(BUILD)/san/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/san/%.o,$(HOST_ASMS)) \
+             $(BUILD)/san/gen/dashboard_assets.o
 
 # The guest runtime: freestanding, no libc, linked into every image.
 GUEST_CC     ?= gcc
@@ -69,6 +71,17 @@ $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/san/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
+
+# The dashboard's files (src/server/dashboard/) become C arrays kl_dash_NAME
+# (dots as '_'), served by src/server/dashboard.c: the binary carries them.
+DASH_ASSETS := $(sort $(wildcard src/server/dashboard/*))
+$(BUILD)/gen/dashboard_assets.c: $(DASH_ASSETS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@for f in $(DASH_ASSETS); do xxd -i -n kl_dash_$$(basename $$f | tr . _) $$f || exit 1; done >$@.tmp
+	@mv $@.tmp $@
+$(BUILD)/obj/gen/dashboard_assets.o $(BUILD)/san/gen/dashboard_assets.o: $(BUILD)/gen/dashboard_assets.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
 

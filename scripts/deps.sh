@@ -24,6 +24,8 @@ PKGS=(
   qemu-system-x86          # scripts/kvm-vm.sh: an emulated machine (TCG, AMD SVM) with /dev/kvm, for tests/kvm
   linux-image-amd64        # scripts/kvm-vm.sh boots this kernel (its kvm-amd, 9p, virtio, overlay modules)
   busybox-static           # scripts/kvm-vm.sh: the init and tools of that machine's tiny initramfs
+  xxd                      # the dashboard's files become C arrays in the binary (xxd -i)
+  chromium chromium-driver # tests/dashboard drives the web dashboard in a real headless browser (WebDriver)
   procps                   # pgrep: tests check no compiler is left running (absent from minimal/container Debian)
 )
 

@@ -37,6 +37,7 @@ deploy echo-rust "$OUT/echo_rs.wasm" --route '/rust/...'
 deploy redirect "$OUT/redirect.wasm" --route /go --env REDIRECT_TO=/hello
 deploy cookies "$OUT/cookies.wasm" --route /cookies
 
+DASHBOARD=$("$KL" dashboard) || DASHBOARD="(kernless dashboard failed)"
 cat <<EOF
 
 Kernless is serving on $KERNLESS_URL (data in $KERNLESS_DATA). Try:
@@ -49,6 +50,8 @@ Manage it (the CLI finds the admin token through KERNLESS_DATA):
   KERNLESS_DATA=$KERNLESS_DATA $KL ls
   KERNLESS_DATA=$KERNLESS_DATA $KL logs echo -f
   curl -H "Authorization: Bearer \$(cat $KERNLESS_DATA/admin.token)" $KERNLESS_URL/metrics
+The web dashboard, logged in (the token is in the #fragment, which the browser never sends):
+  $DASHBOARD
 Press Ctrl-C to stop.
 EOF
 wait $SPID

@@ -10,5 +10,6 @@ int kl_cmd_compile(int argc, char **argv);
 int kl_cmd_serve(int argc, char **argv);
 int kl_cmd_client(int argc, char **argv); /* deploy, ls, info, rm, logs, rollback, invoke */
 int kl_cmd_wast(int argc, char **argv);
+int kl_cmd_dashboard(int argc, char **argv); /* the web dashboard's log-in address */
 
 #endif

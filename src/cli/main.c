@@ -23,6 +23,7 @@ static const struct {
     {"logs", kl_cmd_client, "show a function's log (-f to follow)"},
     {"rollback", kl_cmd_client, "switch a function back to an earlier version"},
     {"invoke", kl_cmd_client, "call a function through the server"},
+    {"dashboard", kl_cmd_dashboard, "print the web dashboard's address, with a log-in token"},
 };
 
 static int usage(FILE *f)

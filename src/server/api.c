@@ -1,4 +1,4 @@
-/* api.c - the management API under /v1/ (functions, versions, logs, invoke) and /metrics. */
+/* api.c - the management API under /v1/ (functions, versions, logs, invoke, stats) and /metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,8 @@ static enum kl_api_op classify(const char *method, const char *path, char *name,
     *known = 1;
     if (strcmp(path, "/metrics") == 0 || strcmp(path, "/v1/metrics") == 0)
         return strcmp(method, "GET") == 0 ? KL_API_METRICS : KL_API_NONE;
+    if (strcmp(path, "/v1/stats") == 0)
+        return strcmp(method, "GET") == 0 ? KL_API_STATS : KL_API_NONE;
     if (strcmp(path, "/v1/functions") == 0 || strcmp(path, "/v1/functions/") == 0)
         return strcmp(method, "GET") == 0 ? KL_API_LIST : KL_API_NONE;
     *known = 0;
@@ -327,6 +329,16 @@ static enum MHD_Result do_metrics(struct kl_req *r, struct MHD_Connection *c)
     return ret;
 }
 
+/* Counters and live percentiles as JSON, for the dashboard's charts. */
+static enum MHD_Result do_stats(struct kl_req *r, struct MHD_Connection *c)
+{
+    json_t *o = kl_metrics_stats_json((unsigned)qint(c, "window", 5, 1, 15));
+
+    if (o == NULL)
+        return kl_http_error(r, c, 500, "internal", "out of memory");
+    return kl_http_json(r, c, 200, o);
+}
+
 enum MHD_Result kl_api_finish(struct kl_req *r, struct MHD_Connection *c)
 {
     switch (r->op) {
@@ -346,6 +358,8 @@ enum MHD_Result kl_api_finish(struct kl_req *r, struct MHD_Connection *c)
         return do_invoke(r, c);
     case KL_API_METRICS:
         return do_metrics(r, c);
+    case KL_API_STATS:
+        return do_stats(r, c);
     case KL_API_NONE:
         break;
     }

@@ -1,4 +1,4 @@
-/* http.c - libmicrohttpd daemon: request limits, auth, dispatch to the API, WAGI and built-ins. */
+/* http.c - libmicrohttpd daemon: request limits, auth, dispatch to the API, WAGI, the dashboard and built-ins. */
 #include "server/http.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "server/dashboard.h"
 #include "server/deploy.h"
 #include "server/metrics.h"
 #include "server/wagi_env.h"
@@ -37,6 +38,10 @@ enum MHD_Result kl_http_send(struct kl_req *r, struct MHD_Connection *c,
     if (resp == NULL)
         return MHD_NO;
     MHD_add_response_header(resp, "X-Request-Id", r->id);
+    /* Our own answers are never to be sniffed into HTML; a function's
+     * headers are its own business. */
+    if (r->kind != KL_REQ_WAGI)
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->responded = 1;
@@ -275,6 +280,8 @@ static enum MHD_Result begin(struct kl_req *r, struct MHD_Connection *c)
     path[plen] = 0;
     if (strcmp(path, "/healthz") == 0) {
         r->kind = KL_REQ_BUILTIN;
+    } else if (kl_dashboard_path(path)) {
+        r->kind = KL_REQ_DASHBOARD;
     } else if (strcmp(path, "/metrics") == 0 || strcmp(path, "/v1") == 0 ||
                strncmp(path, "/v1/", 4) == 0) {
         r->kind = KL_REQ_API;
@@ -322,6 +329,12 @@ static enum MHD_Result finish(struct kl_req *r, struct MHD_Connection *c)
                                                  kl_isolation_name()));
     case KL_REQ_API:
         return kl_api_finish(r, c);
+    case KL_REQ_DASHBOARD: {
+        char path[KL_URL_MAX + 1];
+
+        snprintf(path, sizeof(path), "%.*s", (int)kl_target_path_len(r->target), r->target);
+        return kl_dashboard_serve(r, c, path);
+    }
     case KL_REQ_WAGI:
         break;
     }

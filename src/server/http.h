@@ -15,12 +15,12 @@
 #define KL_API_BODY_MAX 65536        /* JSON bodies of the management API */
 #define KL_CONFIG_MAX 262144         /* the deploy "config" part */
 
-enum kl_req_kind { KL_REQ_BUILTIN, KL_REQ_API, KL_REQ_WAGI };
+enum kl_req_kind { KL_REQ_BUILTIN, KL_REQ_API, KL_REQ_WAGI, KL_REQ_DASHBOARD };
 
 /** Management API operations, decided from method + path before the body arrives. */
 enum kl_api_op {
     KL_API_NONE, KL_API_LIST, KL_API_INFO, KL_API_REMOVE, KL_API_DEPLOY,
-    KL_API_ROLLBACK, KL_API_LOGS, KL_API_INVOKE, KL_API_METRICS,
+    KL_API_ROLLBACK, KL_API_LOGS, KL_API_INVOKE, KL_API_METRICS, KL_API_STATS,
 };
 
 struct kl_deploy;

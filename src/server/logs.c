@@ -59,7 +59,7 @@ int kl_logs_open(const char *path, struct kl_logs **out, struct kl_err *err)
     return 0;
 }
 
-void kl_logs_close(struct kl_logs *l)
+void kl_logs_wake_all(struct kl_logs *l)
 {
     if (l == NULL)
         return;
@@ -67,6 +67,13 @@ void kl_logs_close(struct kl_logs *l)
     l->closing = 1;
     pthread_cond_broadcast(&l->grew);
     pthread_mutex_unlock(&l->lock);
+}
+
+void kl_logs_close(struct kl_logs *l)
+{
+    if (l == NULL)
+        return;
+    kl_logs_wake_all(l);
     sqlite3_close(l->db);
     pthread_cond_destroy(&l->grew);
     pthread_mutex_destroy(&l->lock);

@@ -17,6 +17,14 @@ struct kl_logs;
 /** Open the log table in the SQLite file at `path` (its own connection). */
 int kl_logs_open(const char *path, struct kl_logs **out, struct kl_err *err);
 
+/**
+ * Wake every reader waiting for lines and make later reads return at once:
+ * at shutdown, before the HTTP daemon waits for its connections, so a
+ * following client (`logs -f`, the dashboard's log tail) does not hold the
+ * stop for its whole long poll.
+ */
+void kl_logs_wake_all(struct kl_logs *l);
+
 /** Close it, waking any waiting readers. */
 void kl_logs_close(struct kl_logs *l);
 

@@ -1,10 +1,14 @@
-/* metrics.c - in-memory Prometheus metrics: requests by code, errors by cause, latency histogram. */
+/* metrics.c - in-memory request metrics: Prometheus text for /metrics and JSON with live percentiles for /v1/stats. */
 #include "server/metrics.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "server/latwin.h"
 
 #define NCODES 24
 #define NCAUSES 16
@@ -26,6 +30,7 @@ struct fn_metrics {
     unsigned long long buckets[NBUCKETS];
     unsigned long long count;
     double sum;
+    struct kl_latwin recent;   /* the last seconds, finely: live p50/p99 */
     struct fn_metrics *next;
 };
 
@@ -66,10 +71,20 @@ static void bump(struct counter *c, size_t n, const char *key)
     c[n - 1].n++;
 }
 
+/* Seconds of the monotonic clock: the ring's slots and the rates' time base. */
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 void kl_metrics_observe(const char *fn, int status, double seconds,
                         const char *cause)
 {
     struct fn_metrics *m;
+    uint64_t sec = now_ms() / 1000;
     char code[16];
     size_t i;
 
@@ -85,6 +100,7 @@ void kl_metrics_observe(const char *fn, int status, double seconds,
                 m->buckets[i]++;
         m->count++;
         m->sum += seconds;
+        kl_latwin_add(&m->recent, sec, seconds);
     }
     pthread_mutex_unlock(&lock);
 }
@@ -182,4 +198,89 @@ int kl_metrics_render(struct kl_buf *out)
     render_histograms(out);
     pthread_mutex_unlock(&lock);
     return 0;
+}
+
+/* Add a counter table into a JSON object {key: n}, summing keys already there. */
+static void add_counts(json_t *o, const struct counter *c, size_t n, unsigned long long *sum)
+{
+    json_t *v;
+    size_t i;
+
+    for (i = 0; i < n && c[i].key[0]; i++) {
+        v = json_object_get(o, c[i].key);
+        json_object_set_new(o, c[i].key, json_integer((json_int_t)(c[i].n +
+                            (v ? (unsigned long long)json_integer_value(v) : 0))));
+        if (sum != NULL)
+            *sum += c[i].n;
+    }
+}
+
+/* A latency in whole microseconds; null when nothing ran. */
+static json_t *us(double seconds)
+{
+    return seconds < 0 ? json_null() : json_integer((json_int_t)llround(seconds * 1e6));
+}
+
+/* One stats entry; `hist` (KL_LATWIN_BUCKETS) holds the window's latencies. */
+static json_t *stats_entry(const char *name, unsigned long long requests, json_t *codes,
+                           json_t *causes, unsigned long long errors,
+                           const uint64_t *hist, uint64_t recent, unsigned window)
+{
+    json_t *o = json_object();
+
+    if (name != NULL)
+        json_object_set_new(o, "name", json_string(name));
+    json_object_set_new(o, "requests", json_integer((json_int_t)requests));
+    json_object_set_new(o, "errors", json_integer((json_int_t)errors));
+    json_object_set_new(o, "codes", codes);
+    json_object_set_new(o, "causes", causes);
+    json_object_set_new(o, "recent", json_pack("{s:i,s:I,s:o,s:o}", "window_s", (int)window,
+                        "requests", (json_int_t)recent,
+                        "p50_us", us(kl_latwin_quantile(hist, recent, 0.50)),
+                        "p99_us", us(kl_latwin_quantile(hist, recent, 0.99))));
+    return o;
+}
+
+json_t *kl_metrics_stats_json(unsigned window)
+{
+    uint64_t t = now_ms(), hist[KL_LATWIN_BUCKETS], all_hist[KL_LATWIN_BUCKETS] = {0};
+    unsigned long long all_req = 0, all_err = 0, err;
+    json_t *fns = json_array(), *all_codes = json_object(), *all_causes = json_object();
+    json_t *codes, *causes, *o;
+    struct fn_metrics *m;
+    uint64_t recent, all_recent = 0;
+    size_t i;
+
+    if (window < 1)
+        window = 1;
+    if (window > KL_LATWIN_WINDOW_MAX)
+        window = KL_LATWIN_WINDOW_MAX;
+    pthread_mutex_lock(&lock);
+    for (m = all; m != NULL; m = m->next) {
+        /* Requests that reached no function (404s, API calls: the dashboard's
+         * own polling) are not any function's traffic, nor the total's. */
+        if (strcmp(m->name, KL_METRICS_NO_FUNCTION) == 0)
+            continue;
+        codes = json_object();
+        causes = json_object();
+        err = 0;
+        add_counts(codes, m->codes, NCODES, NULL);
+        add_counts(causes, m->causes, NCAUSES, &err);
+        add_counts(all_codes, m->codes, NCODES, NULL);
+        add_counts(all_causes, m->causes, NCAUSES, NULL);
+        memset(hist, 0, sizeof(hist));
+        recent = kl_latwin_collect(&m->recent, t / 1000, window, hist);
+        for (i = 0; i < KL_LATWIN_BUCKETS; i++)
+            all_hist[i] += hist[i];
+        all_recent += recent;
+        all_req += m->count;
+        all_err += err;
+        json_array_append_new(fns, stats_entry(m->name, m->count, codes, causes, err,
+                                               hist, recent, window));
+    }
+    pthread_mutex_unlock(&lock);
+    o = json_pack("{s:I,s:o,s:o}", "now_ms", (json_int_t)t, "functions", fns, "total",
+                  stats_entry(NULL, all_req, all_codes, all_causes, all_err, all_hist,
+                              all_recent, window));
+    return o;
 }

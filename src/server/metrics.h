@@ -2,6 +2,8 @@
 #ifndef KL_SERVER_METRICS_H
 #define KL_SERVER_METRICS_H
 
+#include <jansson.h>
+
 #include "server/buf.h"
 
 /** The label used for requests that reached no function (404, rejects). */
@@ -23,6 +25,18 @@ int kl_metrics_render(struct kl_buf *out);
  * server: `isolation` is the backend that confines its VMs ("kvm", "process").
  */
 void kl_metrics_render_info(struct kl_buf *out, const char *isolation);
+
+/**
+ * The counters as JSON for the dashboard (GET /v1/stats): {"now_ms" (a
+ * monotonic clock, to turn two reads into rates), "functions": [{"name",
+ * "requests", "errors", "codes": {CODE: n}, "causes": {CAUSE: n}, "recent":
+ * {"window_s", "requests", "p50_us", "p99_us"}}], "total": the same summed
+ * over the functions}. Counts run from the server's start (or the function's removal); "recent" covers
+ * the last `window` seconds (1..15, clamped) including the current one, and
+ * its percentiles are null when nothing ran. Requests that reached no
+ * function are left out. NULL when out of memory.
+ */
+json_t *kl_metrics_stats_json(unsigned window);
 
 /** Drop the counters of a removed function. */
 void kl_metrics_forget(const char *fn);

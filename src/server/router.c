@@ -20,9 +20,10 @@ static int reserved(const char *p, size_t base_len, int prefix)
 {
     if (!prefix && (strcmp(p, "/healthz") == 0 || strcmp(p, "/metrics") == 0))
         return 1;
-    if (base_len == 3 && strncmp(p, "/v1", 3) == 0)
+    if ((base_len == 3 && strncmp(p, "/v1", 3) == 0) ||
+        (base_len == 2 && strncmp(p, "/_", 2) == 0))   /* the dashboard */
         return 1;
-    return strncmp(p, "/v1/", 4) == 0;
+    return strncmp(p, "/v1/", 4) == 0 || strncmp(p, "/_/", 3) == 0;
 }
 
 /* No "." or ".." segment in the first n bytes. */

@@ -259,6 +259,7 @@ int kl_cmd_serve(int argc, char **argv)
     if (rc == 0) {
         sigwait(&set, &sig);
         kl_log("signal %d: stopping", sig);
+        kl_logs_wake_all(s.logs);
         MHD_stop_daemon(d);
         drain_deploys(&s);
     } else {

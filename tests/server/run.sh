@@ -24,6 +24,7 @@ USAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fra
 unit_srcs() {
   case $1 in
     fnconfig) echo "src/server/fnconfig.c src/server/router.c src/server/datadir.c src/common/util.c src/common/err.c -ljansson -lnettle" ;;
+    metrics) echo "src/server/metrics.c src/server/latwin.c -ljansson -lm" ;;
     *) echo "src/server/$1.c" ;;
   esac
 }

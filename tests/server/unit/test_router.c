@@ -31,6 +31,12 @@ static void test_check(void)
     CHECK(kl_route_check("/v1/x", why, sizeof(why)) == -EINVAL);
     CHECK(kl_route_check("/v1", why, sizeof(why)) == -EINVAL);
     CHECK(kl_route_check("/v10", why, sizeof(why)) == 0);
+    /* The dashboard's /_ and /_/... belong to the server. */
+    CHECK(kl_route_check("/_", why, sizeof(why)) == -EINVAL);
+    CHECK(kl_route_check("/_/...", why, sizeof(why)) == -EINVAL);
+    CHECK(kl_route_check("/_/app.js", why, sizeof(why)) == -EINVAL);
+    CHECK(kl_route_check("/_x", why, sizeof(why)) == 0);
+    CHECK(kl_route_check("/__/x", why, sizeof(why)) == 0);
 }
 
 static void test_match(void)
