@@ -23,6 +23,8 @@ static const struct {
     {"logs", kl_cmd_client, "show a function's log (-f to follow)"},
     {"rollback", kl_cmd_client, "switch a function back to an earlier version"},
     {"invoke", kl_cmd_client, "call a function through the server"},
+    {"new", kl_cmd_new, "create a project from a template (new --list shows them)"},
+    {"up", kl_cmd_up, "build and serve the functions of kernless.toml locally (--watch)"},
 };
 
 static int usage(FILE *f)
