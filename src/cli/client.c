@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/mfdeploy.h"
 #include "cli/opts.h"
+#include "compile/compile.h"
 #include "server/fnconfig.h"
 
 /* Remove a "--json" flag anywhere in argv; returns whether it was there. */
@@ -303,7 +304,16 @@ static int cmd_deploy(const struct kl_client *c, int argc, char **argv)
         json_decref(a.config);
         return 2;
     }
-    rc = kl_client_deploy(c, a.name, a.module, a.config, 0, NULL);
+    if (kl_deploy_needs_lang(a.module)) {
+        /* Python/JavaScript: the hook's work files go to the user's cache. */
+        char work[PATH_MAX];
+        if (kl_default_cache_dir(work, sizeof(work) - 80) < 0)
+            snprintf(work, sizeof(work), "/tmp");
+        snprintf(work + strlen(work), 80, "/lang/%s", a.name);
+        rc = kl_deploy_source(c, a.name, a.module, a.config, work, 0, NULL);
+    } else {
+        rc = kl_client_deploy(c, a.name, a.module, a.config, 0, NULL);
+    }
     json_decref(a.config);
     return rc;
 }

@@ -33,34 +33,52 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int kl_mf_deploy_fn(const struct kl_client *c, const struct kl_manifest *m,
-                    const struct kl_mf_fn *f, int *version)
+int kl_deploy_source(const struct kl_client *c, const char *name, const char *source,
+                     json_t *config, const char *workdir, int quiet, int *version)
 {
     char module[PATH_MAX], work[PATH_MAX], why[512];
-    json_t *config;
+    json_t *cfg;
     struct stat st;
     const char *lang;
     int rc;
 
-    if (stat(f->source, &st) == 0 && S_ISREG(st.st_mode) && ends_with(f->source, ".wasm"))
-        return kl_client_deploy(c, f->name, f->source, f->config, 1, version);
-    lang = ends_with(f->source, ".py") ? "python" : ends_with(f->source, ".js") ? "js" : NULL;
-    snprintf(work, sizeof(work), "%s/.kernless/lang/%s", m->dir, f->name);
-    if (make_dirs(work) < 0) {
-        fprintf(stderr, "kernless: deploy %s: cannot make %s: %s\n", f->name, work,
+    if (!kl_deploy_needs_lang(source))
+        return kl_client_deploy(c, name, source, config, quiet, version);
+    lang = ends_with(source, ".py") ? "python" : ends_with(source, ".js") ? "js" : NULL;
+    snprintf(work, sizeof(work), "%s", workdir);
+    if (make_dirs(work) < 0 || stat(work, &st) < 0) {
+        fprintf(stderr, "kernless: deploy %s: cannot make %s: %s\n", name, workdir,
                 strerror(errno));
         return 1;
     }
     /* The hook may add to the config, so it gets a copy. */
-    if ((config = json_deep_copy(f->config)) == NULL)
+    if ((cfg = json_deep_copy(config)) == NULL)
         return 1;
-    rc = kl_lang_module(lang, f->source, work, config, module, sizeof(module), why, sizeof(why));
+    rc = kl_lang_module(lang, source, work, cfg, module, sizeof(module), why, sizeof(why));
     if (rc < 0)
-        fprintf(stderr, "kernless: deploy %s: %s: %s\n", f->name, f->source_arg, why);
+        fprintf(stderr, "kernless: deploy %s: %s: %s\n", name, source, why);
     else
-        rc = kl_client_deploy(c, f->name, module, config, 1, version);
-    json_decref(config);
+        rc = kl_client_deploy(c, name, module, cfg, quiet, version);
+    json_decref(cfg);
     return rc < 0 ? 1 : rc;
+}
+
+int kl_deploy_needs_lang(const char *source)
+{
+    struct stat st;
+
+    if (ends_with(source, ".py") || ends_with(source, ".js"))
+        return 1;
+    return stat(source, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int kl_mf_deploy_fn(const struct kl_client *c, const struct kl_manifest *m,
+                    const struct kl_mf_fn *f, int *version)
+{
+    char work[PATH_MAX];
+
+    snprintf(work, sizeof(work), "%s/.kernless/lang/%s", m->dir, f->name);
+    return kl_deploy_source(c, f->name, f->source, f->config, work, 1, version);
 }
 
 int kl_mf_deploy(const struct kl_client *c, int argc, char **argv)

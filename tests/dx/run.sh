@@ -288,6 +288,10 @@ for t in python js; do
   else
     err=$(cat "$W/up-$t.err")
     check_has "new_${t}_refused_clearly" "Python/JavaScript functions are not available in this build" "$err"
+    src=app.py; [ $t = js ] && src=app.js
+    err=$(cd "$dir/hi" && KERNLESS_URL=http://127.0.0.1:9 "$KL" deploy hi $src --route /hi 2>&1)
+    check "new_${t}_deploy_refused_clearly" \
+      "kernless: deploy hi: $src: Python/JavaScript functions are not available in this build" "$err"
     skip "new_${t}_up_serves" "this build has no Python/JavaScript engine (src/cli/lang_hook.c)"
   fi
   up_stop
