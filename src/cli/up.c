@@ -57,6 +57,7 @@ static int usage(void)
     return 2;
 }
 
+/* Returns 0, 1 for --help, -1 for bad usage. */
 static int parse_args(struct up *u, int argc, char **argv)
 {
     int i;
@@ -65,6 +66,8 @@ static int parse_args(struct up *u, int argc, char **argv)
     u->listen = UP_LISTEN;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+            return 1;
         if (strcmp(a, "--watch") == 0 || strcmp(a, "-w") == 0) {
             u->watch = 1;
             continue;
@@ -253,19 +256,6 @@ static void print_routes(struct up *u)
     fflush(stdout);
 }
 
-/* Deploy everything; returns how many failed. */
-static int up_all(struct up *u)
-{
-    int failed = 0;
-    size_t i;
-
-    for (i = 0; i < u->m.n; i++)
-        failed += up_fn(u, &u->m.fns[i]) != 0;
-    remove_stale(u);
-    fflush(stdout);
-    return failed;
-}
-
 /* ---- --watch ------------------------------------------------------------ */
 
 static void take_prints(struct up *u)
@@ -279,10 +269,29 @@ static void take_prints(struct up *u)
     u->manifest_print = kl_up_fingerprint(&u->m.path, 1);
 }
 
-/* The manifest changed: load it again; a bad one leaves the old in place. */
+/* Whether function `f` of a reloaded manifest is as the old one deployed
+ * it: same source, build, watch list and config, and no watched file
+ * changed since. */
+static int unchanged(const struct up *u, const struct kl_mf_fn *f)
+{
+    const struct kl_mf_fn *old = kl_manifest_find(&u->m, f->name);
+    size_t i = old ? (size_t)(old - u->m.fns) : 0;
+
+    return old != NULL && u->prints != NULL && strcmp(old->source, f->source) == 0 &&
+           (old->build == NULL) == (f->build == NULL) &&
+           (f->build == NULL || strcmp(old->build, f->build) == 0) &&
+           json_equal(old->config, f->config) &&
+           kl_up_fingerprint(f->watch, f->nwatch) == u->prints[i] &&
+           kl_up_fingerprint(old->watch, old->nwatch) == u->prints[i];
+}
+
+/* The manifest changed: load it again and deploy what differs; a bad one
+ * leaves the old in place. */
 static void reload(struct up *u)
 {
     struct kl_manifest m;
+    char *same;
+    size_t i;
 
     fprintf(stderr, "kernless: %s changed: loading it again\n", u->file);
     if (kl_manifest_load(u->file, &m) < 0) {
@@ -290,9 +299,16 @@ static void reload(struct up *u)
         u->manifest_print = kl_up_fingerprint(&u->m.path, 1);
         return;
     }
+    same = calloc(m.n, 1);
+    for (i = 0; same && i < m.n; i++)
+        same[i] = (char)unchanged(u, &m.fns[i]);
     kl_manifest_free(&u->m);
     u->m = m;
-    up_all(u);
+    for (i = 0; i < u->m.n; i++)
+        if (same == NULL || !same[i])
+            up_fn(u, &u->m.fns[i]);
+    free(same);
+    remove_stale(u);
     print_routes(u);
 }
 
@@ -394,8 +410,19 @@ int kl_cmd_up(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_stop};
     int rc;
 
-    if (parse_args(&u, argc, argv) < 0)
-        return usage();
+    if ((rc = parse_args(&u, argc, argv)) != 0) {
+        if (rc < 0)
+            return usage();
+        printf("usage: kernless up [-f kernless.toml] [--listen HOST:PORT] [--watch]\n"
+               "                   [--isolation auto|kvm|process]\n"
+               "  -f          the manifest (default kernless.toml)\n"
+               "  --listen    where to serve (default " UP_LISTEN "; port 0 picks one)\n"
+               "  --watch     rebuild and redeploy a function when its files change\n"
+               "  --isolation as kernless serve\n"
+               "Builds every function, serves them with kernless serve (data in\n"
+               ".kernless/data beside the manifest) and prints each route's URL.\n");
+        return 0;
+    }
     if (kl_manifest_load(u.file, &u.m) < 0)
         return 1;
     setvbuf(stdout, NULL, _IOLBF, 0);

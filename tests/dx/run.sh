@@ -176,6 +176,12 @@ EOF
 check watch_manifest "v2 changed from a file" "$(wait_body "$UPURL/files/x" "v2 changed from a file")"
 for _ in $(seq 1 100); do grep -q '^removed hello' "$W/up.out" && break; sleep 0.2; done
 check watch_removes_stale 404 "$(curl -s -o /dev/null -w '%{http_code}' "$UPURL/hello")"
+# A manifest change that changes no function redeploys nothing.
+n=$(grep -c '^deployed ' "$W/up.out")
+echo "# a comment" >>"$P/kernless.toml"
+for _ in $(seq 1 100); do [ "$(grep -c '^Available routes:' "$W/up.out")" -ge 3 ] && break; sleep 0.2; done
+check watch_manifest_reloaded 3 "$(grep -c '^Available routes:' "$W/up.out")"
+check watch_unchanged_not_redeployed "$n" "$(grep -c '^deployed ' "$W/up.out")"
 SPORT=$UPURL
 up_stop
 code=$(curl -s -o /dev/null -w '%{http_code}' "$SPORT/files/x")
