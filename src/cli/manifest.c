@@ -83,7 +83,7 @@ static char *read_small(const char *path, size_t *len)
     if (fd < 0 || fstat(fd, &st) < 0)
         goto err;
     if (!S_ISREG(st.st_mode) || st.st_size > KL_MANIFEST_MAX_BYTES) {
-        errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+        errno = S_ISREG(st.st_mode) ? EFBIG : S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
         goto err;
     }
     if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
@@ -416,8 +416,9 @@ int kl_manifest_load(const char *path, struct kl_manifest *m)
 
     memset(m, 0, sizeof(*m));
     if ((text = read_small(path, &len)) == NULL) {
-        fprintf(stderr, "kernless: cannot read %s: %s\n", path,
-                errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
+        fprintf(stderr, "kernless: cannot read %s: %s%s\n", path,
+                errno == EFBIG ? "larger than 1 MiB" : strerror(errno),
+                errno == ENOENT ? " (kernless new TEMPLATE NAME makes a project)" : "");
         return -1;
     }
     parsed = kl_toml_to_json(text, len, &line, &col, why, sizeof(why));

@@ -142,14 +142,15 @@ static void forward_output(struct up *u)
     fflush(stdout);
 }
 
-static void exec_server(struct up *u, int out)
+static void exec_server(struct up *u, int out, pid_t parent)
 {
     char *argv[10];
     int n = 0;
 
-    /* The server must not outlive `up`, however `up` ends. */
+    /* The server must not outlive `up`, however `up` ends (also if it
+     * ended before the prctl). */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (dup2(out, 1) < 0)
+    if (getppid() != parent || dup2(out, 1) < 0)
         _exit(127);
     argv[n++] = "kernless";
     argv[n++] = "serve";
@@ -172,6 +173,7 @@ static int start_server(struct up *u)
     char line[2048], dir[PATH_MAX + 16];
     struct pollfd pfd;
     time_t deadline = time(NULL) + UP_START_S;
+    pid_t parent;
     int p[2], rc;
 
     snprintf(dir, sizeof(dir), "%s/.kernless", u->m.dir);
@@ -181,10 +183,11 @@ static int start_server(struct up *u)
     if (pipe2(p, O_CLOEXEC) < 0)
         return kl_cli_fail("up: pipe: %s", strerror(errno));
     fflush(NULL);
+    parent = getpid();
     if ((u->server = fork()) < 0)
         return kl_cli_fail("up: fork: %s", strerror(errno));
     if (u->server == 0)
-        exec_server(u, p[1]);
+        exec_server(u, p[1], parent);
     close(p[1]);
     u->out_fd = p[0];
     fcntl(u->out_fd, F_SETFL, O_NONBLOCK);
