@@ -234,9 +234,12 @@ section "new"
 out=$("$KL" new --list)
 for t in c rust assemblyscript python js; do check_has "new_list_$t" "  $t " "$out"; done
 out=$(cd "$W" && "$KL" new cobol x 2>&1); rc=$?
-check_has new_unknown_template 'no template "cobol"' "$out"
+check_has new_unknown_template '2:kernless: new: no template "cobol"' "$rc:$out"
 out=$(cd "$W" && "$KL" new c 'Bad Name' 2>&1); rc=$?
-check_has new_bad_name 'bad name' "$out"
+check_has new_bad_name '2:kernless: new: bad name' "$rc:$out"
+mkdir -p "$W/taken"
+out=$(cd "$W" && "$KL" new c taken 2>&1); rc=$?
+check_has new_existing_folder '1:kernless: new: cannot create taken: File exists' "$rc:$out"
 
 # new_up TEMPLATE BODY: new TEMPLATE hi, then up serves /hi with BODY.
 new_up() {
