@@ -261,6 +261,9 @@ static void print_routes(struct up *u)
 
 /* ---- --watch ------------------------------------------------------------ */
 
+/* The functions' prints, taken after their builds so that what a build
+ * writes starts no new round. The manifest's print is not taken here: no
+ * build writes it, and an edit made while a build ran must not be lost. */
 static void take_prints(struct up *u)
 {
     size_t i;
@@ -269,7 +272,6 @@ static void take_prints(struct up *u)
     u->prints = calloc(u->m.n ? u->m.n : 1, sizeof(*u->prints));
     for (i = 0; u->prints && i < u->m.n; i++)
         u->prints[i] = kl_up_fingerprint(u->m.fns[i].watch, u->m.fns[i].nwatch);
-    u->manifest_print = kl_up_fingerprint(&u->m.path, 1);
 }
 
 /* Whether function `f` of a reloaded manifest is as the old one deployed
@@ -297,9 +299,10 @@ static void reload(struct up *u)
     size_t i;
 
     fprintf(stderr, "kernless: %s changed: loading it again\n", u->file);
+    /* Before reading it: a later edit is then noticed next time. */
+    u->manifest_print = kl_up_fingerprint(&u->m.path, 1);
     if (kl_manifest_load(u->file, &m) < 0) {
         fprintf(stderr, "kernless: up: keeping the functions as they were\n");
-        u->manifest_print = kl_up_fingerprint(&u->m.path, 1);
         return;
     }
     same = calloc(m.n, 1);
@@ -425,6 +428,11 @@ int kl_cmd_up(int argc, char **argv)
                "Builds every function, serves them with kernless serve (data in\n"
                ".kernless/data beside the manifest) and prints each route's URL.\n");
         return 0;
+    }
+    /* The manifest's print as read: an edit from here on is a change. */
+    {
+        char *path = (char *)u.file;   /* kl_manifest_load keeps this same string in m.path */
+        u.manifest_print = kl_up_fingerprint(&path, 1);
     }
     if (kl_manifest_load(u.file, &u.m) < 0)
         return 1;
