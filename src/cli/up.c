@@ -315,6 +315,7 @@ static void reload(struct up *u)
             up_fn(u, &u->m.fns[i]);
     free(same);
     remove_stale(u);
+    take_prints(u);
     print_routes(u);
 }
 
@@ -331,7 +332,6 @@ static void check_changes(struct up *u)
     if (kl_up_fingerprint(&u->m.path, 1) != u->manifest_print) {
         nanosleep(&settle, NULL);
         reload(u);
-        take_prints(u);
         return;
     }
     if (u->prints == NULL)
@@ -352,6 +352,9 @@ static void check_changes(struct up *u)
         fflush(stdout);
     }
     take_prints(u);
+    /* Said only now: an edit from here on starts the next round. */
+    printf("Watching for changes.\n");
+    fflush(stdout);
 }
 
 /* ---- the command -------------------------------------------------------- */

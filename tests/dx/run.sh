@@ -153,12 +153,21 @@ check up_serves_hello "Hello from Kernless!" "$(curl -s "$UPURL/hello")"
 check up_serves_files "v1 hi-there from a file" "$(curl -s "$UPURL/files/x")"
 check_has up_ran_build "files: building: clang" "$(cat "$W/up.err")"
 
+# watch_rounds N: wait until up has finished N rebuild rounds (it says
+# "Watching for changes." after each, once it looks at the files again).
+watch_rounds() {
+  for _ in $(seq 1 300); do
+    [ "$(grep -c '^Watching for changes\.$' "$W/up.out")" -ge "$1" ] && break
+    sleep 0.2
+  done
+}
 # --watch: a changed source is rebuilt and redeployed without a restart.
 sed -i 's/"Content-Type: text\/plain\\n\\nv1 /"Content-Type: text\/plain\\n\\nv2 /' "$P/files.c"
 check watch_redeploys "v2 hi-there from a file" "$(wait_body "$UPURL/files/x" "v2 hi-there from a file")"
+watch_rounds 1
 # A change that does not build leaves the last good version serving.
 echo "this is not C" >>"$P/files.c"
-for _ in $(seq 1 150); do grep -q 'files: build failed' "$W/up.err" && break; sleep 0.2; done
+watch_rounds 2
 check_has watch_build_error "kernless: files: build failed" "$(cat "$W/up.err")"
 check watch_keeps_serving "v2 hi-there from a file" "$(curl -s "$UPURL/files/x")"
 # The manifest itself: a new env value is deployed, a removed function goes.
