@@ -11,7 +11,7 @@
 BUILD    ?= build
 CC       ?= gcc
 HOSTCC   ?= $(CC)
-PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto
+PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto tomlplusplus
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
 # Library flags are looked up when a recipe first needs them, then kept: never
@@ -22,14 +22,25 @@ kl_pkg = $(if $(filter KL_PKG_FAILED,$1),$(error pkg-config $2 $(PKGS) failed (m
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call kl_pkg,$$(shell pkg-config --cflags $$(PKGS) || echo KL_PKG_FAILED),--cflags))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $$(call kl_pkg,$$(shell pkg-config --libs $$(PKGS) || echo KL_PKG_FAILED),--libs))$(PKG_LIBS)
 HOST_CFLAGS = -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS)
-HOST_LIBS   = $(PKG_LIBS) -lpthread -lm
+HOST_LIBS   = $(PKG_LIBS) -lstdc++ -lpthread -lm
+# The one C++ file (src/cli/toml_json.cpp: toml++ reads kernless.toml and
+# hands C a JSON value), with the same warnings as errors.
+CXX        ?= g++
+HOST_CXXFLAGS = -std=c++17 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS)
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 HOST_SRCS := $(wildcard src/common/*.c src/vmm/*.c src/compile/*.c src/server/*.c src/cli/*.c src/wast/*.c)
 HOST_ASMS := $(wildcard src/vmm/*.S)
+HOST_CXXS := $(wildcard src/cli/*.cpp)
+# `kernless new`'s project templates (templates/<name>/...), embedded as C arrays.
+TEMPLATE_FILES := $(shell find templates -type f 2>/dev/null | LC_ALL=C sort)
+TEMPLATE_DIRS  := $(shell find templates -type d 2>/dev/null)
+TEMPLATES_C := $(BUILD)/gen/templates.c
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HOST_ASMS)) \
+             $(patsubst %.cpp,$(BUILD)/obj/%.o,$(HOST_CXXS)) $(BUILD)/obj/gen/templates.o \
              $(BUILD)/obj/gen/dashboard_assets.o
 SAN_OBJS  := $(patsubst %.c,$(BUILD)/san/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/san/%.o,$(HOST_ASMS)) \
+             $(patsubst %.cpp,$(BUILD)/san/%.o,$(HOST_CXXS)) $(BUILD)/san/gen/templates.o \
              $(BUILD)/san/gen/dashboard_assets.o
 
 # The guest runtime: freestanding, no libc, linked into every image.
@@ -71,6 +82,23 @@ $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/san/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(HOST_CXXFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/san/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(HOST_CXXFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+# The templates file is regenerated when a template or the list of them changes.
+$(TEMPLATES_C): scripts/embed-templates.sh $(TEMPLATE_FILES) $(TEMPLATE_DIRS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	bash scripts/embed-templates.sh templates > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/templates.o: $(TEMPLATES_C)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
+$(BUILD)/san/gen/templates.o: $(TEMPLATES_C)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
 

@@ -13,6 +13,7 @@ PKGS=(
   rustc libstd-rust-dev-wasm32          # Rust -> wasm32-wasi
   libmicrohttpd-dev        # HTTP serving
   libjansson-dev           # JSON
+  libtomlplusplus-dev      # kernless.toml, read by toml++ (src/cli/toml_json.cpp, the one C++ file; g++ is in build-essential)
   libsqlite3-dev           # the registry
   libcurl4-openssl-dev     # the CLI client
   libseccomp-dev           # vCPU thread seccomp filter
@@ -28,6 +29,10 @@ PKGS=(
   chromium chromium-driver # tests/dashboard drives the web dashboard in a real headless browser (WebDriver)
   procps                   # pgrep: tests check no compiler is left running (absent from minimal/container Debian)
 )
+# npm: the assemblyscript template (kernless new assemblyscript) installs its
+# compiler with it. Any npm will do, and nodesource's nodejs bundles one while
+# conflicting with Debian's npm package, so the command is what is checked.
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -9,9 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/client.h"
 #include "cli/client_http.h"
 #include "cli/commands.h"
+#include "cli/mfdeploy.h"
 #include "cli/opts.h"
+#include "compile/compile.h"
 #include "server/fnconfig.h"
 
 /* Remove a "--json" flag anywhere in argv; returns whether it was there. */
@@ -61,25 +64,40 @@ struct deploy_args {
     const char *module;
     json_t *config;
     int json;
+    int quiet;        /* no progress lines (deploy -f, up) */
     json_t *done;     /* the final event */
 };
 
-/* "HOST::GUEST" -> {"host", "guest"}, with HOST made absolute when it exists here. */
-static int add_dir(json_t *dirs, const char *spec)
+int kl_client_dir_add(json_t *dirs, const char *spec, const char *base, char *why,
+                      size_t why_len)
 {
     const char *sep = strstr(spec, "::");
     char host[PATH_MAX], *real;
 
     if (sep == NULL || sep == spec || sep[2] != '/') {
-        fprintf(stderr, "kernless: --dir-ro wants HOST::GUEST with an absolute GUEST, got %s\n", spec);
+        snprintf(why, why_len, "want HOST::GUEST with an absolute GUEST, got %s", spec);
         return -1;
     }
-    snprintf(host, sizeof(host), "%.*s", (int)(sep - spec), spec);
+    if (base != NULL && spec[0] != '/')
+        snprintf(host, sizeof(host), "%s/%.*s", base, (int)(sep - spec), spec);
+    else
+        snprintf(host, sizeof(host), "%.*s", (int)(sep - spec), spec);
     real = realpath(host, NULL);
     json_array_append_new(dirs, json_pack("{s:s,s:s}", "host", real ? real : host,
                                           "guest", sep + 2));
     free(real);
     return 0;
+}
+
+/* --dir-ro HOST::GUEST, relative to the current folder. */
+static int add_dir(json_t *dirs, const char *spec)
+{
+    char why[PATH_MAX + 64];
+
+    if (kl_client_dir_add(dirs, spec, NULL, why, sizeof(why)) == 0)
+        return 0;
+    fprintf(stderr, "kernless: --dir-ro: %s\n", why);
+    return -1;
 }
 
 static int parse_deploy(int argc, char **argv, struct deploy_args *a)
@@ -137,7 +155,8 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
 bad:
     usage_fail("kernless deploy NAME module.wasm --route /path [--env K=V]... "
                "[--timeout-ms N] [--max-memory-mb N] [--max-body-kb N] [--max-response-kb N] "
-               "[--dir-ro HOST::GUEST]... [--json]");
+               "[--dir-ro HOST::GUEST]... [--json]  |  kernless deploy -f kernless.toml "
+               "[--no-build]");
 err:
     json_decref(env);
     json_decref(dirs);
@@ -207,7 +226,7 @@ static void deploy_line(void *ctx, const char *line, size_t n)
         a->done = o;
         return;
     }
-    if (ev != NULL && !a->json)
+    if (ev != NULL && !a->json && !a->quiet)
         progress(a->name, json_string_value(json_object_get(o, "stage")),
                  json_integer_value(json_object_get(o, "bytes")));
     json_decref(o);
@@ -240,40 +259,61 @@ static int deploy_report(struct deploy_args *a)
     return 0;
 }
 
-static int cmd_deploy(const struct kl_client *c, int argc, char **argv)
+int kl_client_deploy(const struct kl_client *c, const char *name, const char *module,
+                     json_t *config, int quiet, int *version)
 {
-    struct deploy_args a = {0};
+    struct deploy_args a = {.name = name, .module = module, .config = config,
+                            .json = c->json, .quiet = quiet};
     struct kl_client_req q = {0};
     struct kl_client_resp r;
     char path[256];
     struct stat st;
     int rc;
 
-    a.json = c->json;
-    if (parse_deploy(argc, argv, &a) < 0) {
-        json_decref(a.config);
-        return 2;
-    }
-    if (stat(a.module, &st) < 0 || !S_ISREG(st.st_mode)) {
-        json_decref(a.config);
-        fprintf(stderr, "kernless: deploy: cannot read %s: %s\n", a.module,
+    errno = 0;
+    if (stat(module, &st) < 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "kernless: deploy %s: cannot read %s: %s\n", name, module,
                 errno ? strerror(errno) : "not a file");
         return 1;
     }
-    snprintf(path, sizeof(path), "/v1/functions/%s/deploy?progress=1", a.name);
+    snprintf(path, sizeof(path), "/v1/functions/%s/deploy?progress=1", name);
     q.method = "POST";
     q.path = path;
     q.mime = deploy_mime;
     q.mime_ctx = &a;
     q.on_line = deploy_line;
     q.line_ctx = &a;
-    if (kl_client_call(c, &q, &r) < 0) {
-        json_decref(a.config);
+    if (kl_client_call(c, &q, &r) < 0)
         return 1;
-    }
     rc = r.status == 200 ? deploy_report(&a) : kl_client_fail_resp("deploy", &r, c);
+    if (rc == 0 && version != NULL)
+        *version = (int)json_integer_value(json_object_get(a.done, "version"));
     kl_client_resp_free(&r);
     json_decref(a.done);
+    return rc;
+}
+
+static int cmd_deploy(const struct kl_client *c, int argc, char **argv)
+{
+    struct deploy_args a = {0};
+    int rc;
+
+    if (argc >= 2 && (strcmp(argv[1], "-f") == 0 || strcmp(argv[1], "--file") == 0))
+        return kl_mf_deploy(c, argc, argv);
+    if (parse_deploy(argc, argv, &a) < 0) {
+        json_decref(a.config);
+        return 2;
+    }
+    if (kl_deploy_needs_lang(a.module)) {
+        /* Python/JavaScript: the hook's work files go to the user's cache. */
+        char work[PATH_MAX];
+        if (kl_default_cache_dir(work, sizeof(work) - 80) < 0)
+            snprintf(work, sizeof(work), "/tmp");
+        snprintf(work + strlen(work), 80, "/lang/%s", a.name);
+        rc = kl_deploy_source(c, a.name, a.module, a.config, work, 0, NULL);
+    } else {
+        rc = kl_client_deploy(c, a.name, a.module, a.config, 0, NULL);
+    }
     json_decref(a.config);
     return rc;
 }
@@ -416,6 +456,35 @@ static int cmd_rm(const struct kl_client *c, int argc, char **argv)
         print_json(o);
     else
         printf("removed %s\n", argv[1]);
+    json_decref(o);
+    return 0;
+}
+
+json_t *kl_client_names(const struct kl_client *c)
+{
+    json_t *o, *names = json_array(), *f;
+    size_t i;
+    int st;
+
+    if ((o = call_json(c, "ls", "GET", "/v1/functions", NULL, &st)) == NULL) {
+        json_decref(names);
+        return NULL;
+    }
+    json_array_foreach(json_object_get(o, "functions"), i, f)
+        json_array_append(names, json_object_get(f, "name"));
+    json_decref(o);
+    return names;
+}
+
+int kl_client_remove(const struct kl_client *c, const char *name)
+{
+    char path[128];
+    json_t *o;
+    int st;
+
+    snprintf(path, sizeof(path), "/v1/functions/%s", name);
+    if ((o = call_json(c, "rm", "DELETE", path, NULL, &st)) == NULL)
+        return st;
     json_decref(o);
     return 0;
 }

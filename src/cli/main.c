@@ -24,6 +24,8 @@ static const struct {
     {"rollback", kl_cmd_client, "switch a function back to an earlier version"},
     {"invoke", kl_cmd_client, "call a function through the server"},
     {"dashboard", kl_cmd_dashboard, "print the web dashboard's address, with a log-in token"},
+    {"new", kl_cmd_new, "create a project from a template (new --list shows them)"},
+    {"up", kl_cmd_up, "build and serve the functions of kernless.toml locally (--watch)"},
 };
 
 static int usage(FILE *f)

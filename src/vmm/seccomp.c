@@ -81,6 +81,8 @@ static const struct allow allowed[] = {
     {SCMP_SYS(close), "end of a run closes its host fds"},
     {SCMP_SYS(openat), "reopening a preopen for reading (kl_fs_io_fd), /dev/kvm"},
     {SCMP_SYS(openat2), "path_open with RESOLVE_BENEATH (wasi_path.c)"},
+    {SCMP_SYS(faccessat), "a preopen must be listable by the guest (open_preopen, wasi_host.c)"},
+    {SCMP_SYS(faccessat2), "as faccessat: glibc's faccessat(AT_EACCESS) is this call"},
     {SCMP_SYS(fstat), "fd_filestat_get"},
     {SCMP_SYS(newfstatat), "path_filestat_get"},
     {SCMP_SYS(statx), "libc stat on newer glibc"},

@@ -4,12 +4,13 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 out=$BUILD/unit; mkdir -p "$out"
-PKGS="libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto"
+PKGS="libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto tomlplusplus"
 CFLAGS="-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(pkg-config --cflags $PKGS)"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-LIBS="$(pkg-config --libs $PKGS) -lpthread -lm"
-# Link against every host object except the one holding main().
-objs=$(find "$BUILD/san/src" -name '*.o' ! -path '*/cli/main.o' 2>/dev/null | sort)
+LIBS="$(pkg-config --libs $PKGS) -lstdc++ -lpthread -lm"
+# Link against every host object except the one holding main() (gen/: the
+# embedded `kernless new` templates; toml_json.o is C++, hence -lstdc++).
+objs=$(find "$BUILD/san/src" "$BUILD/san/gen" -name '*.o' ! -path '*/cli/main.o' 2>/dev/null | sort)
 passed=0; failed=0
 for t in tests/unit/test_*.c; do
   [ -e "$t" ] || continue

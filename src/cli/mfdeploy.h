@@ -1,0 +1,37 @@
+/* mfdeploy.h - deploy the functions of a kernless.toml through the client (deploy -f, up). */
+#ifndef KL_CLI_MFDEPLOY_H
+#define KL_CLI_MFDEPLOY_H
+
+#include "cli/client_http.h"
+#include "cli/manifest.h"
+
+/**
+ * Deploy `source` as function `name` with a deploy config (borrowed): a
+ * .wasm file as is; a .py or .js file or a folder through kl_lang_module
+ * (src/cli/lang_hook.c), which may write into `workdir`. quiet: no compiler
+ * progress. Prints one result line; returns 0, or 1 after one
+ * "kernless: ..." line; the new version in *version when not NULL.
+ */
+int kl_deploy_source(const struct kl_client *c, const char *name, const char *source,
+                     json_t *config, const char *workdir, int quiet, int *version);
+
+/** Whether `source` goes through the Python/JavaScript hook: a .py or .js file, or a folder. */
+int kl_deploy_needs_lang(const char *source);
+
+/**
+ * Deploy one function of a manifest (already built): its .wasm source as
+ * is; a .py, .js or folder source through kl_lang_module. Prints one result
+ * line. Returns 0, or 1 after one "kernless: ..." line; the new version in
+ * *version when not NULL.
+ */
+int kl_mf_deploy_fn(const struct kl_client *c, const struct kl_manifest *m,
+                    const struct kl_mf_fn *f, int *version);
+
+/**
+ * `kernless deploy -f kernless.toml [--no-build]`: build and deploy every
+ * function, one line each; returns 0 when all were deployed, else 1 (2 for
+ * bad usage).
+ */
+int kl_mf_deploy(const struct kl_client *c, int argc, char **argv);
+
+#endif
