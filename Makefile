@@ -11,7 +11,7 @@
 BUILD    ?= build
 CC       ?= gcc
 HOSTCC   ?= $(CC)
-PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto
+PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto libpq
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
 # Library flags are looked up when a recipe first needs them, then kept: never

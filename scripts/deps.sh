@@ -14,6 +14,9 @@ PKGS=(
   libmicrohttpd-dev        # HTTP serving
   libjansson-dev           # JSON
   libsqlite3-dev           # the registry
+  libpq-dev                # the shared registry of a cluster (serve --registry postgresql://...)
+  postgresql               # tests/cluster and `make cluster` start a real PostgreSQL 15
+  haproxy                  # tests/cluster and `make cluster`: the front of a cluster
   libcurl4-openssl-dev     # the CLI client
   libseccomp-dev           # vCPU thread seccomp filter
   nettle-dev               # SHA-256 for image hashes and cache keys (no 1 ms init)

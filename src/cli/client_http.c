@@ -213,3 +213,33 @@ int kl_client_fail_resp(const char *what, const struct kl_client_resp *resp,
     json_decref(o);
     return 1;
 }
+
+/* GET/POST/DELETE a path and hand back the JSON body of a 2xx answer. */
+json_t *kl_client_call_json(const struct kl_client *c, const char *what,
+                         const char *method, const char *path, const char *body,
+                         int *status)
+{
+    struct kl_client_req q = {0};
+    struct kl_client_resp r;
+    json_t *o;
+
+    q.method = method;
+    q.path = path;
+    q.body = body;
+    q.body_len = body ? strlen(body) : 0;
+    q.content_type = "application/json";
+    *status = 1;
+    if (kl_client_call(c, &q, &r) < 0)
+        return NULL;
+    if (r.status < 200 || r.status >= 300) {
+        kl_client_fail_resp(what, &r, c);
+        kl_client_resp_free(&r);
+        return NULL;
+    }
+    o = kl_client_json(&r);
+    if (o == NULL)
+        fprintf(stderr, "kernless: %s: the server sent a body that is not JSON\n", what);
+    kl_client_resp_free(&r);
+    *status = o ? 0 : 1;
+    return o;
+}

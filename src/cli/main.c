@@ -23,6 +23,8 @@ static const struct {
     {"logs", kl_cmd_client, "show a function's log (-f to follow)"},
     {"rollback", kl_cmd_client, "switch a function back to an earlier version"},
     {"invoke", kl_cmd_client, "call a function through the server"},
+    {"nodes", kl_cmd_client, "list the nodes of a cluster with their health"},
+    {"haproxy-config", kl_cmd_client, "print an HAProxy config for the cluster's live nodes"},
 };
 
 static int usage(FILE *f)

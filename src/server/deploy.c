@@ -203,6 +203,24 @@ static const char *image_name(const struct kl_server *s, const char *path)
     return path;
 }
 
+/* Store the image and module in a shared registry (no-op otherwise). */
+static int share(struct kl_server *s, const char *image, const char *sha,
+                 struct kl_err *err)
+{
+    char key[PATH_MAX + 16], path[PATH_MAX + 96];
+    const char *name = image_name(s, image);
+    int rc;
+
+    if (!kl_reg_is_shared(s->reg) || name[0] == '/')
+        return 0;
+    snprintf(key, sizeof(key), "image/%s", name);
+    if ((rc = kl_reg_blob_store(s->reg, key, image, err)) < 0)
+        return rc;
+    snprintf(key, sizeof(key), "module/%s.wasm", sha);
+    snprintf(path, sizeof(path), "%s/%s.wasm", s->modules, sha);
+    return kl_reg_blob_store(s->reg, key, path, err);
+}
+
 /* Commit the compiled version and publish the new table, atomically with
  * respect to other deploys, rollbacks and removals. Returns the version, or
  * -1 after recording the failure. */
@@ -232,7 +250,7 @@ static int commit(struct kl_deploy *d, const struct kl_fn_config *cfg,
     pthread_mutex_unlock(&s->control_lock);
     free(config);
     if (rc < 0) {
-        fail(d, rc == -EEXIST ? 409 : 500, err.msg);
+        fail(d, rc == -EEXIST ? 409 : rc == -ENOTCONN ? 503 : 500, err.msg);
         return -1;
     }
     kl_log("deployed %s v%d at %s [%s]", d->name, v.version, cfg->route, d->reqid);
@@ -305,6 +323,11 @@ int kl_deploy_run(struct kl_deploy *d)
     /* Stored only once it compiled, so a refused module leaves nothing. */
     if (store_module(s, &d->module, sha, &err) < 0) {
         rc = fail(d, 500, err.msg);
+        goto out;
+    }
+    /* A cluster compiles once: the other nodes fetch these from the registry. */
+    if ((rc = share(s, image, sha, &err)) < 0) {
+        rc = fail(d, rc == -ENOTCONN ? 503 : 500, err.msg);
         goto out;
     }
     stage(d, "load");
@@ -391,6 +414,14 @@ int kl_deploy_rebuild(struct kl_server *s, const char *sha256, char *out,
     int cached, rc;
 
     snprintf(path, sizeof(path), "%s/%s.wasm", s->modules, sha256);
+    /* A cluster node may never have seen the upload: the registry has it. */
+    if (access(path, F_OK) != 0 && kl_reg_is_shared(s->reg)) {
+        char key[96];
+
+        snprintf(key, sizeof(key), "module/%s.wasm", sha256);
+        if ((rc = kl_reg_blob_fetch(s->reg, key, path, s->max_upload, err)) < 0)
+            return rc;
+    }
     if ((rc = kl_read_file(path, s->max_upload, &wasm, &len, err)) < 0)
         return rc;
     rc = compile(s, wasm, len, NULL, out, out_len, &cached, err);

@@ -20,7 +20,7 @@ enum kl_req_kind { KL_REQ_BUILTIN, KL_REQ_API, KL_REQ_WAGI };
 /** Management API operations, decided from method + path before the body arrives. */
 enum kl_api_op {
     KL_API_NONE, KL_API_LIST, KL_API_INFO, KL_API_REMOVE, KL_API_DEPLOY,
-    KL_API_ROLLBACK, KL_API_LOGS, KL_API_INVOKE, KL_API_METRICS,
+    KL_API_ROLLBACK, KL_API_LOGS, KL_API_INVOKE, KL_API_METRICS, KL_API_NODES,
 };
 
 struct kl_deploy;

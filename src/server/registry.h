@@ -1,4 +1,4 @@
-/* registry.h - the SQLite registry of functions and their versions (the source of truth across restarts). */
+/* registry.h - the registry of functions and their versions (the source of truth across restarts and nodes). */
 #ifndef KL_SERVER_REGISTRY_H
 #define KL_SERVER_REGISTRY_H
 
@@ -22,11 +22,39 @@ struct kl_reg_version {
     int64_t created;  /* unix seconds */
 };
 
-/** Open (creating if needed) the registry database in WAL mode. */
+/** The registry's schema version; a database newer than this is refused. */
+#define KL_REG_SCHEMA_VERSION 1
+
+/** One node of a cluster, as it registers itself. */
+struct kl_reg_node {
+    char name[128];
+    char address[280];     /* HOST:PORT others reach it at */
+    char isolation[16];
+    char version[32];
+};
+
+/**
+ * Called by the watcher when function `name` changed through any node, or
+ * with NULL when anything may have changed (after a reconnect).
+ */
+typedef void (*kl_reg_change_fn)(void *ctx, const char *name);
+
+/** Open (creating if needed) the SQLite registry file of a single node (WAL mode). */
 int kl_reg_open(const char *path, struct kl_registry **out, struct kl_err *err);
 
-/** Close the database. */
+/**
+ * Open the PostgreSQL registry a cluster shares: `url` is a postgresql://
+ * URI or a libpq conninfo string. Creates the tables if needed; refuses a
+ * schema newer than KL_REG_SCHEMA_VERSION (-EPROTO) and an unreachable
+ * database (-ENOTCONN), each with one line in err.
+ */
+int kl_reg_open_pg(const char *url, struct kl_registry **out, struct kl_err *err);
+
+/** Close the database (stopping the watcher first). */
 void kl_reg_close(struct kl_registry *r);
+
+/** Is this registry shared by several nodes (PostgreSQL)? */
+int kl_reg_is_shared(const struct kl_registry *r);
 
 /**
  * Add a new version of `v->name` and make it the active one, in one
@@ -58,6 +86,39 @@ json_t *kl_reg_list_json(struct kl_registry *r, struct kl_err *err);
 /** JSON object of one function with all its versions; -ENOENT in err->code. */
 json_t *kl_reg_info_json(struct kl_registry *r, const char *name,
                          struct kl_err *err);
+
+/**
+ * Share one admin token across the cluster: the first node's token is
+ * stored; `tok` (KL_TOKEN_HEX + 1 bytes) is replaced by the stored one.
+ */
+int kl_reg_token_share(struct kl_registry *r, char *tok, size_t len,
+                       struct kl_err *err);
+
+/**
+ * Store the file at `path` as blob `key` unless it is there already (no-op
+ * without a shared registry): images and modules are content-addressed, so
+ * a key always names the same bytes.
+ */
+int kl_reg_blob_store(struct kl_registry *r, const char *key, const char *path,
+                      struct kl_err *err);
+
+/**
+ * Fetch blob `key` into `path` (write-then-rename), after checking its
+ * SHA-256 against the one recorded with it. -ENOENT when the registry has
+ * no such blob, -ENOTSUP without a shared registry.
+ */
+int kl_reg_blob_fetch(struct kl_registry *r, const char *key, const char *path,
+                      size_t max, struct kl_err *err);
+
+/** Start the change watcher and heartbeat of node `self` (-ENOTSUP without a shared registry). */
+int kl_reg_watch_start(struct kl_registry *r, const struct kl_reg_node *self,
+                       kl_reg_change_fn fn, void *ctx, struct kl_err *err);
+
+/**
+ * {"nodes":[{"name","address","isolation","version","last_seen_ms",
+ * "healthy"}]} of a shared registry; NULL with -ENOTSUP in err otherwise.
+ */
+json_t *kl_reg_nodes_json(struct kl_registry *r, struct kl_err *err);
 
 /** Free a version's strings. */
 void kl_reg_version_free(struct kl_reg_version *v);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "server/deploy.h"
 
@@ -23,6 +25,25 @@ void kl_server_image_path(const struct kl_server *s, const char *image,
         snprintf(out, len, "%s/%s", s->images, image);
 }
 
+/* A cluster node serves images other nodes compiled: fetched from the
+ * registry (SHA-256 checked there) into the local cache on first need. */
+static void fetch_image(struct kl_server *s, const char *image, const char *path)
+{
+    char key[PATH_MAX + 16];
+    struct kl_err err = {0};
+    struct timespec t0, t1;
+
+    snprintf(key, sizeof(key), "image/%s", image);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (kl_reg_blob_fetch(s->reg, key, path, (size_t)1 << 30, &err) < 0) {
+        kl_log("image %s: not fetched from the registry: %s", image, err.msg);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    kl_log("fetched image %s from the registry in %ld ms", image,
+           (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+}
+
 /* Load the version's image; if it is gone or stale (e.g. a runtime
  * upgrade), compile the stored module again rather than lose the function. */
 static void load_image(struct kl_server *s, const struct kl_reg_version *v,
@@ -32,6 +53,8 @@ static void load_image(struct kl_server *s, const struct kl_reg_version *v,
     struct kl_err err = {0};
 
     kl_server_image_path(s, v->image, path, sizeof(path));
+    if (v->image[0] != '/' && access(path, F_OK) != 0 && kl_reg_is_shared(s->reg))
+        fetch_image(s, v->image, path);
     if (kl_exec_image_get(path, &fn->img, &err) == 0)
         return;
     kl_log("%s v%d: image %s: %s; compiling the stored module again", v->name,

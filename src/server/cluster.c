@@ -1,0 +1,104 @@
+/* cluster.c - a node of a cluster: the shared registry, its admin token, the change watcher, the node list. */
+#include "server/cluster.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "server/metrics.h"
+#include "server/server.h"
+#include "vmm/vm.h"
+
+int kl_cluster_open(struct kl_server *s, const char *url, struct kl_err *err)
+{
+    char path[PATH_MAX + 32], line[KL_TOKEN_HEX + 2], mine[KL_TOKEN_HEX + 1];
+    int rc;
+
+    if ((rc = kl_reg_open_pg(url, &s->reg, err)) < 0)
+        return rc;
+    snprintf(mine, sizeof(mine), "%s", s->token);
+    if ((rc = kl_reg_token_share(s->reg, s->token, sizeof(s->token), err)) < 0)
+        return rc;
+    if (strcmp(mine, s->token) == 0)
+        return 0;
+    snprintf(path, sizeof(path), "%s/admin.token", s->data);
+    snprintf(line, sizeof(line), "%s\n", s->token);
+    if ((rc = kl_write_file_atomic(path, line, strlen(line), 0600, err)) < 0)
+        return rc;
+    printf("kernless: adopted the cluster's admin token into %s\n", path);
+    return 0;
+}
+
+static int in_table(struct kl_server *s, const char *name)
+{
+    struct kl_table *t = kl_server_table(s);
+    int found = t != NULL && kl_table_find(t, name) != NULL;
+
+    kl_table_put(t);
+    return found;
+}
+
+/* The watcher's callback: another node (or this one) changed `name`, or,
+ * with NULL, anything may have changed while the registry was away. */
+static void on_change(void *ctx, const char *name)
+{
+    struct kl_server *s = ctx;
+    struct kl_err err = {0};
+    int rc;
+
+    pthread_mutex_lock(&s->control_lock);
+    rc = kl_server_reload(s, &err);
+    pthread_mutex_unlock(&s->control_lock);
+    if (rc < 0) {
+        kl_log("registry change%s%s: reload failed, still serving the previous "
+               "table: %s", name ? " of " : "", name ? name : "", err.msg);
+        return;
+    }
+    /* Removed through another node: its lines here go too, like locally. */
+    if (name != NULL && !in_table(s, name)) {
+        kl_logs_remove(s->logs, name);
+        kl_metrics_forget(name);
+    }
+}
+
+int kl_cluster_start(struct kl_server *s, const char *name, const char *advertise,
+                     struct kl_err *err)
+{
+    struct kl_reg_node *n = &s->node;
+    char host[200];
+    int v6 = strchr(s->listen_host, ':') != NULL;
+
+    if (advertise != NULL)
+        snprintf(n->address, sizeof(n->address), "%s", advertise);
+    else
+        snprintf(n->address, sizeof(n->address), "%s%s%s:%s", v6 ? "[" : "",
+                 s->listen_host, v6 ? "]" : "", s->listen_port);
+    if (gethostname(host, sizeof(host)) < 0)
+        snprintf(host, sizeof(host), "kernless");
+    host[sizeof(host) - 1] = 0;
+    if (name != NULL)
+        snprintf(n->name, sizeof(n->name), "%s", name);
+    else
+        snprintf(n->name, sizeof(n->name), "%s:%s", host, s->listen_port);
+    snprintf(n->isolation, sizeof(n->isolation), "%s", kl_isolation_name());
+    snprintf(n->version, sizeof(n->version), "%s", KL_NODE_VERSION);
+    if (!kl_reg_is_shared(s->reg))
+        return 0;
+    return kl_reg_watch_start(s->reg, n, on_change, s, err);
+}
+
+json_t *kl_cluster_nodes_json(struct kl_server *s, struct kl_err *err)
+{
+    struct timespec now;
+
+    if (kl_reg_is_shared(s->reg))
+        return kl_reg_nodes_json(s->reg, err);
+    clock_gettime(CLOCK_REALTIME, &now);
+    return json_pack("{s:[{s:s,s:s,s:s,s:s,s:I,s:b}]}", "nodes", "name", s->node.name,
+                     "address", s->node.address, "isolation", s->node.isolation,
+                     "version", s->node.version, "last_seen_ms",
+                     (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "healthy", 1);
+}

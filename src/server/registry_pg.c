@@ -1,0 +1,551 @@
+/* registry_pg.c - the cluster registry backend: PostgreSQL through libpq, with blobs, nodes and LISTEN/NOTIFY. */
+#include "server/registry_impl.h"
+#include "server/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHANNEL "kernless_changes"
+/* Writers serialise on this advisory lock (any fixed number): version
+ * numbers and route checks then see every earlier commit of every node. */
+#define WRITE_LOCK "74151"
+#define HEARTBEAT_MS 1000
+#define HEALTHY_S "5"
+
+struct reg_pg {
+    struct kl_registry base;
+    PGconn *conn;
+    char *url;
+    int in_txn;
+    /* the watcher */
+    int watching;
+    pthread_t thread;
+    int stop_pipe[2];
+    struct kl_reg_node self;
+    kl_reg_change_fn fn;
+    void *ctx;
+};
+
+static const char schema[] =
+    "SELECT pg_advisory_lock(74152);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS functions("
+    " name TEXT PRIMARY KEY, active INTEGER NOT NULL,"
+    " created BIGINT NOT NULL, updated BIGINT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS versions("
+    " name TEXT NOT NULL, version INTEGER NOT NULL, route TEXT NOT NULL,"
+    " config TEXT NOT NULL, image TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " module_size BIGINT NOT NULL, created BIGINT NOT NULL,"
+    " PRIMARY KEY(name, version));"
+    "CREATE TABLE IF NOT EXISTS blobs(key TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
+    " size BIGINT NOT NULL, data BYTEA NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS nodes(name TEXT PRIMARY KEY, address TEXT NOT NULL,"
+    " isolation TEXT NOT NULL, version TEXT NOT NULL, started TIMESTAMPTZ NOT NULL,"
+    " last_seen TIMESTAMPTZ NOT NULL);"
+    "SELECT pg_advisory_unlock(74152);";
+
+static struct reg_pg *pg_of(struct kl_registry *r)
+{
+    return (struct reg_pg *)r;
+}
+
+/* libpq's messages run over several lines, indented with tabs and runs of
+ * spaces; keep them to one line with single spaces. */
+static void one_line(const char *in, char *out, size_t len)
+{
+    size_t i = 0;
+    int space = 0;
+
+    for (; *in && i + 3 < len; in++) {
+        if (*in == '\n' || *in == '\t' || *in == ' ') {
+            if (*in == '\n' && i > 0 && out[i - 1] != ';')
+                out[i++] = ';';
+            space = 1;
+            continue;
+        }
+        if (space && i > 0)
+            out[i++] = ' ';
+        space = 0;
+        out[i++] = *in;
+    }
+    while (i > 0 && out[i - 1] == ';')
+        i--;
+    out[i] = 0;
+}
+
+/* libpq prints server notices on stderr by default; ours are not news. */
+static void quiet_notice(void *arg, const char *message)
+{
+}
+
+static PGconn *quiet(PGconn *c)
+{
+    if (c != NULL)
+        PQsetNoticeProcessor(c, quiet_notice, NULL);
+    return c;
+}
+
+/* An error of `c`: -ENOTCONN (503 upstream) when the connection is gone. */
+static int conn_err(PGconn *c, struct kl_err *err, const char *what)
+{
+    char msg[400];
+
+    one_line(c ? PQerrorMessage(c) : "out of memory", msg, sizeof(msg));
+    if (c == NULL || PQstatus(c) != CONNECTION_OK)
+        return kl_errf(err, -ENOTCONN, "registry unavailable: %s", msg);
+    return kl_errf(err, -EIO, "registry: %s: %s", what, msg);
+}
+
+/* Connect, with a short default timeout the URL may override. */
+static PGconn *connect_url(const char *url)
+{
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {"3", "kernless", url, NULL};
+
+    return quiet(PQconnectdbParams(keys, vals, 1));
+}
+
+/* Outside a transaction a lost connection is made again on the next use,
+ * so a node catches up by itself once the database is back. */
+static int ensure_conn(struct reg_pg *p, struct kl_err *err)
+{
+    if (PQstatus(p->conn) == CONNECTION_OK)
+        return 0;
+    if (p->in_txn)
+        return conn_err(p->conn, err, "connection");
+    PQreset(p->conn);
+    return PQstatus(p->conn) == CONNECTION_OK ? 0 : conn_err(p->conn, err, "connect");
+}
+
+/* Our portable SQL uses ?N placeholders; PostgreSQL wants $N. No literal
+ * in that SQL holds a '?', so every one is a placeholder. */
+static char *pg_sql(const char *sql)
+{
+    char *s = strdup(sql), *c;
+
+    for (c = s; c && *c; c++)
+        if (*c == '?')
+            *c = '$';
+    return s;
+}
+
+/* Run a statement; outside a transaction, one found dead on first use
+ * (the database restarted since) is connected again and retried once. */
+static PGresult *exec_once(struct reg_pg *p, const char *sql, int nparams,
+                           const char *const *params, const int *lens,
+                           const int *fmts, int binary)
+{
+    /* Only the simple protocol takes several statements (the schema). */
+    if (nparams == 0 && !binary)
+        return PQexec(p->conn, sql);
+    return PQexecParams(p->conn, sql, nparams, NULL, params, lens, fmts, binary);
+}
+
+static PGresult *exec_retry(struct reg_pg *p, const char *sql, int nparams,
+                            const char *const *params, const int *lens,
+                            const int *fmts, int binary)
+{
+    PGresult *res = exec_once(p, sql, nparams, params, lens, fmts, binary);
+    int st = PQresultStatus(res);
+
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || p->in_txn ||
+        PQstatus(p->conn) == CONNECTION_OK)
+        return res;
+    PQclear(res);
+    PQreset(p->conn);
+    return exec_once(p, sql, nparams, params, lens, fmts, binary);
+}
+
+static int pg_query(struct kl_registry *r, const char *sql, int nparams,
+                    const char *const *params, kl_reg_row_fn row, void *ctx,
+                    struct kl_err *err)
+{
+    struct reg_pg *p = pg_of(r);
+    const char *cols[16];
+    PGresult *res;
+    char *s;
+    int rc, i, j, n, st;
+
+    if ((rc = ensure_conn(p, err)) < 0)
+        return rc;
+    if ((s = pg_sql(sql)) == NULL)
+        return kl_errf(err, -ENOMEM, "out of memory");
+    res = exec_retry(p, s, nparams, params, NULL, NULL, 0);
+    free(s);
+    st = PQresultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        rc = conn_err(p->conn, err, "query");
+        PQclear(res);
+        return rc;
+    }
+    n = PQnfields(res);
+    if (n > 16)
+        n = 16;
+    for (i = 0, rc = 0; row != NULL && rc == 0 && i < PQntuples(res); i++) {
+        for (j = 0; j < n; j++)
+            cols[j] = PQgetisnull(res, i, j) ? NULL : PQgetvalue(res, i, j);
+        rc = row(ctx, n, cols);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_exec(struct reg_pg *p, const char *sql, struct kl_err *err)
+{
+    PGresult *res = exec_retry(p, sql, 0, NULL, NULL, NULL, 0);
+    int st = PQresultStatus(res), rc = 0;
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = conn_err(p->conn, err, sql);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_begin(struct kl_registry *r, struct kl_err *err)
+{
+    struct reg_pg *p = pg_of(r);
+    int rc;
+
+    if ((rc = ensure_conn(p, err)) < 0)
+        return rc;
+    if ((rc = pg_exec(p, "BEGIN", err)) < 0)
+        return rc;
+    p->in_txn = 1;
+    if ((rc = pg_exec(p, "SELECT pg_advisory_xact_lock(" WRITE_LOCK ")", err)) < 0) {
+        pg_exec(p, "ROLLBACK", NULL);
+        p->in_txn = 0;
+    }
+    return rc;
+}
+
+static int pg_commit(struct kl_registry *r, struct kl_err *err)
+{
+    struct reg_pg *p = pg_of(r);
+    int rc = pg_exec(p, "COMMIT", err);
+
+    p->in_txn = 0;
+    return rc;
+}
+
+static void pg_rollback(struct kl_registry *r)
+{
+    struct reg_pg *p = pg_of(r);
+
+    if (PQstatus(p->conn) == CONNECTION_OK)
+        pg_exec(p, "ROLLBACK", NULL);
+    p->in_txn = 0;
+}
+
+static int pg_notify(struct kl_registry *r, const char *name, struct kl_err *err)
+{
+    return pg_query(r, "SELECT pg_notify('" CHANNEL "', ?1)", 1,
+                    (const char *const[]){name}, NULL, NULL, err);
+}
+
+static int row_exists(void *ctx, int n, const char *const *c)
+{
+    *(int *)ctx = 1;
+    return 0;
+}
+
+static int pg_blob_put(struct kl_registry *r, const char *key, const void *data,
+                       size_t n, const char *sha256, struct kl_err *err)
+{
+    struct reg_pg *p = pg_of(r);
+    char size[24];
+    const char *vals[4] = {key, sha256, size, data};
+    int lens[4] = {0, 0, 0, (int)n}, fmts[4] = {0, 0, 0, 1};
+    int exists = 0, rc;
+    PGresult *res;
+
+    if (n > (size_t)1 << 30)
+        return kl_errf(err, -EFBIG, "blob %s is over 1 GiB", key);
+    if ((rc = pg_query(r, "SELECT 1 FROM blobs WHERE key = ?1", 1,
+                       (const char *const[]){key}, row_exists, &exists, err)) < 0 || exists)
+        return rc;
+    snprintf(size, sizeof(size), "%zu", n);
+    res = exec_retry(p, "INSERT INTO blobs(key, sha256, size, data) VALUES"
+                     "($1, $2, $3, $4) ON CONFLICT(key) DO NOTHING", 4, vals, lens, fmts, 0);
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : conn_err(p->conn, err, "store blob");
+    PQclear(res);
+    return rc;
+}
+
+static int pg_blob_get(struct kl_registry *r, const char *key, size_t max,
+                       uint8_t **out, size_t *n, char sha256[65], struct kl_err *err)
+{
+    struct reg_pg *p = pg_of(r);
+    const char *vals[1] = {key};
+    PGresult *res;
+    size_t len;
+    int rc;
+
+    if ((rc = ensure_conn(p, err)) < 0)
+        return rc;
+    /* Binary results: the bytes as they are, no hex text to decode. */
+    res = exec_retry(p, "SELECT sha256, data FROM blobs WHERE key = $1", 1, vals,
+                     NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = conn_err(p->conn, err, "fetch blob");
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        rc = kl_errf(err, -ENOENT, "the registry has no blob %s", key);
+        goto out;
+    }
+    len = (size_t)PQgetlength(res, 0, 1);
+    if (len > max || PQgetlength(res, 0, 0) != 64) {
+        rc = kl_errf(err, -EFBIG, "registry blob %s: %zu bytes, over %zu or malformed",
+                     key, len, max);
+        goto out;
+    }
+    memcpy(sha256, PQgetvalue(res, 0, 0), 64);
+    sha256[64] = 0;
+    if ((*out = malloc(len ? len : 1)) == NULL) {
+        rc = kl_errf(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*out, PQgetvalue(res, 0, 1), len);
+    *n = len;
+out:
+    PQclear(res);
+    return rc;
+}
+
+static int row_node(void *ctx, int n, const char *const *c)
+{
+    json_t *o;
+
+    if (n < 6)
+        return -EIO;
+    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b}", "name", c[0] ? c[0] : "",
+                  "address", c[1] ? c[1] : "", "isolation", c[2] ? c[2] : "",
+                  "version", c[3] ? c[3] : "",
+                  "last_seen_ms", (json_int_t)(c[4] ? strtoll(c[4], NULL, 10) : 0),
+                  "healthy", c[5] != NULL && c[5][0] == 't');
+    return json_array_append_new(ctx, o) == 0 ? 0 : -ENOMEM;
+}
+
+static json_t *pg_nodes_json(struct kl_registry *r, struct kl_err *err)
+{
+    json_t *arr = json_array();
+
+    if (pg_query(r, "SELECT name, address, isolation, version,"
+                 " CAST(EXTRACT(EPOCH FROM last_seen) * 1000 AS BIGINT),"
+                 " last_seen > now() - interval '" HEALTHY_S " seconds'"
+                 " FROM nodes ORDER BY name", 0, NULL, row_node, arr, err) < 0) {
+        json_decref(arr);
+        return NULL;
+    }
+    return json_pack("{s:o}", "nodes", arr);
+}
+
+/* ---- the watcher: heartbeat and LISTEN on a connection of its own ---- */
+
+static int beat(PGconn *c, const struct kl_reg_node *n)
+{
+    const char *vals[4] = {n->name, n->address, n->isolation, n->version};
+    PGresult *res = PQexecParams(c,
+        "INSERT INTO nodes(name, address, isolation, version, started, last_seen)"
+        " VALUES($1, $2, $3, $4, now(), now()) ON CONFLICT(name) DO UPDATE SET"
+        " address = excluded.address, isolation = excluded.isolation,"
+        " version = excluded.version, last_seen = now()", 4, NULL, vals, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* A fresh watcher connection, listening; NULL while the database is down. */
+static PGconn *watch_connect(struct reg_pg *p)
+{
+    PGconn *c = connect_url(p->url);
+    PGresult *res;
+
+    if (PQstatus(c) != CONNECTION_OK)
+        goto err_finish;
+    res = PQexec(c, "LISTEN " CHANNEL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        goto err_finish;
+    }
+    PQclear(res);
+    if (beat(c, &p->self) < 0)
+        goto err_finish;
+    return c;
+
+err_finish:
+    PQfinish(c);
+    return NULL;
+}
+
+static long now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000L + t.tv_nsec / 1000000;
+}
+
+/* Wait for notifications or the stop pipe; 1 to stop. */
+static int watch_wait(struct reg_pg *p, PGconn *c, int timeout_ms)
+{
+    struct pollfd fds[2] = {{p->stop_pipe[0], POLLIN, 0}, {c ? PQsocket(c) : -1, POLLIN, 0}};
+
+    if (poll(fds, 2, timeout_ms) > 0 && (fds[0].revents & POLLIN))
+        return 1;
+    return 0;
+}
+
+static void *watch_thread(void *arg)
+{
+    struct reg_pg *p = arg;
+    PGnotify *n;
+    PGconn *c = NULL;
+    long next_beat = 0;
+    int was_down = 0;
+
+    for (;;) {
+        if (c == NULL) {
+            if ((c = watch_connect(p)) == NULL) {
+                if (!was_down)
+                    kl_log("registry unreachable; serving what this node knows and "
+                           "retrying every %d ms", HEARTBEAT_MS);
+                was_down = 1;
+                if (watch_wait(p, NULL, HEARTBEAT_MS))
+                    break;
+                continue;
+            }
+            if (was_down)
+                kl_log("registry reachable again; catching up");
+            was_down = 0;
+            next_beat = now_ms() + HEARTBEAT_MS;
+            /* Whatever changed while we were not listening. */
+            p->fn(p->ctx, NULL);
+        }
+        if (watch_wait(p, c, (int)(next_beat - now_ms() > 0 ? next_beat - now_ms() : 0)))
+            break;
+        if (!PQconsumeInput(c)) {
+            PQfinish(c);
+            c = NULL;
+            continue;
+        }
+        while ((n = PQnotifies(c)) != NULL) {
+            p->fn(p->ctx, n->extra);
+            PQfreemem(n);
+        }
+        if (now_ms() >= next_beat) {
+            next_beat = now_ms() + HEARTBEAT_MS;
+            if (beat(c, &p->self) < 0) {
+                PQfinish(c);
+                c = NULL;
+            }
+        }
+    }
+    if (c != NULL) {
+        /* A clean stop leaves the cluster: no stale row to show as down. */
+        const char *vals[1] = {p->self.name};
+        PQclear(PQexecParams(c, "DELETE FROM nodes WHERE name = $1", 1, NULL, vals,
+                             NULL, NULL, 0));
+        PQfinish(c);
+    }
+    return NULL;
+}
+
+static int pg_watch_start(struct kl_registry *r, const struct kl_reg_node *self,
+                          kl_reg_change_fn fn, void *ctx, struct kl_err *err)
+{
+    struct reg_pg *p = pg_of(r);
+    int rc;
+
+    if (p->watching)
+        return kl_errf(err, -EBUSY, "the registry watcher is already running");
+    if (pipe2(p->stop_pipe, O_CLOEXEC) < 0)
+        return kl_errf(err, -errno, "pipe: %s", strerror(errno));
+    p->self = *self;
+    p->fn = fn;
+    p->ctx = ctx;
+    if ((rc = pthread_create(&p->thread, NULL, watch_thread, p)) != 0) {
+        close(p->stop_pipe[0]);
+        close(p->stop_pipe[1]);
+        return kl_errf(err, -rc, "cannot start the registry watcher");
+    }
+    p->watching = 1;
+    return 0;
+}
+
+static void pg_watch_stop(struct kl_registry *r)
+{
+    struct reg_pg *p = pg_of(r);
+
+    if (!p->watching)
+        return;
+    if (write(p->stop_pipe[1], "x", 1) != 1)
+        kl_log("cannot wake the registry watcher");
+    pthread_join(p->thread, NULL);
+    close(p->stop_pipe[0]);
+    close(p->stop_pipe[1]);
+    p->watching = 0;
+}
+
+static void pg_close(struct kl_registry *r)
+{
+    struct reg_pg *p = pg_of(r);
+
+    PQfinish(p->conn);
+    free(p->url);
+    pthread_mutex_destroy(&r->lock);
+    free(p);
+}
+
+static const struct kl_reg_ops pg_ops = {
+    .kind = "postgresql",
+    .query = pg_query,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .close = pg_close,
+    .notify = pg_notify,
+    .blob_put = pg_blob_put,
+    .blob_get = pg_blob_get,
+    .nodes_json = pg_nodes_json,
+    .watch_start = pg_watch_start,
+    .watch_stop = pg_watch_stop,
+};
+
+int kl_reg_open_pg(const char *url, struct kl_registry **out, struct kl_err *err)
+{
+    struct reg_pg *p = calloc(1, sizeof(*p));
+    char msg[400];
+    int rc;
+
+    if (p == NULL || (p->url = strdup(url)) == NULL) {
+        free(p);
+        return kl_errf(err, -ENOMEM, "out of memory");
+    }
+    p->base.ops = &pg_ops;
+    pthread_mutex_init(&p->base.lock, NULL);
+    p->conn = connect_url(url);
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        one_line(p->conn ? PQerrorMessage(p->conn) : "out of memory", msg, sizeof(msg));
+        rc = kl_errf(err, -ENOTCONN, "cannot open the registry (PostgreSQL): %s", msg);
+        goto err_close;
+    }
+    /* Quiet "relation already exists, skipping" notices on every start. */
+    PQclear(PQexec(p->conn, "SET client_min_messages = warning"));
+    if ((rc = pg_exec(p, schema, err)) < 0 || (rc = kl_reg_init_common(&p->base, err)) < 0)
+        goto err_close;
+    *out = &p->base;
+    return 0;
+
+err_close:
+    pg_close(&p->base);
+    return rc;
+}
