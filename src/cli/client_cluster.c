@@ -179,7 +179,7 @@ static const char hap_head[] =
     "# HAProxy in front of a Kernless cluster; made by `kernless haproxy-config`.\n"
     "# Run: haproxy -f THIS_FILE. Make it again when nodes join or leave.\n"
     "global\n"
-    "    maxconn 10000\n"
+    "    maxconn 4096\n"
     "\n"
     "defaults\n"
     "    mode http\n"
