@@ -2,6 +2,7 @@
 #
 #   make          build build/kernless and build/guest/
 #   make run      build, then start the server with the example functions
+#   make cluster  build, then a local three-node cluster: PostgreSQL registry, HAProxy in front
 #   make test     build, then run every test suite; ends with "N passed, N failed, N skipped"
 #   make bench    build, then run the benchmarks into bench/RESULTS.md (B=name for one)
 #   make soak     build, then 10 minutes of mixed load on the server into bench/SOAK.md
@@ -121,6 +122,10 @@ clang-check: | $(DEPS_STAMP)
 
 run: all
 	@bash scripts/run.sh $(BUILD)
+
+.PHONY: cluster
+cluster: all
+	@bash scripts/cluster.sh $(BUILD)
 
 test: all clang-check
 	@bash tests/run_all.sh $(BUILD)
