@@ -155,6 +155,22 @@ static int store_module(struct kl_server *s, const struct kl_buf *m,
     return kl_write_file_atomic(path, m->data, m->len, 0600, err);
 }
 
+/* A cluster compiles a module once: an image another node compiled under
+ * the same cache key is fetched instead (compile.h: fetch). */
+static void fetch_cached(void *ctx, const char *path)
+{
+    struct kl_server *s = ctx;
+    const char *base = strrchr(path, '/');
+    char key[PATH_MAX + 16];
+    struct kl_err err = {0};
+
+    snprintf(key, sizeof(key), "image/%s", base ? base + 1 : path);
+    if (kl_reg_blob_fetch(s->reg, key, path, (size_t)1 << 30, &err) == 0)
+        kl_log("fetched image %s from the registry instead of compiling it", key + 6);
+    else if (err.code != -ENOENT)
+        kl_log("image %s: not fetched from the registry: %s", key + 6, err.msg);
+}
+
 /* Compile with the server-wide compile lock held (a compile uses all cores). */
 static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
                    struct kl_deploy *d, char *out, size_t out_len, int *cached,
@@ -170,6 +186,10 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
     if (d != NULL) {
         o.progress = on_progress;
         o.progress_ctx = d;
+    }
+    if (kl_reg_is_shared(s->reg)) {
+        o.fetch = fetch_cached;
+        o.fetch_ctx = s;
     }
     pthread_mutex_lock(&s->compile_lock);
     rc = kl_compile(wasm, len, &o, out, out_len, cached, err);

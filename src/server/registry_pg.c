@@ -404,10 +404,28 @@ static int watch_wait(struct reg_pg *p, PGconn *c, int timeout_ms)
     return 0;
 }
 
+/* Hand the pending notifications to the callback: a burst of changes
+ * (a script deploying many functions) costs one reload, not one each. */
+static void notify_all(struct reg_pg *p, PGconn *c)
+{
+    char name[256] = "";
+    PGnotify *n;
+    int count = 0;
+
+    while ((n = PQnotifies(c)) != NULL) {
+        if (count++ == 0)
+            snprintf(name, sizeof(name), "%s", n->extra);
+        else if (strcmp(name, n->extra) != 0)
+            name[0] = 0;
+        PQfreemem(n);
+    }
+    if (count > 0)
+        p->fn(p->ctx, name[0] ? name : NULL);
+}
+
 static void *watch_thread(void *arg)
 {
     struct reg_pg *p = arg;
-    PGnotify *n;
     PGconn *c = NULL;
     long next_beat = 0;
     int was_down = 0;
@@ -437,10 +455,7 @@ static void *watch_thread(void *arg)
             c = NULL;
             continue;
         }
-        while ((n = PQnotifies(c)) != NULL) {
-            p->fn(p->ctx, n->extra);
-            PQfreemem(n);
-        }
+        notify_all(p, c);
         if (now_ms() >= next_beat) {
             next_beat = now_ms() + HEARTBEAT_MS;
             if (beat(c, &p->self) < 0) {

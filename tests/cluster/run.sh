@@ -198,3 +198,9 @@ check down_deploy_left_nothing 404 "$(curl -s -o /dev/null -w '%{http_code}' -H 
 deployed() { on 1 deploy after "$W/fn/hello.wasm" --route /after >/dev/null 2>&1; }
 wait_for deploy_after_pg_restart deployed
 for i in 2 3; do wait_for "after_pg_restart_seen_n$i" serves "$i" /after "Hello from Kernless!"; done
+
+# ---- a deploy compiles once for the cluster: a node whose cache lacks the image fetches it ----
+rm -f "$W/n2/images/"*.kimg
+out=$(on 2 deploy twice "$W/fn/hello.wasm" --route /twice --json 2>/dev/null)
+check deploy_fetched_not_compiled true "$(echo "$out" | jq -r 'select(.event == null or .event == "done") | .cached' | tail -1)"
+check_has deploy_fetch_logged "instead of compiling it" "$(cat "$W/n2.err")"
