@@ -369,8 +369,8 @@ int kl_reg_each_active(struct kl_registry *r,
            " v.name = f.name AND v.version = f.active ORDER BY f.name", 0, NULL,
            row_copy, &l, err);
     pthread_mutex_unlock(&r->lock);
-    if (rc == -ENOMEM)
-        kl_errf(err, rc, "out of memory");
+    if (rc < 0 && err != NULL && err->msg[0] == 0)
+        kl_errf(err, rc, "registry: cannot read the active versions");
     for (i = 0; rc == 0 && i < l.n; i++)
         rc = fn(ctx, &l.v[i]);
     for (i = 0; i < l.n; i++)
@@ -417,7 +417,8 @@ json_t *kl_reg_list_json(struct kl_registry *r, struct kl_err *err)
            row_list, arr, err);
     pthread_mutex_unlock(&r->lock);
     if (rc < 0) {
-        if (rc == -ENOMEM || rc == -EIO)
+        /* A row callback's failure carries no message of its own. */
+        if (err != NULL && err->msg[0] == 0)
             kl_errf(err, rc, "registry: cannot list the functions");
         json_decref(arr);
         return NULL;
@@ -463,6 +464,8 @@ json_t *kl_reg_info_json(struct kl_registry *r, const char *name,
            " v.version", 1, (const char *const[]){name}, row_info, &in, err);
     if (rc == 0 && in.active_o == NULL)
         kl_errf(err, -EIO, "registry: %s has no active version row", name);
+    else if (rc < 0 && err != NULL && err->msg[0] == 0)
+        kl_errf(err, rc, "registry: cannot read %s", name);
     if (rc < 0 || in.active_o == NULL) {
         json_decref(in.active_o);
         in.active_o = NULL;
