@@ -346,7 +346,8 @@ static enum MHD_Result do_metrics(struct kl_req *r, struct MHD_Connection *c)
 
     kl_buf_init(&b, 64u << 20);
     kl_metrics_render_info(&b, kl_isolation_name());
-    kl_metrics_render_node(&b, r->srv->node.name);
+    if (__atomic_load_n(&r->srv->node_named, __ATOMIC_ACQUIRE))
+        kl_metrics_render_node(&b, r->srv->node.name);
     kl_metrics_render(&b);
     kl_pool_metrics_render(&b);
     ret = kl_http_bytes(r, c, 200, "text/plain; version=0.0.4", b.data ? (char *)b.data : "",

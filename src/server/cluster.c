@@ -85,6 +85,8 @@ int kl_cluster_start(struct kl_server *s, const char *name, const char *advertis
         snprintf(n->name, sizeof(n->name), "%s:%s", host, s->listen_port);
     snprintf(n->isolation, sizeof(n->isolation), "%s", kl_isolation_name());
     snprintf(n->version, sizeof(n->version), "%s", KL_NODE_VERSION);
+    /* Request threads already run: they read `node` only once this is set. */
+    __atomic_store_n(&s->node_named, 1, __ATOMIC_RELEASE);
     if (!kl_reg_is_shared(s->reg))
         return 0;
     return kl_reg_watch_start(s->reg, n, on_change, s, err);

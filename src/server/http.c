@@ -38,7 +38,7 @@ enum MHD_Result kl_http_send(struct kl_req *r, struct MHD_Connection *c,
         return MHD_NO;
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     /* Behind HAProxy, which node answered (set once the node is named). */
-    if (r->srv->node.name[0] != 0 && kl_reg_is_shared(r->srv->reg))
+    if (__atomic_load_n(&r->srv->node_named, __ATOMIC_ACQUIRE) && kl_reg_is_shared(r->srv->reg))
         MHD_add_response_header(resp, "X-Kernless-Node", r->srv->node.name);
     ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);

@@ -44,6 +44,7 @@ struct kl_server {
     unsigned compile_timeout_s;   /* a deploy's whole compile */
     struct kl_registry *reg;
     struct kl_reg_node node;      /* this node: name, address (cluster or not) */
+    int node_named;               /* atomic: `node` is filled (after the HTTP start) */
     struct kl_logs *logs;
     pthread_mutex_t table_lock;   /* guards `table` (the pointer swap only) */
     struct kl_table *table;

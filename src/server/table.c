@@ -53,7 +53,9 @@ static void load_image(struct kl_server *s, const struct kl_reg_version *v,
     struct kl_err err = {0};
 
     kl_server_image_path(s, v->image, path, sizeof(path));
-    if (v->image[0] != '/' && access(path, F_OK) != 0 && kl_reg_is_shared(s->reg))
+    /* Only plain names under images/: a registry row never writes elsewhere. */
+    if (strchr(v->image, '/') == NULL && strcmp(v->image, "..") != 0 &&
+        access(path, F_OK) != 0 && kl_reg_is_shared(s->reg))
         fetch_image(s, v->image, path);
     if (kl_exec_image_get(path, &fn->img, &err) == 0)
         return;
