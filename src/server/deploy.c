@@ -223,24 +223,6 @@ static const char *image_name(const struct kl_server *s, const char *path)
     return path;
 }
 
-/* Store the image and module in a shared registry (no-op otherwise). */
-static int share(struct kl_server *s, const char *image, const char *sha,
-                 struct kl_err *err)
-{
-    char key[PATH_MAX + 16], path[PATH_MAX + 96];
-    const char *name = image_name(s, image);
-    int rc;
-
-    if (!kl_reg_is_shared(s->reg) || name[0] == '/')
-        return 0;
-    snprintf(key, sizeof(key), "image/%s", name);
-    if ((rc = kl_reg_blob_store(s->reg, key, image, err)) < 0)
-        return rc;
-    snprintf(key, sizeof(key), "module/%s.wasm", sha);
-    snprintf(path, sizeof(path), "%s/%s.wasm", s->modules, sha);
-    return kl_reg_blob_store(s->reg, key, path, err);
-}
-
 /* Commit the compiled version and publish the new table, atomically with
  * respect to other deploys, rollbacks and removals. Returns the version, or
  * -1 after recording the failure. */
@@ -251,6 +233,9 @@ static int commit(struct kl_deploy *d, const struct kl_fn_config *cfg,
     struct kl_reg_version v = {0};
     struct kl_err err = {0};
     char *config = kl_fn_config_dump(cfg);
+    char ikey[PATH_MAX + 16], mkey[96], mpath[PATH_MAX + 96];
+    /* A cluster compiles once: the other nodes fetch these from the registry. */
+    struct kl_reg_blob blobs[2] = {{ikey, image}, {mkey, mpath}};
     int rc;
 
     if (config == NULL) {
@@ -263,8 +248,12 @@ static int commit(struct kl_deploy *d, const struct kl_fn_config *cfg,
     v.image = (char *)image_name(s, image);
     v.sha256 = (char *)sha;
     v.module_size = (int64_t)d->module.len;
+    snprintf(ikey, sizeof(ikey), "image/%s", v.image);
+    snprintf(mkey, sizeof(mkey), "module/%s.wasm", sha);
+    snprintf(mpath, sizeof(mpath), "%s/%s.wasm", s->modules, sha);
     pthread_mutex_lock(&s->control_lock);
-    rc = kl_reg_commit(s->reg, &v, &err);
+    /* An image outside images/ (absolute) is this node's own: not shared. */
+    rc = kl_reg_commit(s->reg, &v, blobs, v.image[0] == '/' ? 0 : 2, &err);
     if (rc == 0 && kl_server_reload(s, &err) < 0)
         kl_log("deploy %s: republish failed: %s", d->name, err.msg);
     pthread_mutex_unlock(&s->control_lock);
@@ -343,11 +332,6 @@ int kl_deploy_run(struct kl_deploy *d)
     /* Stored only once it compiled, so a refused module leaves nothing. */
     if (store_module(s, &d->module, sha, &err) < 0) {
         rc = fail(d, 500, err.msg);
-        goto out;
-    }
-    /* A cluster compiles once: the other nodes fetch these from the registry. */
-    if ((rc = share(s, image, sha, &err)) < 0) {
-        rc = fail(d, rc == -ENOTCONN ? 503 : 500, err.msg);
         goto out;
     }
     stage(d, "load");

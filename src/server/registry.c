@@ -155,16 +155,38 @@ static int finish_write(struct kl_registry *r, const char *name, struct kl_err *
     return rc < 0 ? rc : r->ops->commit(r, err);
 }
 
+/* Store the file at `path` as blob `key`; the caller holds the lock. */
+static int put_file(struct kl_registry *r, const char *key, const char *path,
+                    struct kl_err *err)
+{
+    uint8_t *data = NULL, md[32];
+    char sha[65];
+    size_t n = 0;
+    int rc;
+
+    if ((rc = kl_read_file(path, (size_t)1 << 30, &data, &n, err)) < 0)
+        return rc;
+    kl_sha256(data, n, md);
+    kl_hex(md, sizeof(md), sha);
+    rc = r->ops->blob_put(r, key, data, n, sha, err);
+    free(data);
+    return rc;
+}
+
 int kl_reg_commit(struct kl_registry *r, struct kl_reg_version *v,
-                  struct kl_err *err)
+                  const struct kl_reg_blob *blobs, size_t n, struct kl_err *err)
 {
     char owner[128];
     int64_t last;
+    size_t i;
     int rc;
 
     pthread_mutex_lock(&r->lock);
     if ((rc = r->ops->begin(r, err)) < 0)
         goto out;
+    for (i = 0; r->ops->blob_put != NULL && i < n; i++)
+        if ((rc = put_file(r, blobs[i].key, blobs[i].path, err)) < 0)
+            goto rollback;
     rc = route_owner(r, v->route, v->name, owner, sizeof(owner), err);
     if (rc == 1)
         rc = kl_errf(err, -EEXIST, "route %s is already served by function %s",
@@ -289,7 +311,8 @@ int kl_reg_remove(struct kl_registry *r, const char *name,
                 " (SELECT image FROM versions WHERE name <> ?1)", 1, p, row_orphan,
                 orphans, err)) < 0 ||
         (rc = q(r, "DELETE FROM versions WHERE name = ?1", 1, p, NULL, NULL, err)) < 0 ||
-        (rc = q(r, "DELETE FROM functions WHERE name = ?1", 1, p, NULL, NULL, err)) < 0)
+        (rc = q(r, "DELETE FROM functions WHERE name = ?1", 1, p, NULL, NULL, err)) < 0 ||
+        (r->ops->blob_gc != NULL && (rc = r->ops->blob_gc(r, orphans, err)) < 0))
         goto rollback;
     if ((rc = finish_write(r, name, err)) == 0)
         goto out;
@@ -494,27 +517,6 @@ int kl_reg_token_share(struct kl_registry *r, char *tok, size_t len,
     pthread_mutex_unlock(&r->lock);
     if (rc == 0 && (!t.found || strlen(tok) != KL_TOKEN_HEX))
         rc = kl_errf(err, -EIO, "registry: the stored admin token is malformed");
-    return rc;
-}
-
-int kl_reg_blob_store(struct kl_registry *r, const char *key, const char *path,
-                      struct kl_err *err)
-{
-    uint8_t *data = NULL, md[32];
-    char sha[65];
-    size_t n = 0;
-    int rc;
-
-    if (r->ops->blob_put == NULL)
-        return 0;
-    if ((rc = kl_read_file(path, (size_t)1 << 30, &data, &n, err)) < 0)
-        return rc;
-    kl_sha256(data, n, md);
-    kl_hex(md, sizeof(md), sha);
-    pthread_mutex_lock(&r->lock);
-    rc = r->ops->blob_put(r, key, data, n, sha, err);
-    pthread_mutex_unlock(&r->lock);
-    free(data);
     return rc;
 }
 

@@ -56,13 +56,23 @@ void kl_reg_close(struct kl_registry *r);
 /** Is this registry shared by several nodes (PostgreSQL)? */
 int kl_reg_is_shared(const struct kl_registry *r);
 
+/** A file to store in a shared registry as blob `key` (see kl_reg_commit). */
+struct kl_reg_blob {
+    const char *key;
+    const char *path;
+};
+
 /**
  * Add a new version of `v->name` and make it the active one, in one
  * transaction; v->version is set. -EEXIST (reason in err) when another
- * function's active version already serves the same route.
+ * function's active version already serves the same route. With a shared
+ * registry the `n` blobs (the image and module the version needs) are
+ * stored in the same transaction, unless there already (their keys are
+ * content addresses), so no node ever sees a version whose image is not
+ * there; without one they are ignored.
  */
 int kl_reg_commit(struct kl_registry *r, struct kl_reg_version *v,
-                  struct kl_err *err);
+                  const struct kl_reg_blob *blobs, size_t n, struct kl_err *err);
 
 /**
  * Make `version` active again (0: the highest version below the active
@@ -71,7 +81,11 @@ int kl_reg_commit(struct kl_registry *r, struct kl_reg_version *v,
 int kl_reg_activate(struct kl_registry *r, const char *name, int *version,
                     struct kl_err *err);
 
-/** Delete a function and its versions; `orphans` gets image names no longer used. -ENOENT. */
+/**
+ * Delete a function and its versions; `orphans` gets image names no longer
+ * used. A shared registry drops their blobs (and modules no version uses)
+ * in the same transaction. -ENOENT.
+ */
 int kl_reg_remove(struct kl_registry *r, const char *name,
                   struct kl_strv *orphans, struct kl_err *err);
 
@@ -93,14 +107,6 @@ json_t *kl_reg_info_json(struct kl_registry *r, const char *name,
  */
 int kl_reg_token_share(struct kl_registry *r, char *tok, size_t len,
                        struct kl_err *err);
-
-/**
- * Store the file at `path` as blob `key` unless it is there already (no-op
- * without a shared registry): images and modules are content-addressed, so
- * a key always names the same bytes.
- */
-int kl_reg_blob_store(struct kl_registry *r, const char *key, const char *path,
-                      struct kl_err *err);
 
 /**
  * Fetch blob `key` into `path` (write-then-rename), after checking its

@@ -35,6 +35,10 @@ struct kl_reg_ops {
                     size_t n, const char *sha256, struct kl_err *err);
     int (*blob_get)(struct kl_registry *r, const char *key, size_t max,
                     uint8_t **p, size_t *n, char sha256[65], struct kl_err *err);
+    /* Within a removal: drop the blobs of `orphans` (image names) and of
+     * modules no version uses any more. */
+    int (*blob_gc)(struct kl_registry *r, const struct kl_strv *orphans,
+                   struct kl_err *err);
     /* Nodes: heartbeat, listing, and the change watcher. */
     json_t *(*nodes_json)(struct kl_registry *r, struct kl_err *err);
     int (*watch_start)(struct kl_registry *r, const struct kl_reg_node *self,

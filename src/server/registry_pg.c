@@ -319,6 +319,22 @@ out:
     return rc;
 }
 
+static int pg_blob_gc(struct kl_registry *r, const struct kl_strv *orphans,
+                      struct kl_err *err)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < orphans->n; i++)
+        rc = pg_query(r, "DELETE FROM blobs WHERE key = 'image/' || ?1", 1,
+                      (const char *const[]){orphans->v[i]}, NULL, NULL, err);
+    if (rc == 0)
+        rc = pg_query(r, "DELETE FROM blobs b WHERE b.key LIKE 'module/%' AND NOT EXISTS"
+                      " (SELECT 1 FROM versions v WHERE b.key = 'module/' || v.sha256 || '.wasm')",
+                      0, NULL, NULL, NULL, err);
+    return rc;
+}
+
 static int row_node(void *ctx, int n, const char *const *c)
 {
     json_t *o;
@@ -530,6 +546,7 @@ static const struct kl_reg_ops pg_ops = {
     .notify = pg_notify,
     .blob_put = pg_blob_put,
     .blob_get = pg_blob_get,
+    .blob_gc = pg_blob_gc,
     .nodes_json = pg_nodes_json,
     .watch_start = pg_watch_start,
     .watch_stop = pg_watch_stop,

@@ -126,6 +126,7 @@ wait_for rollback_seen_n3 serves 3 /hello "version two"
 on 3 rm hello >/dev/null 2>&1
 wait_for rm_seen_n1 gone 1 /hello
 wait_for rm_seen_n2 gone 2 /hello
+check rm_dropped_blobs 0 "$(psql -qtA "$URL" -c "SELECT count(*) FROM blobs" 2>&1)"
 check rm_registry_n1 404 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[1]}/v1/functions/hello")"
 
 # ---- nodes, metrics, logs from every node --------------------------------------
