@@ -86,10 +86,10 @@ int kl_reg_init_common(struct kl_registry *r, struct kl_err *err)
     int64_t v;
     int rc;
 
-    snprintf(ver, sizeof(ver), "%d", KL_REG_SCHEMA_VERSION);
-    if ((rc = q(r, "INSERT INTO meta(key, value) VALUES('schema_version', ?1)"
-                " ON CONFLICT(key) DO NOTHING", 1, (const char *const[]){ver},
-                NULL, NULL, err)) < 0)
+    /* The version is checked before anything else is created, so a newer
+     * registry is refused untouched. */
+    if ((rc = q(r, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY,"
+                " value TEXT NOT NULL)", 0, NULL, NULL, NULL, err)) < 0)
         return rc;
     v = query_int(r, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'",
                   NULL, NULL, err);
@@ -99,7 +99,11 @@ int kl_reg_init_common(struct kl_registry *r, struct kl_err *err)
         return kl_errf(err, -EPROTO, "registry schema version %lld is newer than this "
                        "kernless understands (%d): upgrade kernless", (long long)v,
                        KL_REG_SCHEMA_VERSION);
-    return 0;
+    if ((rc = r->ops->make_tables(r, err)) < 0)
+        return rc;
+    snprintf(ver, sizeof(ver), "%d", KL_REG_SCHEMA_VERSION);
+    return q(r, "INSERT INTO meta(key, value) VALUES('schema_version', ?1)"
+             " ON CONFLICT(key) DO NOTHING", 1, (const char *const[]){ver}, NULL, NULL, err);
 }
 
 /* Name of another function whose active version serves `route`: 1 when

@@ -27,6 +27,9 @@ struct kl_reg_ops {
     int (*commit)(struct kl_registry *r, struct kl_err *err);
     void (*rollback)(struct kl_registry *r);
     void (*close)(struct kl_registry *r);
+    /* Create the tables (but meta) if missing; kl_reg_init_common calls it
+     * once the schema version is known to be one we understand. */
+    int (*make_tables)(struct kl_registry *r, struct kl_err *err);
     /* Cluster backends only (NULL otherwise). Tell every node, at commit,
      * that function `name` changed. */
     int (*notify)(struct kl_registry *r, const char *name, struct kl_err *err);
@@ -52,7 +55,10 @@ struct kl_registry {
     pthread_mutex_t lock;   /* one connection, used by one thread at a time */
 };
 
-/** Shared set-up after a backend opened its database and made its tables. */
+/**
+ * Shared set-up once a backend opened its database: refuse a newer schema
+ * (-EPROTO), then make the tables and record the schema version.
+ */
 int kl_reg_init_common(struct kl_registry *r, struct kl_err *err);
 
 /** Open the SQLite registry file at `path`. */

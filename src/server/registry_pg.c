@@ -16,6 +16,7 @@
 /* Writers serialise on this advisory lock (any fixed number): version
  * numbers and route checks then see every earlier commit of every node. */
 #define WRITE_LOCK "74151"
+#define INIT_LOCK "74152"
 #define HEARTBEAT_MS 1000
 #define HEALTHY_S "5"
 
@@ -34,8 +35,6 @@ struct reg_pg {
 };
 
 static const char schema[] =
-    "SELECT pg_advisory_lock(74152);"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS functions("
     " name TEXT PRIMARY KEY, active INTEGER NOT NULL,"
     " created BIGINT NOT NULL, updated BIGINT NOT NULL);"
@@ -48,8 +47,7 @@ static const char schema[] =
     " size BIGINT NOT NULL, data BYTEA NOT NULL);"
     "CREATE TABLE IF NOT EXISTS nodes(name TEXT PRIMARY KEY, address TEXT NOT NULL,"
     " isolation TEXT NOT NULL, version TEXT NOT NULL, started TIMESTAMPTZ NOT NULL,"
-    " last_seen TIMESTAMPTZ NOT NULL);"
-    "SELECT pg_advisory_unlock(74152);";
+    " last_seen TIMESTAMPTZ NOT NULL);";
 
 static struct reg_pg *pg_of(struct kl_registry *r)
 {
@@ -526,6 +524,11 @@ static void pg_watch_stop(struct kl_registry *r)
     p->watching = 0;
 }
 
+static int pg_make_tables(struct kl_registry *r, struct kl_err *err)
+{
+    return pg_exec(pg_of(r), schema, err);
+}
+
 static void pg_close(struct kl_registry *r)
 {
     struct reg_pg *p = pg_of(r);
@@ -543,6 +546,7 @@ static const struct kl_reg_ops pg_ops = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .close = pg_close,
+    .make_tables = pg_make_tables,
     .notify = pg_notify,
     .blob_put = pg_blob_put,
     .blob_get = pg_blob_get,
@@ -572,7 +576,12 @@ int kl_reg_open_pg(const char *url, struct kl_registry **out, struct kl_err *err
     }
     /* Quiet "relation already exists, skipping" notices on every start. */
     PQclear(PQexec(p->conn, "SET client_min_messages = warning"));
-    if ((rc = pg_exec(p, schema, err)) < 0 || (rc = kl_reg_init_common(&p->base, err)) < 0)
+    /* Nodes starting at once would race to create the same tables. */
+    if ((rc = pg_exec(p, "SELECT pg_advisory_lock(" INIT_LOCK ")", err)) < 0)
+        goto err_close;
+    rc = kl_reg_init_common(&p->base, err);
+    pg_exec(p, "SELECT pg_advisory_unlock(" INIT_LOCK ")", NULL);
+    if (rc < 0)
         goto err_close;
     *out = &p->base;
     return 0;

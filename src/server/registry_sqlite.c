@@ -10,12 +10,13 @@ struct reg_sqlite {
     sqlite3 *db;
 };
 
-static const char schema[] =
+static const char pragmas[] =
     "PRAGMA journal_mode=WAL;"
     /* FULL: a deploy is acknowledged only once its row is on disk; deploys
      * are rare, so the extra fsync per commit costs nothing that matters. */
-    "PRAGMA synchronous=FULL;"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "PRAGMA synchronous=FULL;";
+
+static const char tables[] =
     "CREATE TABLE IF NOT EXISTS functions("
     " name TEXT PRIMARY KEY, active INTEGER NOT NULL,"
     " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
@@ -83,6 +84,11 @@ static void sq_rollback(struct kl_registry *r)
     sqlite3_exec(db_of(r), "ROLLBACK", NULL, NULL, NULL);
 }
 
+static int sq_make_tables(struct kl_registry *r, struct kl_err *err)
+{
+    return sq_exec(r, tables, err);
+}
+
 static void sq_close(struct kl_registry *r)
 {
     sqlite3_close(db_of(r));
@@ -97,6 +103,7 @@ static const struct kl_reg_ops sqlite_ops = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .close = sq_close,
+    .make_tables = sq_make_tables,
 };
 
 int kl_reg_open_sqlite(const char *path, struct kl_registry **out,
@@ -117,8 +124,8 @@ int kl_reg_open_sqlite(const char *path, struct kl_registry **out,
         goto err_close;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        rc = kl_errf(err, -EIO, "registry: schema: %s", msg ? msg : "?");
+    if (sqlite3_exec(s->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+        rc = kl_errf(err, -EIO, "registry: %s: %s", path, msg ? msg : "?");
         sqlite3_free(msg);
         goto err_close;
     }

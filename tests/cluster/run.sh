@@ -58,6 +58,7 @@ out=$("$KL" serve --isolation process --listen 127.0.0.1:0 --data "$W/bad" --reg
 check future_schema_exit 1 "$rc"
 check future_schema_one_line 1 "$(printf '%s\n' "$out" | grep -c .)"
 check_has future_schema_reason "schema version 999 is newer" "$out"
+check future_schema_untouched 0 "$(psql -qtA "${URL%/postgres}/future" -c "SELECT count(*) FROM information_schema.tables WHERE table_name = 'functions'" 2>&1)"
 
 # ---- three nodes; node 3 has no compiler on its PATH ----------------------------
 # start_node I [ENV=VAL...]: start node I (again) on a port of its own.
