@@ -71,14 +71,18 @@ int kl_cluster_start(struct kl_server *s, const char *name, const char *advertis
     char host[200];
     int v6 = strchr(s->listen_host, ':') != NULL;
 
-    if (advertise != NULL)
-        snprintf(n->address, sizeof(n->address), "%s", advertise);
-    else
-        snprintf(n->address, sizeof(n->address), "%s%s%s:%s", v6 ? "[" : "",
-                 s->listen_host, v6 ? "]" : "", s->listen_port);
     if (gethostname(host, sizeof(host)) < 0)
         snprintf(host, sizeof(host), "kernless");
     host[sizeof(host) - 1] = 0;
+    if (advertise != NULL)
+        snprintf(n->address, sizeof(n->address), "%s", advertise);
+    else if (strcmp(s->listen_host, "0.0.0.0") == 0 || strcmp(s->listen_host, "::") == 0 ||
+             s->listen_host[0] == 0)
+        /* Listening everywhere: others reach us by our name, not by 0.0.0.0. */
+        snprintf(n->address, sizeof(n->address), "%s:%s", host, s->listen_port);
+    else
+        snprintf(n->address, sizeof(n->address), "%s%s%s:%s", v6 ? "[" : "",
+                 s->listen_host, v6 ? "]" : "", s->listen_port);
     if (name != NULL)
         snprintf(n->name, sizeof(n->name), "%s", name);
     else

@@ -247,6 +247,16 @@ static int pg_notify(struct kl_registry *r, const char *name, struct kl_err *err
                     (const char *const[]){name}, NULL, NULL, err);
 }
 
+/* Row callback: the first column of the first row, into a 280-byte buffer. */
+static int row_first(void *ctx, int n, const char *const *c)
+{
+    char *out = ctx;
+
+    if (out[0] == 0 && n > 0 && c[0] != NULL)
+        snprintf(out, 280, "%s", c[0]);
+    return 0;
+}
+
 static int row_exists(void *ctx, int n, const char *const *c)
 {
     *(int *)ctx = 1;
@@ -488,6 +498,24 @@ static void *watch_thread(void *arg)
     return NULL;
 }
 
+/* Two live nodes under one name would share one row and hide each other. */
+static int name_free(struct kl_registry *r, const struct kl_reg_node *self,
+                     struct kl_err *err)
+{
+    char other[280] = "";
+    int rc;
+
+    pthread_mutex_lock(&r->lock);
+    rc = pg_query(r, "SELECT address FROM nodes WHERE name = ?1 AND address <> ?2 AND"
+                  " last_seen > now() - interval '" HEALTHY_S " seconds'", 2,
+                  (const char *const[]){self->name, self->address}, row_first, other, err);
+    pthread_mutex_unlock(&r->lock);
+    if (rc == 0 && other[0] != 0)
+        rc = kl_errf(err, -EADDRINUSE, "node name %s is taken by a live node at %s "
+                     "(give this one another --node-name)", self->name, other);
+    return rc;
+}
+
 static int pg_watch_start(struct kl_registry *r, const struct kl_reg_node *self,
                           kl_reg_change_fn fn, void *ctx, struct kl_err *err)
 {
@@ -496,6 +524,8 @@ static int pg_watch_start(struct kl_registry *r, const struct kl_reg_node *self,
 
     if (p->watching)
         return kl_errf(err, -EBUSY, "the registry watcher is already running");
+    if ((rc = name_free(r, self, err)) < 0)
+        return rc;
     if (pipe2(p->stop_pipe, O_CLOEXEC) < 0)
         return kl_errf(err, -errno, "pipe: %s", strerror(errno));
     p->self = *self;

@@ -90,6 +90,11 @@ serves() { [ "$(get "$1" "$2")" = "$3" ]; }
 up() { curl -sf -m 5 -o /dev/null "http://127.0.0.1:${NPORT[$1]}$2"; }
 gone() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${NPORT[$1]}$2")" = 404 ]; }
 
+# ---- a second live node under a taken name is refused with one line ----
+out=$("$KL" serve --isolation process --listen 127.0.0.1:0 --data "$W/dup" --registry "$URL" --node-name n2 2>&1 >/dev/null); rc=$?
+check dup_name_exit 1 "$rc"
+check_has dup_name_reason "node name n2 is taken by a live node at 127.0.0.1:${NPORT[2]}" "$out"
+
 # ---- one admin token, on every node ------------------------------------------
 export KERNLESS_TOKEN; KERNLESS_TOKEN=$(cat "$W/n1/admin.token")
 same=1; for i in 2 3; do cmp -s "$W/n1/admin.token" "$W/n$i/admin.token" || same=0; done
