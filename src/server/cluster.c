@@ -9,6 +9,7 @@
 
 #include "common/util.h"
 #include "server/metrics.h"
+#include "server/exec.h"
 #include "server/server.h"
 #include "vmm/vm.h"
 
@@ -41,27 +42,62 @@ static int in_table(struct kl_server *s, const char *name)
     return found;
 }
 
+/* The image file function `name` is served from now ("" if none). */
+static void image_of(struct kl_server *s, const char *name, char *out, size_t len)
+{
+    struct kl_table *t = kl_server_table(s);
+    const struct kl_fn *fn = t != NULL ? kl_table_find(t, name) : NULL;
+
+    snprintf(out, len, "%s", fn != NULL && fn->img != NULL ? fn->img->path : "");
+    kl_table_put(t);
+}
+
+static int image_used(struct kl_server *s, const char *path)
+{
+    struct kl_table *t = kl_server_table(s);
+    size_t i;
+    int used = 0;
+
+    for (i = 0; t != NULL && i < t->n && !used; i++)
+        used = t->fns[i].img != NULL && strcmp(t->fns[i].img->path, path) == 0;
+    kl_table_put(t);
+    return used;
+}
+
+/* A function removed through another node: its log lines, counters and
+ * cached image here go too, as they do on the node that removed it. The
+ * image is only a cache (the registry keeps what any version still uses),
+ * so removing one some other version needs again costs a fetch, no more. */
+static void forget(struct kl_server *s, const char *name, const char *image)
+{
+    size_t n = strlen(s->images);
+
+    kl_logs_remove(s->logs, name);
+    kl_metrics_forget(name);
+    if (image[0] != 0 && strncmp(image, s->images, n) == 0 && image[n] == '/' &&
+        !image_used(s, image))
+        unlink(image);
+}
+
 /* The watcher's callback: another node (or this one) changed `name`, or,
  * with NULL, anything may have changed while the registry was away. */
 static void on_change(void *ctx, const char *name)
 {
     struct kl_server *s = ctx;
     struct kl_err err = {0};
+    char image[PATH_MAX + 64] = "";
     int rc;
 
     pthread_mutex_lock(&s->control_lock);
+    if (name != NULL)
+        image_of(s, name, image, sizeof(image));
     rc = kl_server_reload(s, &err);
+    if (rc == 0 && name != NULL && !in_table(s, name))
+        forget(s, name, image);
     pthread_mutex_unlock(&s->control_lock);
-    if (rc < 0) {
+    if (rc < 0)
         kl_log("registry change%s%s: reload failed, still serving the previous "
                "table: %s", name ? " of " : "", name ? name : "", err.msg);
-        return;
-    }
-    /* Removed through another node: its lines here go too, like locally. */
-    if (name != NULL && !in_table(s, name)) {
-        kl_logs_remove(s->logs, name);
-        kl_metrics_forget(name);
-    }
 }
 
 int kl_cluster_start(struct kl_server *s, const char *name, const char *advertise,

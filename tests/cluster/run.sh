@@ -129,9 +129,13 @@ check concurrent_deploys_history 3 "$(on 3 info hello --json | jq '.history | le
 on 2 rollback hello "$v1" >/dev/null 2>&1
 wait_for rollback_seen_n1 serves 1 /hello "version two"
 wait_for rollback_seen_n3 serves 3 /hello "version two"
+kimgs() { ls "$W/n$1/images" | grep -c '\.kimg$'; }
+before=$(kimgs 2)
 on 3 rm hello >/dev/null 2>&1
 wait_for rm_seen_n1 gone 1 /hello
 wait_for rm_seen_n2 gone 2 /hello
+kimgs_are() { [ "$(kimgs "$1")" = "$2" ]; }
+wait_for rm_cached_image_dropped_n2 kimgs_are 2 "$((before - 1))"
 check rm_dropped_blobs 0 "$(psql -qtA "$URL" -c "SELECT count(*) FROM blobs" 2>&1)"
 check rm_registry_n1 404 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[1]}/v1/functions/hello")"
 
