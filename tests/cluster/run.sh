@@ -18,6 +18,7 @@ rm -rf "$W"; mkdir -p "$W/fn"
 PGD=; HPID=; declare -a NPID NPORT
 finish() {
   local i
+  kl_stop
   for i in 1 2 3; do
     [ -n "${NPID[$i]:-}" ] && kill "${NPID[$i]}" 2>/dev/null && wait "${NPID[$i]}" 2>/dev/null
   done
@@ -45,6 +46,18 @@ pass postgres_start
 cc_wasm() { clang --target=wasm32-wasi -O2 "$1" -o "$2" -Wl,--strip-debug 2>>"$W/build.log"; }
 cc_wasm examples/wagi-hello/hello.c "$W/fn/hello.wasm" && cc_wasm tests/server/fn/v2.c "$W/fn/v2.wasm" &&
   cc_wasm examples/wagi-echo/echo.c "$W/fn/echo.wasm" || { fail build_functions "$(head -c 300 "$W/build.log")"; exit 1; }
+
+# ---- a single node (SQLite) lists just itself, in the same shape --------------------
+kl_serve "$W/single.out" "$W/single.err" --data "$W/single"
+if [ -n "$PORT" ]; then
+  o=$(curl -s -H "Authorization: Bearer $(cat "$W/single/admin.token")" "$U/v1/nodes")
+  check single_nodes_shape "1 127.0.0.1:$PORT true number" "$(echo "$o" | jq -r '"\(.nodes | length) \(.nodes[0].address) \(.nodes[0].healthy) \(.nodes[0].last_seen_ms | type)"')"
+  check single_no_node_header "" "$(curl -s -D - -o /dev/null "$U/healthz" | tr -d '\r' | sed -n 's/^x-kernless-node: //Ip')"
+else
+  fail single_node_start "$(tail -c 300 "$W/single.err")"
+fi
+kl_stop
+unset KERNLESS_URL
 
 # ---- bad registries: one clear line, non-zero exit ----------------------------
 out=$("$KL" serve --isolation process --listen 127.0.0.1:0 --data "$W/bad" --registry "postgresql://kernless@127.0.0.1:1/postgres" 2>&1 >/dev/null); rc=$?
