@@ -215,6 +215,8 @@ code=$(curl -s -o "$W/down.json" -w '%{http_code}' -H "Authorization: Bearer $KE
 check deploy_registry_down_503 503 "$code"
 check_has deploy_registry_down_reason "registry unavailable" "$(cat "$W/down.json")"
 check serves_while_registry_down "version two" "$(get 2 /late)"
+check rollback_registry_down_503 503 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[2]}/v1/functions/late/rollback")"
+check list_registry_down_503 503 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[3]}/v1/functions")"
 kl_pg_start "$PGD" "$PGPORT" || fail postgres_restart "$(tail -c 300 "$PGD/pgrun/pg.log")"
 wait $lp
 check load_through_pg_restart "600 0" "$(wc -l <"$W/codes2") $(grep -vc '^200$' "$W/codes2")"
