@@ -24,6 +24,11 @@ finish() {
   done
   [ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
   [ -n "$PGD" ] && { kl_pg_stop "$PGD" immediate; rm -rf "$PGD"; }
+  # Nodes run under ASan/UBSan (lib.sh): any report in their logs is a failure.
+  if [ -n "$PGD" ]; then
+    san=$(grep -l "Sanitizer\|runtime error:" "$W"/n*.err 2>/dev/null | tr '\n' ' ')
+    if [ -z "$san" ]; then pass nodes_sanitizer_clean; else fail nodes_sanitizer_clean "reports in $san"; fi
+  fi
   kl_finish cluster
   exit $?
 }
