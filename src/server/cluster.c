@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,11 +80,9 @@ static void forget(struct kl_server *s, const char *name, const char *image)
         unlink(image);
 }
 
-/* The watcher's callback: another node (or this one) changed `name`, or,
- * with NULL, anything may have changed while the registry was away. */
-static void on_change(void *ctx, const char *name)
+/* Republish after a change of `name` (NULL: anything may have changed). */
+static void reload_changed(struct kl_server *s, const char *name)
 {
-    struct kl_server *s = ctx;
     struct kl_err err = {0};
     char image[PATH_MAX + 64] = "";
     int rc;
@@ -100,11 +99,103 @@ static void on_change(void *ctx, const char *name)
                "table: %s", name ? " of " : "", name ? name : "", err.msg);
 }
 
+/* Reloads run on a thread of their own, so the watcher keeps its
+ * heartbeat while a reload fetches images or even rebuilds one (minutes):
+ * the node never looks dead because it is busy. Changes that arrive
+ * meanwhile merge into one pending reload. */
+struct kl_cluster {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int running, stop, pending;
+    char name[128];             /* "" with pending: everything */
+};
+
+static void *reload_thread(void *arg)
+{
+    struct kl_server *s = arg;
+    struct kl_cluster *c = s->cluster;
+    char name[128];
+    int all;
+
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (!c->pending && !c->stop)
+            pthread_cond_wait(&c->cond, &c->lock);
+        if (c->stop)
+            break;
+        snprintf(name, sizeof(name), "%s", c->name);
+        all = name[0] == 0;
+        c->pending = 0;
+        pthread_mutex_unlock(&c->lock);
+        reload_changed(s, all ? NULL : name);
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+/* The watcher's callback: another node (or this one) changed `name`, or,
+ * with NULL, anything may have changed while the registry was away. */
+static void on_change(void *ctx, const char *name)
+{
+    struct kl_cluster *c = ((struct kl_server *)ctx)->cluster;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->pending && (name == NULL || strcmp(c->name, name) != 0))
+        c->name[0] = 0;
+    else if (!c->pending)
+        snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
+    c->pending = 1;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static int reloader_start(struct kl_server *s, struct kl_err *err)
+{
+    struct kl_cluster *c = calloc(1, sizeof(*c));
+    int rc;
+
+    if (c == NULL)
+        return kl_errf(err, -ENOMEM, "out of memory");
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    s->cluster = c;
+    if ((rc = pthread_create(&c->thread, NULL, reload_thread, s)) != 0)
+        return kl_errf(err, -rc, "cannot start the reload thread");
+    c->running = 1;
+    return 0;
+}
+
+void kl_cluster_close(struct kl_server *s)
+{
+    struct kl_cluster *c = s->cluster;
+
+    if (c != NULL && c->running) {
+        pthread_mutex_lock(&c->lock);
+        c->stop = 1;
+        pthread_cond_signal(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->thread, NULL);
+        c->running = 0;
+    }
+    /* The watcher may still queue a change until it stops here: `c` lives on. */
+    kl_reg_close(s->reg);
+    s->reg = NULL;
+    if (c != NULL) {
+        pthread_cond_destroy(&c->cond);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        s->cluster = NULL;
+    }
+}
+
 int kl_cluster_start(struct kl_server *s, const char *name, const char *advertise,
                      struct kl_err *err)
 {
     struct kl_reg_node *n = &s->node;
     char host[200];
+    int rc;
     int v6 = strchr(s->listen_host, ':') != NULL;
 
     if (gethostname(host, sizeof(host)) < 0)
@@ -129,6 +220,8 @@ int kl_cluster_start(struct kl_server *s, const char *name, const char *advertis
     __atomic_store_n(&s->node_named, 1, __ATOMIC_RELEASE);
     if (!kl_reg_is_shared(s->reg))
         return 0;
+    if ((rc = reloader_start(s, err)) < 0)
+        return rc;
     return kl_reg_watch_start(s->reg, n, on_change, s, err);
 }
 

@@ -28,6 +28,12 @@ int kl_cluster_start(struct kl_server *s, const char *name, const char *advertis
                      struct kl_err *err);
 
 /**
+ * Stop the reload thread and close the registry (its watcher first); for
+ * a single node just the registry. Call before the table goes.
+ */
+void kl_cluster_close(struct kl_server *s);
+
+/**
  * {"nodes":[...]} (see kl_reg_nodes_json); without a shared registry just
  * this node, healthy.
  */

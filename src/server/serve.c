@@ -290,8 +290,8 @@ int kl_cmd_serve(int argc, char **argv)
     } else {
         fprintf(stderr, "kernless: serve: %s\n", err.msg);
     }
-    /* The registry first: its watcher thread republishes tables. */
-    kl_reg_close(s.reg);
+    /* The registry first: its watcher and reload threads republish tables. */
+    kl_cluster_close(&s);
     kl_table_put(s.table);
     kl_logs_close(s.logs);
     return rc == 0 ? 0 : 1;

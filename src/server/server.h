@@ -31,6 +31,8 @@ struct kl_table {
     size_t n;
 };
 
+struct kl_cluster;
+
 struct kl_server {
     char data[PATH_MAX];
     char images[PATH_MAX + 16];
@@ -45,6 +47,7 @@ struct kl_server {
     struct kl_registry *reg;
     struct kl_reg_node node;      /* this node: name, address (cluster or not) */
     int node_named;               /* atomic: `node` is filled (after the HTTP start) */
+    struct kl_cluster *cluster;   /* a cluster node's reload thread (cluster.c) */
     struct kl_logs *logs;
     pthread_mutex_t table_lock;   /* guards `table` (the pointer swap only) */
     struct kl_table *table;
