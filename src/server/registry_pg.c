@@ -375,16 +375,25 @@ static json_t *pg_nodes_json(struct kl_registry *r, struct kl_err *err)
 
 static int beat(PGconn *c, const struct kl_reg_node *n)
 {
+    static __thread unsigned beats;
     const char *vals[4] = {n->name, n->address, n->isolation, n->version};
-    PGresult *res = PQexecParams(c,
+    PGresult *res;
+
+    /* Now and then, forget nodes gone for a day: a replaced machine's row
+     * should not say "down" forever. Any node may do it; it is idempotent. */
+    if (beats++ % 60 == 0)
+        PQclear(PQexec(c, "DELETE FROM nodes WHERE last_seen < now() - interval '1 day'"));
+    res = PQexecParams(c,
         "INSERT INTO nodes(name, address, isolation, version, started, last_seen)"
         " VALUES($1, $2, $3, $4, now(), now()) ON CONFLICT(name) DO UPDATE SET"
         " address = excluded.address, isolation = excluded.isolation,"
         " version = excluded.version, last_seen = now()", 4, NULL, vals, NULL, NULL, 0);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        return -1;
+    }
     PQclear(res);
-    return ok ? 0 : -1;
+    return 0;
 }
 
 /* A fresh watcher connection, listening; NULL while the database is down. */

@@ -205,9 +205,13 @@ wait_for killed_node_down sh -c "KERNLESS_URL=http://127.0.0.1:${NPORT[$(( victi
 # ---- the killed node restarts and catches up on what changed meanwhile --------------
 other=$(( victim % 3 + 1 ))
 on "$other" deploy late "$W/fn/v2.wasm" --route /late >/dev/null 2>&1
+check ghost_node_inserted "INSERT 0 1" "$(psql "$URL" -c "INSERT INTO nodes VALUES('ghost', '127.0.0.1:9', 'process', '1', now() - interval '3 days', now() - interval '2 days')" 2>&1)"
 start_node "$victim" || exit 1
 check restarted_serves_late "version two" "$(get "$victim" /late)"
 wait_for restarted_node_healthy sh -c "curl -s -H 'Authorization: Bearer $KERNLESS_TOKEN' http://127.0.0.1:${NPORT[$other]}/v1/nodes | jq -e '.nodes[] | select(.name == \"n$victim\") | .healthy' | grep -q true"
+
+no_ghost() { ! curl -s -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[$other]}/v1/nodes" | grep -q ghost; }
+wait_for node_gone_a_day_forgotten no_ghost
 
 # ---- PostgreSQL restarts under load: nodes keep serving, deploys say 503, then catch up ----
 for _ in $(seq 1 600); do printf 'url = "%s/late"\noutput = "/dev/null"\n' "$H"; done >"$W/load2.cfg"
