@@ -48,8 +48,9 @@ static void image_of(struct kl_server *s, const char *name, char *out, size_t le
 {
     struct kl_table *t = kl_server_table(s);
     const struct kl_fn *fn = t != NULL ? kl_table_find(t, name) : NULL;
+    const struct kl_img_ref *img = fn ? __atomic_load_n(&fn->img, __ATOMIC_ACQUIRE) : NULL;
 
-    snprintf(out, len, "%s", fn != NULL && fn->img != NULL ? fn->img->path : "");
+    snprintf(out, len, "%s", img != NULL ? img->path : "");
     kl_table_put(t);
 }
 
@@ -59,8 +60,12 @@ static int image_used(struct kl_server *s, const char *path)
     size_t i;
     int used = 0;
 
-    for (i = 0; t != NULL && i < t->n && !used; i++)
-        used = t->fns[i].img != NULL && strcmp(t->fns[i].img->path, path) == 0;
+    const struct kl_img_ref *img;
+
+    for (i = 0; t != NULL && i < t->n && !used; i++) {
+        img = __atomic_load_n(&t->fns[i].img, __ATOMIC_ACQUIRE);
+        used = img != NULL && strcmp(img->path, path) == 0;
+    }
     kl_table_put(t);
     return used;
 }
@@ -80,6 +85,22 @@ static void forget(struct kl_server *s, const char *name, const char *image)
         unlink(image);
 }
 
+/* Fetch what the new table may need, in the background of the reload
+ * thread: a request that comes first fetches for itself (kl_fn_image), but
+ * a node should hold the images before the registry can go away, so it
+ * can serve every function while it is gone (and take over another node's
+ * share meanwhile). */
+static void prefetch(struct kl_server *s)
+{
+    struct kl_table *t = kl_server_table(s);
+    char why[512];
+    size_t i;
+
+    for (i = 0; t != NULL && i < t->n; i++)
+        kl_fn_image(&t->fns[i], why, sizeof(why));
+    kl_table_put(t);
+}
+
 /* Republish after a change of `name` (NULL: anything may have changed). */
 static void reload_changed(struct kl_server *s, const char *name)
 {
@@ -97,6 +118,8 @@ static void reload_changed(struct kl_server *s, const char *name)
     if (rc < 0)
         kl_log("registry change%s%s: reload failed, still serving the previous "
                "table: %s", name ? " of " : "", name ? name : "", err.msg);
+    else if (!s->no_prefetch)
+        prefetch(s);
 }
 
 /* Reloads run on a thread of their own, so the watcher keeps its

@@ -46,6 +46,7 @@ static void usage(FILE *f)
         "                      [--queue N] [--idle-ms N] [--compile-timeout-s N]\n"
         "                      [--isolation auto|kvm|process]\n"
         "                      [--registry URL] [--node-name NAME] [--advertise HOST:PORT]\n"
+        "                      [--no-prefetch]\n"
         "  --listen      address to serve on (default " DEFAULT_LISTEN "; port 0 picks one)\n"
         "  --data        state folder: registry, images, admin token (default\n"
         "                $KERNLESS_DATA, else $XDG_DATA_HOME/kernless, else\n"
@@ -65,7 +66,10 @@ static void usage(FILE *f)
         "                SQLite file in the data folder (one node)\n"
         "  --node-name   this node's name in the cluster (default HOSTNAME:PORT)\n"
         "  --advertise   the address other nodes and HAProxy reach this node at\n"
-        "                (default the --listen address)\n");
+        "                (default the --listen address)\n"
+        "  --no-prefetch a cluster node fetches each image only when a request first\n"
+        "                needs it, not all of them after each change (less disk; but\n"
+        "                while the registry is down it serves only what it fetched)\n");
 }
 
 struct opts {
@@ -82,6 +86,7 @@ struct opts {
     const char *registry;    /* NULL: SQLite in the data folder */
     const char *node_name;
     const char *advertise;
+    int no_prefetch;
 };
 
 static int number(const char *s, long lo, long hi, long *out)
@@ -111,12 +116,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"registry", required_argument, 0, 'R'},
         {"node-name", required_argument, 0, 'N'},
         {"advertise", required_argument, 0, 'A'},
+        {"no-prefetch", no_argument, 0, 'P'},
         {0, 0, 0, 0},
     };
     int c;
 
     *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64, 16, 256, 60000, 300, NULL, NULL,
-                       NULL, NULL};
+                       NULL, NULL, 0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (c == 'l') o->listen = optarg;
@@ -124,6 +130,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         else if (c == 'R') o->registry = optarg;
         else if (c == 'N') o->node_name = optarg;
         else if (c == 'A') o->advertise = optarg;
+        else if (c == 'P') o->no_prefetch = 1;
         else if (c == 'd') o->data = optarg;
         else if (c == 'b' && number(optarg, 1, 1024, &o->max_body_mb) == 0) continue;
         else if (c == 'u' && number(optarg, 1, 1024, &o->max_upload_mb) == 0) continue;
@@ -200,6 +207,7 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     s->max_body = (size_t)o->max_body_mb << 20;
     s->max_upload = (size_t)o->max_upload_mb << 20;
     s->compile_timeout_s = (unsigned)o->compile_timeout_s;
+    s->no_prefetch = o->no_prefetch;
     if ((rc = open_state(s, o, err)) < 0)
         return rc;
     struct kl_pool_opts po = {(unsigned)o->max_running, (unsigned)o->max_per_fn,

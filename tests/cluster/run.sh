@@ -19,7 +19,7 @@ PGD=; HPID=; declare -a NPID NPORT
 finish() {
   local i
   kl_stop
-  for i in 1 2 3; do
+  for i in 1 2 3 4; do
     [ -n "${NPID[$i]:-}" ] && kill "${NPID[$i]}" 2>/dev/null && wait "${NPID[$i]}" 2>/dev/null
   done
   [ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
@@ -79,12 +79,13 @@ check_has future_schema_reason "schema version 999 is newer" "$out"
 check future_schema_untouched 0 "$(psql -qtA "${URL%/postgres}/future" -c "SELECT count(*) FROM information_schema.tables WHERE table_name = 'functions'" 2>&1)"
 
 # ---- three nodes; node 3 has no compiler on its PATH ----------------------------
-# start_node I [ENV=VAL...]: start node I (again) on a port of its own.
+# start_node I [ENV=VAL | --serve-option]...: start node I (again) on a port of its own.
 start_node() {
-  local i=$1; shift
+  local i=$1 a envs=() args=(); shift
+  for a in "$@"; do case $a in --*) args+=("$a") ;; *) envs+=("$a") ;; esac; done
   : >"$W/n$i.out"
-  env "$@" "$KL" serve --listen "127.0.0.1:${NPORT[$i]:-0}" --data "$W/n$i" --registry "$URL" \
-    --node-name "n$i" >"$W/n$i.out" 2>>"$W/n$i.err" &
+  env "${envs[@]}" "$KL" serve --listen "127.0.0.1:${NPORT[$i]:-0}" --data "$W/n$i" --registry "$URL" \
+    --node-name "n$i" "${args[@]}" >"$W/n$i.out" 2>>"$W/n$i.err" &
   NPID[$i]=$!
   for _ in $(seq 1 150); do
     NPORT[$i]=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/n$i.out" 2>/dev/null | sed 's/.*://')
@@ -148,6 +149,7 @@ on 2 rollback hello "$v1" >/dev/null 2>&1
 wait_for rollback_seen_n1 serves 1 /hello "version two"
 wait_for rollback_seen_n3 serves 3 /hello "version two"
 kimgs() { ls "$W/n$1/images" | grep -c '\.kimg$'; }
+serves 2 /hello "version two" || fail rollback_seen_n2 "n2 does not serve version two"
 before=$(kimgs 2)
 on 3 rm hello >/dev/null 2>&1
 wait_for rm_seen_n1 gone 1 /hello
@@ -233,6 +235,16 @@ check down_deploy_left_nothing 404 "$(curl -s -o /dev/null -w '%{http_code}' -H 
 deployed() { on 1 deploy after "$W/fn/hello.wasm" --route /after >/dev/null 2>&1; }
 wait_for deploy_after_pg_restart deployed
 for i in 2 3; do wait_for "after_pg_restart_seen_n$i" serves "$i" /after "Hello from Kernless!"; done
+
+# ---- --no-prefetch: a node fetches an image when a request first needs it ----
+start_node 4 --no-prefetch
+if [ -n "${NPORT[4]:-}" ]; then
+  sleep 1   # time in which a prefetching node would have fetched everything
+  check no_prefetch_cache_empty 0 "$(ls "$W/n4/images" | grep -c '\.kimg$')"
+  check no_prefetch_first_request "Hello from Kernless!" "$(get 4 /after)"
+  check no_prefetch_fetched_one 1 "$(ls "$W/n4/images" | grep -c '\.kimg$')"
+  kill "${NPID[4]}"; wait "${NPID[4]}" 2>/dev/null; NPID[4]=
+fi
 
 # ---- a deploy compiles once for the cluster: a node whose cache lacks the image fetches it ----
 rm -f "$W/n2/images/"*.kimg
