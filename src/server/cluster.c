@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "kernless/abi.h"
 #include "server/metrics.h"
 #include "server/exec.h"
 #include "server/server.h"
@@ -238,7 +239,9 @@ int kl_cluster_start(struct kl_server *s, const char *name, const char *advertis
     else
         snprintf(n->name, sizeof(n->name), "%s:%s", host, s->listen_port);
     snprintf(n->isolation, sizeof(n->isolation), "%s", kl_isolation_name());
-    snprintf(n->version, sizeof(n->version), "%s", KL_NODE_VERSION);
+    /* The ABI says which images a node can run: nodes that differ in it
+     * compile their own (see compile.h's cache key). */
+    snprintf(n->version, sizeof(n->version), "%s+abi%u", KL_NODE_VERSION, KL_ABI_VERSION);
     /* Request threads already run: they read `node` only once this is set. */
     __atomic_store_n(&s->node_named, 1, __ATOMIC_RELEASE);
     if (!kl_reg_is_shared(s->reg))

@@ -8,7 +8,7 @@
 
 struct kl_server;
 
-/** What a node reports as its version (nodes list, metrics). */
+/** What a node reports as its version (nodes list), followed by "+abi<KL_ABI_VERSION>". */
 #define KL_NODE_VERSION "1"
 
 /**
