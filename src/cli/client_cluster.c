@@ -1,5 +1,6 @@
 /* client_cluster.c - the CLI's cluster commands: nodes, haproxy-config, and logs gathered from every node. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,8 @@
  * node list (or cannot answer), so callers can fall back to one node. */
 static json_t *nodes_quiet(const struct kl_client *c)
 {
-    struct kl_client_req q = {.method = "GET", .path = "/v1/nodes", .timeout_s = 10};
+    struct kl_client_req q = {.method = "GET", .path = "/v1/nodes", .timeout_s = 10,
+                              .quiet = 1};
     struct kl_client_resp r;
     json_t *o, *arr;
 
@@ -103,6 +105,89 @@ static int logs_round(const struct kl_client *c, json_t *nodes, long long *after
     return rc;
 }
 
+/* Following one node: its own long-poll, lines printed as they come. */
+struct follower {
+    pthread_t thread;
+    struct kl_client client;
+    const struct kl_client *parent;
+    const char *name;
+    const char *node;
+    long long after;
+};
+
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *follow_node(void *arg)
+{
+    struct follower *f = arg;
+    struct kl_client_req q = {.method = "GET", .timeout_s = 40, .quiet = 1};
+    struct kl_client_resp r;
+    char path[200];
+    json_t *o, *l;
+    size_t i;
+
+    q.path = path;
+    for (;;) {
+        snprintf(path, sizeof(path), "/v1/functions/%s/logs?after=%lld&wait=25", f->name,
+                 f->after);
+        /* A node that is down or restarting is asked again a second later. */
+        if (kl_client_call(&f->client, &q, &r) < 0) {
+            sleep(1);
+            continue;
+        }
+        if (r.status == 404) {
+            pthread_mutex_lock(&print_lock);
+            kl_client_fail_resp("logs", &r, f->parent);
+            pthread_mutex_unlock(&print_lock);
+            kl_client_resp_free(&r);
+            return NULL;
+        }
+        o = r.status == 200 ? kl_client_json(&r) : NULL;
+        kl_client_resp_free(&r);
+        if (o == NULL) {
+            sleep(1);
+            continue;
+        }
+        pthread_mutex_lock(&print_lock);
+        json_array_foreach(json_object_get(o, "lines"), i, l)
+            kl_client_print_log(f->parent, l, f->node);
+        fflush(stdout);
+        pthread_mutex_unlock(&print_lock);
+        f->after = (long long)json_integer_value(json_object_get(o, "next"));
+        json_decref(o);
+    }
+}
+
+/* After the merged history, a thread per live node follows it; returns
+ * when every node said the function is gone. */
+static int follow_all(const struct kl_client *c, json_t *nodes, const long long *after,
+                      const char *name)
+{
+    struct follower *f = calloc(json_array_size(nodes), sizeof(*f));
+    size_t i, n = 0;
+    json_t *node;
+
+    if (f == NULL) {
+        fprintf(stderr, "kernless: logs: out of memory\n");
+        return 1;
+    }
+    json_array_foreach(nodes, i, node) {
+        if (!json_is_true(json_object_get(node, "healthy")))
+            continue;
+        node_client(c, node, &f[n].client);
+        f[n].parent = c;
+        f[n].name = name;
+        f[n].node = json_string_value(json_object_get(node, "name"));
+        f[n].after = after[i];
+        if (pthread_create(&f[n].thread, NULL, follow_node, &f[n]) == 0)
+            n++;
+    }
+    for (i = 0; i < n; i++)
+        pthread_join(f[i].thread, NULL);
+    free(f);
+    return 1;
+}
+
 int kl_client_logs_cluster(const struct kl_client *c, const char *name, int follow)
 {
     json_t *nodes = nodes_quiet(c);
@@ -118,9 +203,9 @@ int kl_client_logs_cluster(const struct kl_client *c, const char *name, int foll
         fprintf(stderr, "kernless: logs: out of memory\n");
         return 1;
     }
-    /* Each node long-polls on its own; a round a second is enough to follow. */
-    while ((rc = logs_round(c, nodes, after, name)) == 0 && follow)
-        sleep(1);
+    /* The history merged by time, then each node followed on its own. */
+    if ((rc = logs_round(c, nodes, after, name)) == 0 && follow)
+        rc = follow_all(c, nodes, after, name);
     free(after);
     json_decref(nodes);
     return rc;

@@ -159,9 +159,10 @@ int kl_client_call(const struct kl_client *c, const struct kl_client_req *q,
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
     rc = curl_easy_perform(h);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.overflow)) {
-        fprintf(stderr, "kernless: cannot reach the server at %s: %s%s\n", c->url,
-                curl_easy_strerror(rc), rc == CURLE_COULDNT_CONNECT
-                ? " (is `kernless serve` running? set KERNLESS_URL)" : "");
+        if (!q->quiet)
+            fprintf(stderr, "kernless: cannot reach the server at %s: %s%s\n", c->url,
+                    curl_easy_strerror(rc), rc == CURLE_COULDNT_CONNECT
+                    ? " (is `kernless serve` running? set KERNLESS_URL)" : "");
         goto out;
     }
     if (s.overflow) {

@@ -39,6 +39,7 @@ struct kl_client_req {
     kl_client_line_fn on_line;
     void *line_ctx;
     long timeout_s;              /* 0: none */
+    int quiet;                   /* no "cannot reach" line on stderr (the caller copes) */
 };
 
 /** Fill `c` from $KERNLESS_URL, $KERNLESS_TOKEN or a local server's token file. */

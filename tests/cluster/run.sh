@@ -169,6 +169,13 @@ wait_for echo_on_n3 up 3 /echo
 for i in 1 2 3; do curl -s -m 10 -d "from-n$i" "http://127.0.0.1:${NPORT[$i]}/echo" >/dev/null; done
 logs=$(on 2 logs echo 2>&1)
 for i in 1 2 3; do check_has "logs_tagged_n$i" " n$i [" "$logs"; done
+KERNLESS_URL=http://127.0.0.1:${NPORT[1]} "$KL" logs echo -f >"$W/follow.log" 2>&1 &
+fp=$!
+sleep 1   # let it print the history and start following
+curl -s -m 10 -d "followed" "http://127.0.0.1:${NPORT[3]}/echo" >/dev/null
+followed() { grep -q " n3 \[.*echoed POST" "$W/follow.log" && [ "$(grep -c 'echoed POST' "$W/follow.log")" -ge 4 ]; }
+wait_for logs_follow_new_line followed
+kill "$fp" 2>/dev/null; wait "$fp" 2>/dev/null
 
 # ---- HAProxy with the generated config: 2,000 requests, the busy node killed midway ----
 on 2 deploy hello "$W/fn/hello.wasm" --route /hello >/dev/null 2>&1
