@@ -2,6 +2,7 @@
 #
 #   make          build build/kernless and build/guest/
 #   make run      build, then start the server with the example functions
+#   make cluster  build, then a local three-node cluster: PostgreSQL registry, HAProxy in front
 #   make test     build, then run every test suite; ends with "N passed, N failed, N skipped"
 #   make bench    build, then run the benchmarks into bench/RESULTS.md (B=name for one)
 #   make soak     build, then 10 minutes of mixed load on the server into bench/SOAK.md
@@ -11,7 +12,7 @@
 BUILD    ?= build
 CC       ?= gcc
 HOSTCC   ?= $(CC)
-PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto tomlplusplus
+PKGS     := libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto tomlplusplus libpq
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
 # Library flags are looked up when a recipe first needs them, then kept: never
@@ -162,6 +163,10 @@ clang-check: | $(DEPS_STAMP)
 
 run: all
 	@bash scripts/run.sh $(BUILD)
+
+.PHONY: cluster
+cluster: all
+	@bash scripts/cluster.sh $(BUILD)
 
 test: all clang-check
 	@bash tests/run_all.sh $(BUILD)

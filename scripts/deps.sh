@@ -15,6 +15,9 @@ PKGS=(
   libjansson-dev           # JSON
   libtomlplusplus-dev      # kernless.toml, read by toml++ (src/cli/toml_json.cpp, the one C++ file; g++ is in build-essential)
   libsqlite3-dev           # the registry
+  libpq-dev                # the shared registry of a cluster (serve --registry postgresql://...)
+  postgresql               # tests/cluster and `make cluster` start a real PostgreSQL 15
+  haproxy                  # tests/cluster and `make cluster`: the front of a cluster
   libcurl4-openssl-dev     # the CLI client
   libseccomp-dev           # vCPU thread seccomp filter
   nettle-dev               # SHA-256 for image hashes and cache keys (no 1 ms init)

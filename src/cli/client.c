@@ -320,36 +320,6 @@ static int cmd_deploy(const struct kl_client *c, int argc, char **argv)
 
 /* ---- simple requests ---------------------------------------------------- */
 
-/* GET/POST/DELETE a path and hand back the JSON body of a 2xx answer. */
-static json_t *call_json(const struct kl_client *c, const char *what,
-                         const char *method, const char *path, const char *body,
-                         int *status)
-{
-    struct kl_client_req q = {0};
-    struct kl_client_resp r;
-    json_t *o;
-
-    q.method = method;
-    q.path = path;
-    q.body = body;
-    q.body_len = body ? strlen(body) : 0;
-    q.content_type = "application/json";
-    *status = 1;
-    if (kl_client_call(c, &q, &r) < 0)
-        return NULL;
-    if (r.status < 200 || r.status >= 300) {
-        kl_client_fail_resp(what, &r, c);
-        kl_client_resp_free(&r);
-        return NULL;
-    }
-    o = kl_client_json(&r);
-    if (o == NULL)
-        fprintf(stderr, "kernless: %s: the server sent a body that is not JSON\n", what);
-    kl_client_resp_free(&r);
-    *status = o ? 0 : 1;
-    return o;
-}
-
 static void fmt_time(json_int_t t, char *out, size_t len)
 {
     time_t tt = (time_t)t;
@@ -368,7 +338,7 @@ static int cmd_ls(const struct kl_client *c, int argc, char **argv)
 
     if (argc != 1)
         return usage_fail("kernless ls [--json]");
-    if ((o = call_json(c, "ls", "GET", "/v1/functions", NULL, &st)) == NULL)
+    if ((o = kl_client_call_json(c, "ls", "GET", "/v1/functions", NULL, &st)) == NULL)
         return st;
     if (c->json) {
         print_json(o);
@@ -429,7 +399,7 @@ static int cmd_info(const struct kl_client *c, int argc, char **argv)
     if (name_arg(argv[1]) < 0)
         return 2;
     snprintf(path, sizeof(path), "/v1/functions/%s", argv[1]);
-    if ((o = call_json(c, "info", "GET", path, NULL, &st)) == NULL)
+    if ((o = kl_client_call_json(c, "info", "GET", path, NULL, &st)) == NULL)
         return st;
     if (c->json)
         print_json(o);
@@ -450,7 +420,7 @@ static int cmd_rm(const struct kl_client *c, int argc, char **argv)
     if (name_arg(argv[1]) < 0)
         return 2;
     snprintf(path, sizeof(path), "/v1/functions/%s", argv[1]);
-    if ((o = call_json(c, "rm", "DELETE", path, NULL, &st)) == NULL)
+    if ((o = kl_client_call_json(c, "rm", "DELETE", path, NULL, &st)) == NULL)
         return st;
     if (c->json)
         print_json(o);
@@ -466,7 +436,7 @@ json_t *kl_client_names(const struct kl_client *c)
     size_t i;
     int st;
 
-    if ((o = call_json(c, "ls", "GET", "/v1/functions", NULL, &st)) == NULL) {
+    if ((o = kl_client_call_json(c, "ls", "GET", "/v1/functions", NULL, &st)) == NULL) {
         json_decref(names);
         return NULL;
     }
@@ -483,7 +453,7 @@ int kl_client_remove(const struct kl_client *c, const char *name)
     int st;
 
     snprintf(path, sizeof(path), "/v1/functions/%s", name);
-    if ((o = call_json(c, "rm", "DELETE", path, NULL, &st)) == NULL)
+    if ((o = kl_client_call_json(c, "rm", "DELETE", path, NULL, &st)) == NULL)
         return st;
     json_decref(o);
     return 0;
@@ -506,7 +476,7 @@ static int cmd_rollback(const struct kl_client *c, int argc, char **argv)
         snprintf(body, sizeof(body), "{\"version\": %u}", v);
     }
     snprintf(path, sizeof(path), "/v1/functions/%s/rollback", argv[1]);
-    if ((o = call_json(c, "rollback", "POST", path, body, &st)) == NULL)
+    if ((o = kl_client_call_json(c, "rollback", "POST", path, body, &st)) == NULL)
         return st;
     if (c->json)
         print_json(o);
@@ -519,24 +489,32 @@ static int cmd_rollback(const struct kl_client *c, int argc, char **argv)
 
 /* ---- logs -------------------------------------------------------------- */
 
-/* Print a batch of log lines; returns the next cursor, or -1 on failure. */
+void kl_client_print_log(const struct kl_client *c, json_t *l, const char *node)
+{
+    char when[32], *s;
+
+    if (c->json) {
+        if (node != NULL)
+            json_object_set_new(l, "node", json_string(node));
+        s = json_dumps(l, JSON_COMPACT);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        return;
+    }
+    fmt_time(json_integer_value(json_object_get(l, "ts")) / 1000, when, sizeof(when));
+    printf("%s %s%s[%s] %s\n", when, node ? node : "", node ? " " : "",
+           json_string_value(json_object_get(l, "request_id")),
+           json_string_value(json_object_get(l, "line")));
+}
+
+/* Print a batch of log lines; returns the next cursor. */
 static long long print_logs(const struct kl_client *c, json_t *o)
 {
     json_t *l;
     size_t i;
-    char when[32], *s;
 
-    json_array_foreach(json_object_get(o, "lines"), i, l) {
-        if (c->json) {
-            s = json_dumps(l, JSON_COMPACT);
-            printf("%s\n", s ? s : "{}");
-            free(s);
-            continue;
-        }
-        fmt_time(json_integer_value(json_object_get(l, "ts")) / 1000, when, sizeof(when));
-        printf("%s [%s] %s\n", when, json_string_value(json_object_get(l, "request_id")),
-               json_string_value(json_object_get(l, "line")));
-    }
+    json_array_foreach(json_object_get(o, "lines"), i, l)
+        kl_client_print_log(c, l, NULL);
     fflush(stdout);
     return (long long)json_integer_value(json_object_get(o, "next"));
 }
@@ -554,10 +532,13 @@ static int cmd_logs(const struct kl_client *c, int argc, char **argv)
         return usage_fail("kernless logs NAME [-f] [--json]");
     if (name_arg(argv[1]) < 0)
         return 2;
+    /* A cluster: every live node has its own lines. */
+    if ((st = kl_client_logs_cluster(c, argv[1], follow)) >= 0)
+        return st;
     do {
         snprintf(path, sizeof(path), "/v1/functions/%s/logs?after=%lld&wait=%d",
                  argv[1], after, follow ? 25 : 0);
-        if ((o = call_json(c, "logs", "GET", path, NULL, &st)) == NULL)
+        if ((o = kl_client_call_json(c, "logs", "GET", path, NULL, &st)) == NULL)
             return st;
         after = print_logs(c, o);
         json_decref(o);
@@ -662,13 +643,14 @@ int kl_cmd_client(int argc, char **argv)
     } cmds[] = {
         {"deploy", cmd_deploy}, {"ls", cmd_ls}, {"info", cmd_info}, {"rm", cmd_rm},
         {"logs", cmd_logs}, {"rollback", cmd_rollback}, {"invoke", cmd_invoke},
+        {"nodes", kl_client_cmd_nodes}, {"haproxy-config", kl_client_cmd_haproxy},
     };
     struct kl_client c;
     size_t i;
     int rc = 2;
 
     if (argc < 1)
-        return usage_fail("kernless deploy|ls|info|rm|logs|rollback|invoke ...");
+        return usage_fail("kernless deploy|ls|info|rm|logs|rollback|invoke|nodes|haproxy-config ...");
     kl_client_init(&c);
     c.json = take_json(&argc, argv);
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -159,9 +159,10 @@ int kl_client_call(const struct kl_client *c, const struct kl_client_req *q,
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
     rc = curl_easy_perform(h);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.overflow)) {
-        fprintf(stderr, "kernless: cannot reach the server at %s: %s%s\n", c->url,
-                curl_easy_strerror(rc), rc == CURLE_COULDNT_CONNECT
-                ? " (is `kernless serve` running? set KERNLESS_URL)" : "");
+        if (!q->quiet)
+            fprintf(stderr, "kernless: cannot reach the server at %s: %s%s\n", c->url,
+                    curl_easy_strerror(rc), rc == CURLE_COULDNT_CONNECT
+                    ? " (is `kernless serve` running? set KERNLESS_URL)" : "");
         goto out;
     }
     if (s.overflow) {
@@ -212,4 +213,34 @@ int kl_client_fail_resp(const char *what, const struct kl_client_resp *resp,
             " machine with KERNLESS_DATA pointing at its data folder)" : "");
     json_decref(o);
     return 1;
+}
+
+/* GET/POST/DELETE a path and hand back the JSON body of a 2xx answer. */
+json_t *kl_client_call_json(const struct kl_client *c, const char *what,
+                         const char *method, const char *path, const char *body,
+                         int *status)
+{
+    struct kl_client_req q = {0};
+    struct kl_client_resp r;
+    json_t *o;
+
+    q.method = method;
+    q.path = path;
+    q.body = body;
+    q.body_len = body ? strlen(body) : 0;
+    q.content_type = "application/json";
+    *status = 1;
+    if (kl_client_call(c, &q, &r) < 0)
+        return NULL;
+    if (r.status < 200 || r.status >= 300) {
+        kl_client_fail_resp(what, &r, c);
+        kl_client_resp_free(&r);
+        return NULL;
+    }
+    o = kl_client_json(&r);
+    if (o == NULL)
+        fprintf(stderr, "kernless: %s: the server sent a body that is not JSON\n", what);
+    kl_client_resp_free(&r);
+    *status = o ? 0 : 1;
+    return o;
 }

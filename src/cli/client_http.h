@@ -39,6 +39,7 @@ struct kl_client_req {
     kl_client_line_fn on_line;
     void *line_ctx;
     long timeout_s;              /* 0: none */
+    int quiet;                   /* no "cannot reach" line on stderr (the caller copes) */
 };
 
 /** Fill `c` from $KERNLESS_URL, $KERNLESS_TOKEN or a local server's token file. */
@@ -63,5 +64,30 @@ int kl_client_fail_resp(const char *what, const struct kl_client_resp *resp,
 
 /** Parse the response body as JSON, or NULL. */
 json_t *kl_client_json(const struct kl_client_resp *resp);
+
+/**
+ * GET/POST/DELETE `path` and hand back the JSON body of a 2xx answer; else
+ * NULL after printing one line "kernless: WHAT: reason", with *status the
+ * exit status to return.
+ */
+json_t *kl_client_call_json(const struct kl_client *c, const char *what,
+                            const char *method, const char *path, const char *body,
+                            int *status);
+
+/** Print one log line object (text or --json), tagged with `node` unless NULL. */
+void kl_client_print_log(const struct kl_client *c, json_t *line, const char *node);
+
+/**
+ * `kernless logs NAME [-f]` against a cluster: the lines of every live node,
+ * oldest first, tagged with the node. Returns -1 when the server is a
+ * single node (the caller reads its log directly), else the exit status.
+ */
+int kl_client_logs_cluster(const struct kl_client *c, const char *name, int follow);
+
+/** `kernless nodes`: the cluster's nodes with their health. */
+int kl_client_cmd_nodes(const struct kl_client *c, int argc, char **argv);
+
+/** `kernless haproxy-config [--listen ADDR]`: an HAProxy config for the live nodes. */
+int kl_client_cmd_haproxy(const struct kl_client *c, int argc, char **argv);
 
 #endif

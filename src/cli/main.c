@@ -26,6 +26,8 @@ static const struct {
     {"dashboard", kl_cmd_dashboard, "print the web dashboard's address, with a log-in token"},
     {"new", kl_cmd_new, "create a project from a template (new --list shows them)"},
     {"up", kl_cmd_up, "build and serve the functions of kernless.toml locally (--watch)"},
+    {"nodes", kl_cmd_client, "list the nodes of a cluster with their health"},
+    {"haproxy-config", kl_cmd_client, "print an HAProxy config for the cluster's live nodes"},
 };
 
 static int usage(FILE *f)

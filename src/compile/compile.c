@@ -505,6 +505,8 @@ int kl_compile_image(const uint8_t *wasm, size_t len, const struct kl_compile_op
         return rc;
     if (path)
         snprintf(path, path_len, "%s", p);
+    if (!o->no_cache && o->fetch != NULL && access(p, F_OK) != 0)
+        o->fetch(o->fetch_ctx, p);
     /* A cached image is used only if it verifies; a corrupt or tampered one
      * is rebuilt rather than trusted or left in the way. */
     if (!o->no_cache && access(p, R_OK) == 0 && kl_image_load(p, img, NULL) == 0) {

@@ -24,6 +24,12 @@ struct kl_compile_opts {
      * "link"); may be NULL. */
     void (*progress)(void *ctx, const char *stage);
     void *progress_ctx;
+    /* Called with the cache path when no image is cached there, before
+     * compiling: a cluster node fetches an image another node compiled
+     * under the same key (module, compiler, runtime, flags) into it. May be
+     * NULL; whatever it leaves is verified like any cached image. */
+    void (*fetch)(void *ctx, const char *path);
+    void *fetch_ctx;
 };
 
 struct kl_wasm_module;

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "server/cluster.h"
 #include "server/deploy.h"
 #include "server/http.h"
 #include "server/metrics.h"
@@ -26,6 +27,8 @@ static enum kl_api_op classify(const char *method, const char *path, char *name,
         return strcmp(method, "GET") == 0 ? KL_API_STATS : KL_API_NONE;
     if (strcmp(path, "/v1/functions") == 0 || strcmp(path, "/v1/functions/") == 0)
         return strcmp(method, "GET") == 0 ? KL_API_LIST : KL_API_NONE;
+    if (strcmp(path, "/v1/nodes") == 0)
+        return strcmp(method, "GET") == 0 ? KL_API_NODES : KL_API_NONE;
     *known = 0;
     if (strncmp(path, "/v1/functions/", 14) != 0)
         return KL_API_NONE;
@@ -187,6 +190,22 @@ static enum MHD_Result do_deploy(struct kl_req *r, struct MHD_Connection *c)
     return kl_http_send(r, c, 200, resp, NULL);
 }
 
+/* The HTTP status of a failed registry call: the registry's database out
+ * of reach is 503 (try again), not the server's fault (500). */
+static int reg_status(int rc)
+{
+    switch (rc) {
+    case -ENOENT:
+        return 404;
+    case -EEXIST:
+        return 409;
+    case -ENOTCONN:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
 /* Remove image files nobody references, but only inside our images folder. */
 static void unlink_orphans(struct kl_server *s, const struct kl_strv *orphans)
 {
@@ -214,7 +233,7 @@ static enum MHD_Result do_remove(struct kl_req *r, struct MHD_Connection *c)
     pthread_mutex_unlock(&r->srv->control_lock);
     if (rc < 0) {
         kl_strv_free(&orphans);
-        return kl_http_error(r, c, rc == -ENOENT ? 404 : 500, "registry", "%s", err.msg);
+        return kl_http_error(r, c, reg_status(rc), "registry", "%s", err.msg);
     }
     unlink_orphans(r->srv, &orphans);
     kl_strv_free(&orphans);
@@ -248,8 +267,7 @@ static enum MHD_Result do_rollback(struct kl_req *r, struct MHD_Connection *c)
         kl_log("rollback %s: republish failed: %s", r->fn_name, err.msg);
     pthread_mutex_unlock(&r->srv->control_lock);
     if (rc < 0)
-        return kl_http_error(r, c, rc == -ENOENT ? 404 : rc == -EEXIST ? 409 : 500,
-                             "registry", "%s", err.msg);
+        return kl_http_error(r, c, reg_status(rc), "registry", "%s", err.msg);
     kl_log("rolled %s back to v%d [%s]", r->fn_name, version, r->id);
     return kl_http_json(r, c, 200, json_pack("{s:b,s:s,s:i}", "ok", 1, "name",
                                              r->fn_name, "version", version));
@@ -262,9 +280,18 @@ static enum MHD_Result do_info(struct kl_req *r, struct MHD_Connection *c, int l
                      : kl_reg_info_json(r->srv->reg, r->fn_name, &err);
 
     if (o == NULL)
-        return kl_http_error(r, c, err.code == -ENOENT ? 404 : 500, "registry",
-                             "%s", err.msg);
+        return kl_http_error(r, c, reg_status(err.code), "registry", "%s", err.msg);
     return kl_http_json(r, c, 200, list ? json_pack("{s:o}", "functions", o) : o);
+}
+
+static enum MHD_Result do_nodes(struct kl_req *r, struct MHD_Connection *c)
+{
+    struct kl_err err = {0};
+    json_t *o = kl_cluster_nodes_json(r->srv, &err);
+
+    if (o == NULL)
+        return kl_http_error(r, c, reg_status(err.code), "registry", "%s", err.msg);
+    return kl_http_json(r, c, 200, o);
 }
 
 /* Does the registry know `name`? (logs of unknown functions are a 404) */
@@ -321,6 +348,8 @@ static enum MHD_Result do_metrics(struct kl_req *r, struct MHD_Connection *c)
 
     kl_buf_init(&b, 64u << 20);
     kl_metrics_render_info(&b, kl_isolation_name());
+    if (__atomic_load_n(&r->srv->node_named, __ATOMIC_ACQUIRE))
+        kl_metrics_render_node(&b, r->srv->node.name);
     kl_metrics_render(&b);
     kl_pool_metrics_render(&b);
     ret = kl_http_bytes(r, c, 200, "text/plain; version=0.0.4", b.data ? (char *)b.data : "",
@@ -360,6 +389,8 @@ enum MHD_Result kl_api_finish(struct kl_req *r, struct MHD_Connection *c)
         return do_metrics(r, c);
     case KL_API_STATS:
         return do_stats(r, c);
+    case KL_API_NODES:
+        return do_nodes(r, c);
     case KL_API_NONE:
         break;
     }

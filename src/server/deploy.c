@@ -155,6 +155,22 @@ static int store_module(struct kl_server *s, const struct kl_buf *m,
     return kl_write_file_atomic(path, m->data, m->len, 0600, err);
 }
 
+/* A cluster compiles a module once: an image another node compiled under
+ * the same cache key is fetched instead (compile.h: fetch). */
+static void fetch_cached(void *ctx, const char *path)
+{
+    struct kl_server *s = ctx;
+    const char *base = strrchr(path, '/');
+    char key[PATH_MAX + 16];
+    struct kl_err err = {0};
+
+    snprintf(key, sizeof(key), "image/%s", base ? base + 1 : path);
+    if (kl_reg_blob_fetch(s->reg, key, path, (size_t)1 << 30, &err) == 0)
+        kl_log("fetched image %s from the registry instead of compiling it", key + 6);
+    else if (err.code != -ENOENT)
+        kl_log("image %s: not fetched from the registry: %s", key + 6, err.msg);
+}
+
 /* Compile with the server-wide compile lock held (a compile uses all cores). */
 static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
                    struct kl_deploy *d, char *out, size_t out_len, int *cached,
@@ -170,6 +186,10 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
     if (d != NULL) {
         o.progress = on_progress;
         o.progress_ctx = d;
+    }
+    if (kl_reg_is_shared(s->reg)) {
+        o.fetch = fetch_cached;
+        o.fetch_ctx = s;
     }
     pthread_mutex_lock(&s->compile_lock);
     rc = kl_compile(wasm, len, &o, out, out_len, cached, err);
@@ -213,6 +233,9 @@ static int commit(struct kl_deploy *d, const struct kl_fn_config *cfg,
     struct kl_reg_version v = {0};
     struct kl_err err = {0};
     char *config = kl_fn_config_dump(cfg);
+    char ikey[PATH_MAX + 16], mkey[96], mpath[PATH_MAX + 96];
+    /* A cluster compiles once: the other nodes fetch these from the registry. */
+    struct kl_reg_blob blobs[2] = {{ikey, image}, {mkey, mpath}};
     int rc;
 
     if (config == NULL) {
@@ -225,14 +248,18 @@ static int commit(struct kl_deploy *d, const struct kl_fn_config *cfg,
     v.image = (char *)image_name(s, image);
     v.sha256 = (char *)sha;
     v.module_size = (int64_t)d->module.len;
+    snprintf(ikey, sizeof(ikey), "image/%s", v.image);
+    snprintf(mkey, sizeof(mkey), "module/%s.wasm", sha);
+    snprintf(mpath, sizeof(mpath), "%s/%s.wasm", s->modules, sha);
     pthread_mutex_lock(&s->control_lock);
-    rc = kl_reg_commit(s->reg, &v, &err);
+    /* An image outside images/ (absolute) is this node's own: not shared. */
+    rc = kl_reg_commit(s->reg, &v, blobs, v.image[0] == '/' ? 0 : 2, &err);
     if (rc == 0 && kl_server_reload(s, &err) < 0)
         kl_log("deploy %s: republish failed: %s", d->name, err.msg);
     pthread_mutex_unlock(&s->control_lock);
     free(config);
     if (rc < 0) {
-        fail(d, rc == -EEXIST ? 409 : 500, err.msg);
+        fail(d, rc == -EEXIST ? 409 : rc == -ENOTCONN ? 503 : 500, err.msg);
         return -1;
     }
     kl_log("deployed %s v%d at %s [%s]", d->name, v.version, cfg->route, d->reqid);
@@ -391,6 +418,14 @@ int kl_deploy_rebuild(struct kl_server *s, const char *sha256, char *out,
     int cached, rc;
 
     snprintf(path, sizeof(path), "%s/%s.wasm", s->modules, sha256);
+    /* A cluster node may never have seen the upload: the registry has it. */
+    if (access(path, F_OK) != 0 && kl_reg_is_shared(s->reg)) {
+        char key[96];
+
+        snprintf(key, sizeof(key), "module/%s.wasm", sha256);
+        if ((rc = kl_reg_blob_fetch(s->reg, key, path, s->max_upload, err)) < 0)
+            return rc;
+    }
     if ((rc = kl_read_file(path, s->max_upload, &wasm, &len, err)) < 0)
         return rc;
     rc = compile(s, wasm, len, NULL, out, out_len, &cached, err);

@@ -42,6 +42,9 @@ enum MHD_Result kl_http_send(struct kl_req *r, struct MHD_Connection *c,
      * headers are its own business. */
     if (r->kind != KL_REQ_WAGI)
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    /* Behind HAProxy, which node answered (set once the node is named). */
+    if (__atomic_load_n(&r->srv->node_named, __ATOMIC_ACQUIRE) && kl_reg_is_shared(r->srv->reg))
+        MHD_add_response_header(resp, "X-Kernless-Node", r->srv->node.name);
     ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->responded = 1;

@@ -184,6 +184,14 @@ void kl_metrics_render_info(struct kl_buf *out, const char *isolation)
     kl_buf_printf(out, "\"} 1\n");
 }
 
+void kl_metrics_render_node(struct kl_buf *out, const char *node)
+{
+    kl_buf_printf(out, "# HELP kernless_node_info This node's name (one of a cluster, or the "
+                       "only one).\n# TYPE kernless_node_info gauge\nkernless_node_info{node=\"");
+    label(out, node);
+    kl_buf_printf(out, "\"} 1\n");
+}
+
 int kl_metrics_render(struct kl_buf *out)
 {
     pthread_mutex_lock(&lock);

@@ -17,6 +17,9 @@
 void kl_metrics_observe(const char *fn, int status, double seconds,
                         const char *cause);
 
+/** Append kernless_node_info{node="NAME"} 1: which node of a cluster this is. */
+void kl_metrics_render_node(struct kl_buf *out, const char *node);
+
 /** Append the Prometheus text exposition of every metric to `out`. */
 int kl_metrics_render(struct kl_buf *out);
 

@@ -1,4 +1,4 @@
-/* registry.h - the SQLite registry of functions and their versions (the source of truth across restarts). */
+/* registry.h - the registry of functions and their versions (the source of truth across restarts and nodes). */
 #ifndef KL_SERVER_REGISTRY_H
 #define KL_SERVER_REGISTRY_H
 
@@ -22,19 +22,57 @@ struct kl_reg_version {
     int64_t created;  /* unix seconds */
 };
 
-/** Open (creating if needed) the registry database in WAL mode. */
+/** The registry's schema version; a database newer than this is refused. */
+#define KL_REG_SCHEMA_VERSION 1
+
+/** One node of a cluster, as it registers itself. */
+struct kl_reg_node {
+    char name[128];
+    char address[280];     /* HOST:PORT others reach it at */
+    char isolation[16];
+    char version[32];
+};
+
+/**
+ * Called by the watcher when function `name` changed through any node, or
+ * with NULL when anything may have changed (after a reconnect).
+ */
+typedef void (*kl_reg_change_fn)(void *ctx, const char *name);
+
+/** Open (creating if needed) the SQLite registry file of a single node (WAL mode). */
 int kl_reg_open(const char *path, struct kl_registry **out, struct kl_err *err);
 
-/** Close the database. */
+/**
+ * Open the PostgreSQL registry a cluster shares: `url` is a postgresql://
+ * URI or a libpq conninfo string. Creates the tables if needed; refuses a
+ * schema newer than KL_REG_SCHEMA_VERSION (-EPROTO) and an unreachable
+ * database (-ENOTCONN), each with one line in err.
+ */
+int kl_reg_open_pg(const char *url, struct kl_registry **out, struct kl_err *err);
+
+/** Close the database (stopping the watcher first). */
 void kl_reg_close(struct kl_registry *r);
+
+/** Is this registry shared by several nodes (PostgreSQL)? */
+int kl_reg_is_shared(const struct kl_registry *r);
+
+/** A file to store in a shared registry as blob `key` (see kl_reg_commit). */
+struct kl_reg_blob {
+    const char *key;
+    const char *path;
+};
 
 /**
  * Add a new version of `v->name` and make it the active one, in one
  * transaction; v->version is set. -EEXIST (reason in err) when another
- * function's active version already serves the same route.
+ * function's active version already serves the same route. With a shared
+ * registry the `n` blobs (the image and module the version needs) are
+ * stored in the same transaction, unless there already (their keys are
+ * content addresses), so no node ever sees a version whose image is not
+ * there; without one they are ignored.
  */
 int kl_reg_commit(struct kl_registry *r, struct kl_reg_version *v,
-                  struct kl_err *err);
+                  const struct kl_reg_blob *blobs, size_t n, struct kl_err *err);
 
 /**
  * Make `version` active again (0: the highest version below the active
@@ -43,7 +81,11 @@ int kl_reg_commit(struct kl_registry *r, struct kl_reg_version *v,
 int kl_reg_activate(struct kl_registry *r, const char *name, int *version,
                     struct kl_err *err);
 
-/** Delete a function and its versions; `orphans` gets image names no longer used. -ENOENT. */
+/**
+ * Delete a function and its versions; `orphans` gets image names no longer
+ * used. A shared registry drops their blobs (and modules no version uses)
+ * in the same transaction. -ENOENT.
+ */
 int kl_reg_remove(struct kl_registry *r, const char *name,
                   struct kl_strv *orphans, struct kl_err *err);
 
@@ -58,6 +100,31 @@ json_t *kl_reg_list_json(struct kl_registry *r, struct kl_err *err);
 /** JSON object of one function with all its versions; -ENOENT in err->code. */
 json_t *kl_reg_info_json(struct kl_registry *r, const char *name,
                          struct kl_err *err);
+
+/**
+ * Share one admin token across the cluster: the first node's token is
+ * stored; `tok` (KL_TOKEN_HEX + 1 bytes) is replaced by the stored one.
+ */
+int kl_reg_token_share(struct kl_registry *r, char *tok, size_t len,
+                       struct kl_err *err);
+
+/**
+ * Fetch blob `key` into `path` (write-then-rename), after checking its
+ * SHA-256 against the one recorded with it. -ENOENT when the registry has
+ * no such blob, -ENOTSUP without a shared registry.
+ */
+int kl_reg_blob_fetch(struct kl_registry *r, const char *key, const char *path,
+                      size_t max, struct kl_err *err);
+
+/** Start the change watcher and heartbeat of node `self` (-ENOTSUP without a shared registry). */
+int kl_reg_watch_start(struct kl_registry *r, const struct kl_reg_node *self,
+                       kl_reg_change_fn fn, void *ctx, struct kl_err *err);
+
+/**
+ * {"nodes":[{"name","address","isolation","version","last_seen_ms",
+ * "healthy"}]} of a shared registry; NULL with -ENOTSUP in err otherwise.
+ */
+json_t *kl_reg_nodes_json(struct kl_registry *r, struct kl_err *err);
 
 /** Free a version's strings. */
 void kl_reg_version_free(struct kl_reg_version *v);

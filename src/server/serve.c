@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "server/cluster.h"
 #include "server/http.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -44,6 +45,8 @@ static void usage(FILE *f)
         "                      [--max-upload-mb N] [--max-running N] [--max-per-fn N]\n"
         "                      [--queue N] [--idle-ms N] [--compile-timeout-s N]\n"
         "                      [--isolation auto|kvm|process]\n"
+        "                      [--registry URL] [--node-name NAME] [--advertise HOST:PORT]\n"
+        "                      [--no-prefetch]\n"
         "  --listen      address to serve on (default " DEFAULT_LISTEN "; port 0 picks one)\n"
         "  --data        state folder: registry, images, admin token (default\n"
         "                $KERNLESS_DATA, else $XDG_DATA_HOME/kernless, else\n"
@@ -57,7 +60,16 @@ static void usage(FILE *f)
         "  --compile-timeout-s a deploy's whole compile, past it 422 (default 300)\n"
         "  --isolation   what confines each VM: kvm (a KVM micro-VM), process (a\n"
         "                seccomp-confined process) or auto (kvm where it works, else\n"
-        "                process; the default, or $KERNLESS_ISOLATION)\n");
+        "                process; the default, or $KERNLESS_ISOLATION)\n"
+        "  --registry    a PostgreSQL registry shared by a cluster of nodes\n"
+        "                (postgresql://... or a libpq conninfo string); default: the\n"
+        "                SQLite file in the data folder (one node)\n"
+        "  --node-name   this node's name in the cluster (default HOSTNAME:PORT)\n"
+        "  --advertise   the address other nodes and HAProxy reach this node at\n"
+        "                (default the --listen address)\n"
+        "  --no-prefetch a cluster node fetches each image only when a request first\n"
+        "                needs it, not all of them after each change (less disk; but\n"
+        "                while the registry is down it serves only what it fetched)\n");
 }
 
 struct opts {
@@ -71,6 +83,10 @@ struct opts {
     long idle_ms;
     long compile_timeout_s;
     const char *isolation;   /* NULL: $KERNLESS_ISOLATION, else auto */
+    const char *registry;    /* NULL: SQLite in the data folder */
+    const char *node_name;
+    const char *advertise;
+    int no_prefetch;
 };
 
 static int number(const char *s, long lo, long hi, long *out)
@@ -97,15 +113,24 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"idle-ms", required_argument, 0, 'i'},
         {"compile-timeout-s", required_argument, 0, 'c'},
         {"isolation", required_argument, 0, 'I'},
+        {"registry", required_argument, 0, 'R'},
+        {"node-name", required_argument, 0, 'N'},
+        {"advertise", required_argument, 0, 'A'},
+        {"no-prefetch", no_argument, 0, 'P'},
         {0, 0, 0, 0},
     };
     int c;
 
-    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64, 16, 256, 60000, 300, NULL};
+    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64, 16, 256, 60000, 300, NULL, NULL,
+                       NULL, NULL, 0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (c == 'l') o->listen = optarg;
         else if (c == 'I') o->isolation = optarg;
+        else if (c == 'R') o->registry = optarg;
+        else if (c == 'N') o->node_name = optarg;
+        else if (c == 'A') o->advertise = optarg;
+        else if (c == 'P') o->no_prefetch = 1;
         else if (c == 'd') o->data = optarg;
         else if (c == 'b' && number(optarg, 1, 1024, &o->max_body_mb) == 0) continue;
         else if (c == 'u' && number(optarg, 1, 1024, &o->max_upload_mb) == 0) continue;
@@ -156,8 +181,13 @@ static int open_state(struct kl_server *s, const struct opts *o, struct kl_err *
         return rc;
     printf("kernless: %s admin token in %s/admin.token\n", created ? "created an"
            : "using the", s->data);
-    snprintf(db, sizeof(db), "%s/registry.db", s->data);
-    if ((rc = kl_reg_open(db, &s->reg, err)) < 0)
+    /* A cluster node keeps only its own log lines locally. */
+    snprintf(db, sizeof(db), "%s/%s", s->data, o->registry ? "logs.db" : "registry.db");
+    if (o->registry != NULL)
+        rc = kl_cluster_open(s, o->registry, err);
+    else
+        rc = kl_reg_open(db, &s->reg, err);
+    if (rc < 0)
         return rc;
     return kl_logs_open(db, &s->logs, err);
 }
@@ -177,6 +207,7 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     s->max_body = (size_t)o->max_body_mb << 20;
     s->max_upload = (size_t)o->max_upload_mb << 20;
     s->compile_timeout_s = (unsigned)o->compile_timeout_s;
+    s->no_prefetch = o->no_prefetch;
     if ((rc = open_state(s, o, err)) < 0)
         return rc;
     struct kl_pool_opts po = {(unsigned)o->max_running, (unsigned)o->max_per_fn,
@@ -194,10 +225,13 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     *d = kl_http_start(s, err);
     if (*d == NULL)
         return err->code ? err->code : -EIO;
+    if ((rc = kl_cluster_start(s, o->node_name, o->advertise, err)) < 0)
+        return rc;
     v6 = strchr(s->listen_host, ':') != NULL;
-    printf("kernless: serving %zu function(s) on http://%s%s%s:%s (data %s, isolation %s)\n",
+    printf("kernless: serving %zu function(s) on http://%s%s%s:%s (data %s, isolation %s%s%s)\n",
            s->table ? s->table->n : 0, v6 ? "[" : "", s->listen_host, v6 ? "]" : "",
-           s->listen_port, s->data, kl_isolation_name());
+           s->listen_port, s->data, kl_isolation_name(),
+           o->registry ? ", cluster node " : "", o->registry ? s->node.name : "");
     fflush(stdout);
     return 0;
 }
@@ -265,8 +299,9 @@ int kl_cmd_serve(int argc, char **argv)
     } else {
         fprintf(stderr, "kernless: serve: %s\n", err.msg);
     }
+    /* The registry first: its watcher and reload threads republish tables. */
+    kl_cluster_close(&s);
     kl_table_put(s.table);
     kl_logs_close(s.logs);
-    kl_reg_close(s.reg);
     return rc == 0 ? 0 : 1;
 }

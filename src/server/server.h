@@ -14,13 +14,19 @@
 #include "server/registry.h"
 #include "server/router.h"
 
-/** One active function version as served; immutable once published. */
+struct kl_fn_lazy;
+
+/**
+ * One active function version as served; immutable once published, but
+ * for `img` of a cluster node, filled by the first request (kl_fn_image).
+ */
 struct kl_fn {
     char *name;
     int version;
     struct kl_fn_config cfg;
-    struct kl_img_ref *img;   /* NULL when the image could not be loaded */
+    struct kl_img_ref *img;   /* NULL when the image could not be loaded (or not yet) */
     char img_error[512];
+    struct kl_fn_lazy *lazy;  /* set when `img` is fetched on first need */
 };
 
 /** A snapshot of every active function and the routes to them. */
@@ -30,6 +36,8 @@ struct kl_table {
     struct kl_fn *fns;
     size_t n;
 };
+
+struct kl_cluster;
 
 struct kl_server {
     char data[PATH_MAX];
@@ -43,6 +51,10 @@ struct kl_server {
     size_t max_upload;        /* module uploads */
     unsigned compile_timeout_s;   /* a deploy's whole compile */
     struct kl_registry *reg;
+    struct kl_reg_node node;      /* this node: name, address (cluster or not) */
+    int node_named;               /* atomic: `node` is filled (after the HTTP start) */
+    struct kl_cluster *cluster;   /* a cluster node's reload thread (cluster.c) */
+    int no_prefetch;              /* fetch images only on a request's first need */
     struct kl_logs *logs;
     pthread_mutex_t table_lock;   /* guards `table` (the pointer swap only) */
     struct kl_table *table;
@@ -65,6 +77,12 @@ struct kl_table *kl_server_table(struct kl_server *s);
 
 /** Drop a table reference; the last one frees it. */
 void kl_table_put(struct kl_table *t);
+
+/**
+ * The image `fn` runs, loading it first if it is fetched on first need (a
+ * cluster node: from the registry); NULL with the reason in `why`.
+ */
+const struct kl_img_ref *kl_fn_image(const struct kl_fn *fn, char *why, size_t len);
 
 /** The function called `name` in a table, or NULL. */
 const struct kl_fn *kl_table_find(const struct kl_table *t, const char *name);

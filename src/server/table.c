@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "server/deploy.h"
 
@@ -23,24 +25,133 @@ void kl_server_image_path(const struct kl_server *s, const char *image,
         snprintf(out, len, "%s/%s", s->images, image);
 }
 
-/* Load the version's image; if it is gone or stale (e.g. a runtime
- * upgrade), compile the stored module again rather than lose the function. */
-static void load_image(struct kl_server *s, const struct kl_reg_version *v,
-                       struct kl_fn *fn)
+/* A cluster node serves images other nodes compiled: fetched from the
+ * registry (SHA-256 checked there) into the local cache on first need. */
+static void fetch_image(struct kl_server *s, const char *image, const char *path)
+{
+    char key[PATH_MAX + 16];
+    struct kl_err err = {0};
+    struct timespec t0, t1;
+
+    snprintf(key, sizeof(key), "image/%s", image);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (kl_reg_blob_fetch(s->reg, key, path, (size_t)1 << 30, &err) < 0) {
+        kl_log("image %s: not fetched from the registry: %s", image, err.msg);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    kl_log("fetched image %s from the registry in %ld ms", image,
+           (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+}
+
+/* An image name the registry may hand us to fetch: a plain name under images/. */
+static int fetchable(const struct kl_server *s, const char *image)
+{
+    return kl_reg_is_shared(s->reg) && strchr(image, '/') == NULL &&
+           strcmp(image, "..") != 0 && image[0] != 0;
+}
+
+/* Load the version's image now; if it is gone or stale (e.g. a runtime
+ * upgrade), compile the stored module again rather than lose the function.
+ * On failure `why` says why. */
+static int load_now(struct kl_server *s, const struct kl_reg_version *v,
+                    struct kl_img_ref **img, char *why, size_t len)
 {
     char path[PATH_MAX + 64];
     struct kl_err err = {0};
 
     kl_server_image_path(s, v->image, path, sizeof(path));
-    if (kl_exec_image_get(path, &fn->img, &err) == 0)
-        return;
+    if (fetchable(s, v->image) && access(path, F_OK) != 0)
+        fetch_image(s, v->image, path);
+    if (kl_exec_image_get(path, img, &err) == 0)
+        return 0;
     kl_log("%s v%d: image %s: %s; compiling the stored module again", v->name,
            v->version, v->image, err.msg);
     if (kl_deploy_rebuild(s, v->sha256, path, sizeof(path), &err) == 0 &&
-        kl_exec_image_get(path, &fn->img, &err) == 0)
-        return;
-    snprintf(fn->img_error, sizeof(fn->img_error), "%s", err.msg);
+        kl_exec_image_get(path, img, &err) == 0)
+        return 0;
+    snprintf(why, len, "%s", err.msg);
     kl_log("%s v%d: unavailable: %s", v->name, v->version, err.msg);
+    return -1;
+}
+
+/* A cluster node fetches an image the first time a request needs it:
+ * behind consistent hashing each node serves only its share of the
+ * functions, so it need not hold every image. */
+struct kl_fn_lazy {
+    pthread_mutex_t lock;
+    struct kl_server *srv;
+    struct kl_reg_version v;    /* name, version, image, sha256 */
+    struct timespec last_try;   /* a failed fetch is retried at most once a second */
+    char why[256];
+};
+
+static void lazy_free(struct kl_fn_lazy *l)
+{
+    if (l == NULL)
+        return;
+    pthread_mutex_destroy(&l->lock);
+    kl_reg_version_free(&l->v);
+    free(l);
+}
+
+static struct kl_fn_lazy *lazy_new(struct kl_server *s, const struct kl_reg_version *v)
+{
+    struct kl_fn_lazy *l = calloc(1, sizeof(*l));
+
+    if (l == NULL)
+        return NULL;
+    pthread_mutex_init(&l->lock, NULL);
+    l->srv = s;
+    l->v.version = v->version;
+    l->v.name = strdup(v->name);
+    l->v.image = strdup(v->image);
+    l->v.sha256 = strdup(v->sha256);
+    if (l->v.name == NULL || l->v.image == NULL || l->v.sha256 == NULL) {
+        lazy_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+static void load_image(struct kl_server *s, const struct kl_reg_version *v,
+                       struct kl_fn *fn)
+{
+    char path[PATH_MAX + 64];
+
+    kl_server_image_path(s, v->image, path, sizeof(path));
+    if (fetchable(s, v->image) && access(path, F_OK) != 0 &&
+        (fn->lazy = lazy_new(s, v)) != NULL)
+        return;
+    load_now(s, v, &fn->img, fn->img_error, sizeof(fn->img_error));
+}
+
+const struct kl_img_ref *kl_fn_image(const struct kl_fn *cfn, char *why, size_t len)
+{
+    /* The one mutable slot of a published fn: filled once, under its lock. */
+    struct kl_fn *fn = (struct kl_fn *)cfn;
+    struct kl_img_ref *img = __atomic_load_n(&fn->img, __ATOMIC_ACQUIRE);
+    struct kl_fn_lazy *l = fn->lazy;
+    struct timespec now;
+
+    if (img != NULL || l == NULL) {
+        if (img == NULL)
+            snprintf(why, len, "%s", fn->img_error);
+        return img;
+    }
+    pthread_mutex_lock(&l->lock);
+    img = fn->img;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (img == NULL && (l->why[0] == 0 || now.tv_sec != l->last_try.tv_sec)) {
+        l->last_try = now;
+        l->why[0] = 0;
+        if (load_now(l->srv, &l->v, &img, l->why, sizeof(l->why)) == 0)
+            __atomic_store_n(&fn->img, img, __ATOMIC_RELEASE);
+    }
+    if (img == NULL)
+        snprintf(why, len, "%s", l->why);
+    pthread_mutex_unlock(&l->lock);
+    return img;
 }
 
 static int add_fn(void *ctx, const struct kl_reg_version *v)
@@ -85,6 +196,7 @@ static void table_free(struct kl_table *t)
         free(t->fns[i].name);
         kl_fn_config_free(&t->fns[i].cfg);
         kl_exec_image_put(t->fns[i].img);
+        lazy_free(t->fns[i].lazy);
     }
     free(t->fns);
     kl_router_free(&t->router);

@@ -174,11 +174,11 @@ enum MHD_Result kl_wagi_serve(struct kl_req *r, struct MHD_Connection *c,
     struct kl_exec_in in;
     struct kl_err err = {0};
     enum MHD_Result ret;
+    char why[512];
     int rc;
 
-    if (fn->img == NULL)
-        return kl_http_error(r, c, 503, "unavailable", "image unavailable: %s",
-                             fn->img_error);
+    if (kl_fn_image(fn, why, sizeof(why)) == NULL)
+        return kl_http_error(r, c, 503, "unavailable", "image unavailable: %s", why);
     if (r->body.len > (size_t)fn->cfg.max_body_kb << 10)
         return kl_http_error(r, c, 413, "too_large", "request body of %zu bytes is over the "
                              "function's limit of %u KiB", r->body.len, fn->cfg.max_body_kb);
