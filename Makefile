@@ -25,7 +25,7 @@ HOST_CFLAGS = -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLA
 HOST_LIBS   = $(PKG_LIBS) -lpthread -lm
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-HOST_SRCS := $(wildcard src/common/*.c src/vmm/*.c src/compile/*.c src/server/*.c src/cli/*.c src/wast/*.c)
+HOST_SRCS := $(wildcard src/common/*.c src/vmm/*.c src/compile/*.c src/server/*.c src/cli/*.c src/wast/*.c src/lang/*.c)
 HOST_ASMS := $(wildcard src/vmm/*.S)
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(HOST_ASMS))
 SAN_OBJS  := $(patsubst %.c,$(BUILD)/san/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/san/%.o,$(HOST_ASMS))

@@ -193,11 +193,14 @@
   }
 
   /* ---- errors ---- */
+  /* The prelude's own frames are noise in a user's traceback. */
+  const userStack = e => (e.stack || "").split("\n").filter(l => !l.includes("<kernless prelude>")).join("\n");
   g.__kl_report = function (e, how) {
     let text;
     if (e instanceof Error) {
-      const where = e.stack ? (e.stack.match(/\(?([^\s()]+:\d+)/) || [])[1] : undefined;
-      text = (e.stack ? String(e) + "\n" + e.stack.replace(/\n$/, "") : String(e));
+      const stack = userStack(e).replace(/\n$/, "");
+      const where = (stack.match(/\(?([^\s()]+:\d+)/) || [])[1];
+      text = stack ? String(e) + "\n" + stack : String(e);
       if (how === "load" && where)   /* the last line says where, for the deploy's answer */
         text += "\n" + where.replace(/^\/app\//, "") + ": " + String(e);
     } else {

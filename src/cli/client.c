@@ -12,6 +12,8 @@
 #include "cli/client_http.h"
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "lang/bundle.h"
+#include "lang/engine.h"
 #include "server/fnconfig.h"
 
 /* Remove a "--json" flag anywhere in argv; returns whether it was there. */
@@ -59,6 +61,9 @@ static void print_json(json_t *o)
 struct deploy_args {
     const char *name;
     const char *module;
+    const char *entry;    /* --entry: a source folder's handler file */
+    char *bundle;         /* .py/.js sources packed for upload (lang/bundle.h) */
+    size_t bundle_len;
     json_t *config;
     int json;
     json_t *done;     /* the final event */
@@ -104,6 +109,8 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
         i++;
         if (strcmp(o, "--route") == 0) {
             route = val;
+        } else if (strcmp(o, "--entry") == 0) {
+            a->entry = val;
         } else if (strcmp(o, "--env") == 0) {
             if (strchr(val, '=') == NULL) {
                 fprintf(stderr, "kernless: --env wants K=V, got %s\n", val);
@@ -135,7 +142,8 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
     json_object_set_new(a->config, "dirs", dirs);
     return name_arg(a->name);
 bad:
-    usage_fail("kernless deploy NAME module.wasm --route /path [--env K=V]... "
+    usage_fail("kernless deploy NAME module.wasm|app.py|handler.js|DIR --route /path "
+               "[--entry FILE] [--env K=V]... "
                "[--timeout-ms N] [--max-memory-mb N] [--max-body-kb N] [--max-response-kb N] "
                "[--dir-ro HOST::GUEST]... [--json]");
 err:
@@ -163,6 +171,11 @@ static curl_mime *deploy_mime(CURL *h, void *ctx)
     free(cfg);
     p = curl_mime_addpart(m);
     curl_mime_name(p, "module");
+    if (a->bundle) {   /* sources: the server unpacks them and uses its engine */
+        curl_mime_data(p, a->bundle, a->bundle_len);
+        curl_mime_type(p, "application/json");
+        return m;
+    }
     if (curl_mime_filedata(p, a->module) != CURLE_OK) {
         curl_mime_free(m);
         return NULL;
@@ -254,7 +267,14 @@ static int cmd_deploy(const struct kl_client *c, int argc, char **argv)
         json_decref(a.config);
         return 2;
     }
-    if (stat(a.module, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (kl_lang_of(a.module) || a.entry || (stat(a.module, &st) == 0 && S_ISDIR(st.st_mode))) {
+        char why[PATH_MAX + 100];
+        if (kl_bundle_build(a.module, a.entry, &a.bundle, &a.bundle_len, why, sizeof(why)) < 0) {
+            json_decref(a.config);
+            fprintf(stderr, "kernless: deploy: %s\n", why);
+            return 1;
+        }
+    } else if (stat(a.module, &st) < 0 || !S_ISREG(st.st_mode)) {
         json_decref(a.config);
         fprintf(stderr, "kernless: deploy: cannot read %s: %s\n", a.module,
                 errno ? strerror(errno) : "not a file");
@@ -269,10 +289,12 @@ static int cmd_deploy(const struct kl_client *c, int argc, char **argv)
     q.line_ctx = &a;
     if (kl_client_call(c, &q, &r) < 0) {
         json_decref(a.config);
+        free(a.bundle);
         return 1;
     }
     rc = r.status == 200 ? deploy_report(&a) : kl_client_fail_resp("deploy", &r, c);
     kl_client_resp_free(&r);
+    free(a.bundle);
     json_decref(a.done);
     json_decref(a.config);
     return rc;

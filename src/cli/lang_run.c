@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/lang.h"
+#include "lang/engine.h"
 #include "cli/opts.h"
 #include "vmm/run.h"
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/lang.h"
+#include "lang/engine.h"
 #include "cli/opts.h"
 #include "common/util.h"
 #include "compile/compile.h"

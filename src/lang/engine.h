@@ -1,6 +1,6 @@
-/* lang.h - Python and JavaScript sources as functions and commands: which engine serves a file, and where it is. */
-#ifndef KL_CLI_LANG_H
-#define KL_CLI_LANG_H
+/* engine.h - Python and JavaScript sources as functions and commands: which engine serves a file, and where it is. */
+#ifndef KL_LANG_ENGINE_H
+#define KL_LANG_ENGINE_H
 
 #include <stddef.h>
 

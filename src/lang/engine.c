@@ -1,5 +1,5 @@
-/* lang.c - which engine serves a .py or .js file, and where the built engines are. */
-#include "cli/lang.h"
+/* engine.c - which engine serves a .py or .js file, and where the built engines are. */
+#include "lang/engine.h"
 
 #include <errno.h>
 #include <limits.h>
