@@ -184,6 +184,18 @@ static JSValue js_exit(JSContext *ctx, JSValueConst this, int argc, JSValueConst
     exit(code & 0xff);
 }
 
+/* Math.random from WASI's random_get (served in the guest): QuickJS seeds
+ * its own generator at start-up, which is in the snapshot, so every request
+ * would draw the same numbers. */
+static JSValue js_random(JSContext *ctx, JSValueConst this, int argc, JSValueConst *argv)
+{
+    uint64_t v = 0;
+
+    (void)this, (void)argc, (void)argv;
+    __wasi_random_get((uint8_t *)&v, sizeof(v));
+    return JS_NewFloat64(ctx, (double)(v >> 11) * 0x1p-53);
+}
+
 /* The process environment, read straight from WASI: libc caches environ,
  * and a request's environment is only there after the snapshot. */
 static JSValue env_object(JSContext *ctx)
@@ -258,6 +270,7 @@ static JSContext *engine_new(void)
     define(ctx, g, "__kl_utf8_encode", js_utf8_encode, 1);
     define(ctx, g, "__kl_eval", js_eval, 2);
     define(ctx, g, "__kl_exit", js_exit, 1);
+    define(ctx, g, "__kl_random", js_random, 0);
     JS_FreeValue(ctx, g);
     r = JS_Eval(ctx, (const char *)kl_prelude_js, kl_prelude_js_len, "<kernless prelude>",
                 JS_EVAL_TYPE_GLOBAL);

@@ -3,7 +3,8 @@
 (function (g) {
   const write = g.__kl_write, read = g.__kl_read, dec = g.__kl_utf8_decode, enc = g.__kl_utf8_encode;
   const evalScript = g.__kl_eval, exitNow = g.__kl_exit;
-  for (const k of ["__kl_write", "__kl_read", "__kl_utf8_decode", "__kl_utf8_encode", "__kl_eval", "__kl_exit"])
+  Object.defineProperty(Math, "random", { value: g.__kl_random, writable: true, configurable: true });
+  for (const k of ["__kl_write", "__kl_read", "__kl_utf8_decode", "__kl_utf8_encode", "__kl_eval", "__kl_exit", "__kl_random"])
     delete g[k];
   let logFd = 1;   /* console.log: stdout for commands, the log (stderr) for handlers */
 

@@ -16,15 +16,16 @@
 #include "vmm/run.h"
 #include "vmm/warm.h"
 
-/* Add {host: dir, guest: /app} to the config's folders. */
-static int add_app_dir(struct kl_fn_config *cfg, const char *dir, char *why, size_t why_len)
+/* Add {host, guest} to the config's folders (guest: /app or the stdlib's). */
+static int add_app_dir(struct kl_fn_config *cfg, const char *dir, const char *guest, char *why,
+                       size_t why_len)
 {
     struct kl_fn_dir *d;
 
     for (size_t i = 0; i < cfg->ndirs; i++)
-        if (strcmp(cfg->dirs[i].guest, KL_LANG_APP_DIR) == 0) {
-            snprintf(why, why_len, "the folder " KL_LANG_APP_DIR " is the function's own code; "
-                     "mount --dir-ro elsewhere");
+        if (strcmp(cfg->dirs[i].guest, guest) == 0) {
+            snprintf(why, why_len, "the folder %s is the engine's own; mount --dir-ro "
+                     "elsewhere", guest);
             return -EINVAL;
         }
     if (cfg->ndirs >= KL_FN_MAX_DIRS) {
@@ -35,7 +36,7 @@ static int add_app_dir(struct kl_fn_config *cfg, const char *dir, char *why, siz
         return -ENOMEM;
     cfg->dirs = d;
     d[cfg->ndirs].host = strdup(dir);
-    d[cfg->ndirs].guest = strdup(KL_LANG_APP_DIR);
+    d[cfg->ndirs].guest = strdup(guest);
     if (!d[cfg->ndirs].host || !d[cfg->ndirs].guest) {
         free(d[cfg->ndirs].host);
         free(d[cfg->ndirs].guest);
@@ -50,7 +51,8 @@ int kl_lang_deploy_prepare(const char *data_dir, struct kl_buf *module, struct k
 {
     struct kl_bundle_info info;
     struct kl_err err = {0};
-    char root[PATH_MAX], dir[PATH_MAX + 80], engine[PATH_MAX];
+    char root[PATH_MAX], dir[PATH_MAX + 80], engine[PATH_MAX], lib[PATH_MAX];
+    const char *lib_guest = NULL;
     uint8_t *wasm = NULL;
     size_t len = 0;
     int rc;
@@ -63,13 +65,16 @@ int kl_lang_deploy_prepare(const char *data_dir, struct kl_buf *module, struct k
     if ((rc = kl_bundle_unpack(module->data, module->len, root, &info, dir, sizeof(dir), why,
                                why_len)) < 0)
         return rc;
-    if ((rc = kl_lang_engine_path(info.lang, engine, sizeof(engine), why, why_len)) < 0)
+    if ((rc = kl_lang_engine_path(info.lang, engine, sizeof(engine), why, why_len)) < 0 ||
+        (rc = kl_lang_engine_libdir(info.lang, engine, lib, sizeof(lib), &lib_guest, why,
+                                    why_len)) < 0)
         return rc;
     if ((rc = kl_read_file(engine, 512u << 20, &wasm, &len, &err)) < 0) {
         snprintf(why, why_len, "%s", err.msg);
         return rc;
     }
-    if ((rc = add_app_dir(cfg, dir, why, why_len)) < 0) {
+    if ((rc = add_app_dir(cfg, dir, KL_LANG_APP_DIR, why, why_len)) < 0 ||
+        (lib_guest && (rc = add_app_dir(cfg, lib, lib_guest, why, why_len)) < 0)) {
         free(wasm);
         return rc;
     }

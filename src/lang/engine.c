@@ -49,3 +49,21 @@ int kl_lang_engine_path(const char *lang, char *out, size_t len, char *why, size
     }
     return 0;
 }
+
+int kl_lang_engine_libdir(const char *lang, const char *engine_path, char *host, size_t len,
+                          const char **guest, char *why, size_t why_len)
+{
+    const char *slash = strrchr(engine_path, '/');
+
+    if (strcmp(lang, "python") != 0)
+        return 0;
+    snprintf(host, len, "%.*s/python-lib", slash ? (int)(slash - engine_path) : 1,
+             slash ? engine_path : ".");
+    *guest = KL_LANG_PY_LIB_GUEST;
+    if (access(host, R_OK | X_OK) != 0) {
+        snprintf(why, why_len, "the Python engine's stdlib %s is missing (`make engines` "
+                 "builds it)", host);
+        return -ENOENT;
+    }
+    return 1;
+}

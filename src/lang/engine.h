@@ -17,6 +17,18 @@ const char *kl_lang_of(const char *path);
  */
 int kl_lang_engine_path(const char *lang, char *out, size_t len, char *why, size_t why_len);
 
+/** Where the Python engine's stdlib is mounted (it looks there by default). */
+#define KL_LANG_PY_LIB_GUEST "/usr/local/lib"
+
+/**
+ * The read-only folder an engine needs besides the user's code: for
+ * Python, python-lib/ beside python.wasm (its stdlib), mounted at
+ * KL_LANG_PY_LIB_GUEST. Returns 1 with host/guest filled, 0 if the engine
+ * needs none, -ENOENT with a reason in `why` if the folder is missing.
+ */
+int kl_lang_engine_libdir(const char *lang, const char *engine_path, char *host, size_t len,
+                          const char **guest, char *why, size_t why_len);
+
 struct kl_preopen;
 
 /**

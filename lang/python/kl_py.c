@@ -1,0 +1,143 @@
+/* kl_py.c - the Python engine image: CPython 3.11, `run` commands, and pre-initialised handlers. */
+#include <Python.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wasi/api.h>
+
+/* prelude.py, embedded by build.sh as a NUL-terminated byte array. */
+#include "prelude.h"
+
+#define KL_ENTRY_FILE "/app/.kernless-entry"
+
+/* Imported from the Kernless guest runtime: "snapshot me now". Everything
+ * before it (interpreter start-up, the user's imports and top level) is in
+ * the snapshot every request starts from. */
+__attribute__((import_module("kernless"), import_name("ready"))) void kl_ready(void);
+
+/* Read all of stdin (the request body) into a bytes object. */
+static PyObject *read_body(void)
+{
+    size_t cap = 65536, n = 0, got;
+    char *buf = malloc(cap);
+    PyObject *b;
+
+    while (buf && (got = fread(buf + n, 1, cap - n, stdin)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    b = PyBytes_FromStringAndSize(buf ? buf : "", buf ? (Py_ssize_t)n : 0);
+    free(buf);
+    return b;
+}
+
+/* The request's environment as a dict, straight from WASI: os.environ was
+ * taken at start-up, before the snapshot. */
+static PyObject *env_dict(void)
+{
+    __wasi_size_t n = 0, size = 0;
+    PyObject *d = PyDict_New();
+    char **vec = NULL, *buf = NULL;
+
+    if (!d || __wasi_environ_sizes_get(&n, &size) != 0 || !(vec = calloc(n + 1, sizeof(*vec))) ||
+        !(buf = malloc(size + 1)) || __wasi_environ_get((uint8_t **)vec, (uint8_t *)buf) != 0)
+        goto out;
+    for (__wasi_size_t i = 0; i < n; i++) {
+        char *eq = strchr(vec[i], '=');
+        if (!eq)
+            continue;
+        *eq = 0;
+        PyObject *v = PyUnicode_DecodeUTF8(eq + 1, (Py_ssize_t)strlen(eq + 1), "surrogateescape");
+        if (v) {
+            PyDict_SetItemString(d, vec[i], v);
+            Py_DECREF(v);
+        }
+    }
+out:
+    free(vec);
+    free(buf);
+    return d;
+}
+
+/* Call the prelude's function `name`; on an exception let it report, exit 1. */
+static PyObject *call(PyObject *g, const char *name, PyObject *args, const char *how)
+{
+    PyObject *fn = PyDict_GetItemString(g, name);
+    PyObject *r = fn ? PyObject_CallObject(fn, args) : NULL;
+
+    Py_XDECREF(args);
+    if (!r) {
+        PyObject *rep = PyDict_GetItemString(g, "_kl_report");
+        PyObject *x = rep ? PyObject_CallFunction(rep, "s", how) : NULL;
+        if (!x)
+            PyErr_Print();
+        Py_XDECREF(x);
+        fflush(stderr);
+        _Exit(1);
+    }
+    return r;
+}
+
+/* A deployed handler: start, load the code, snapshot, serve this request. */
+static int serve(void)
+{
+    PyConfig config;
+    PyStatus st;
+    PyObject *main, *g, *r;
+    char entry[512];
+    FILE *f;
+
+    PyConfig_InitPythonConfig(&config);
+    config.write_bytecode = 0;
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+    st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(st))
+        Py_ExitStatusException(st);
+    if (!(f = fopen(KL_ENTRY_FILE, "r")) || !fgets(entry, sizeof(entry), f)) {
+        fputs("kernless: no " KL_ENTRY_FILE ": this engine serves code deployed by kernless\n",
+              stderr);
+        return 70;
+    }
+    fclose(f);
+    entry[strcspn(entry, "\r\n")] = 0;
+    main = PyImport_AddModule("__main__");
+    g = PyModule_GetDict(main);
+    if (!(r = PyRun_String(kl_prelude_py, Py_file_input, g, g))) {
+        PyErr_Print();
+        return 70;
+    }
+    Py_DECREF(r);
+    r = call(g, "_kl_load", Py_BuildValue("(s)", entry), "load");
+    Py_DECREF(r);
+    fflush(stdout);
+    fflush(stderr);
+    /* Every request starts here, in a fresh copy of this state. */
+    kl_ready();
+    r = call(g, "_kl_serve", Py_BuildValue("(NN)", env_dict(), read_body()), "request");
+    Py_DECREF(r);
+    return 0;
+}
+
+/** argc >= 2: `run` a script like python3 does; else serve the deployed handler. */
+int main(int argc, char **argv)
+{
+    int rc;
+
+    if (argc >= 2) {
+        kl_ready();   /* nothing to keep warm for a one-off command: just go on */
+        return Py_BytesMain(argc, argv);
+    }
+    rc = serve();
+    fflush(stdout);
+    fflush(stderr);
+    /* No Py_Finalize: the instance is thrown away (or reset) after this. */
+    _Exit(rc);
+}
