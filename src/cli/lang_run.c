@@ -10,7 +10,7 @@
 #include "vmm/run.h"
 
 /* The rewritten argv: lives as long as the process (reachable, not leaked). */
-static char **run_argv;
+static char **volatile run_argv;
 
 int kl_lang_run_prepare(const char **module, int *argc, char ***argv,
                         struct kl_preopen *dirs, int *ndirs, int max_dirs)
