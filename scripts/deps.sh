@@ -25,6 +25,8 @@ PKGS=(
   linux-image-amd64        # scripts/kvm-vm.sh boots this kernel (its kvm-amd, 9p, virtio, overlay modules)
   busybox-static           # scripts/kvm-vm.sh: the init and tools of that machine's tiny initramfs
   procps                   # pgrep: tests check no compiler is left running (absent from minimal/container Debian)
+  llvm-14                  # llvm-ar-14: archives of wasm32 objects (the Python engine's build)
+  dpkg-dev                 # dpkg-source: lang/fetch-src.sh unpacks Debian source packages (python3.11, zlib)
 )
 
 missing=()
@@ -33,6 +35,9 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
+# npm fetches QuickJS's sources (lang/js/build.sh). A nodejs from elsewhere
+# may already bring its own npm, which Debian's package would conflict with.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing missing Debian packages: ${missing[*]}"
