@@ -119,10 +119,14 @@ $(BUILD)/guest/.headers: $(GUEST_HDRS) include/kernless/abi.h | $(DEPS_STAMP)
 # wasi-libc, cached under ~/.cache/kernless/engines by source and script hash
 # (the scripts copy a cached build in a second), found by the CLI and the
 # server in engines/ beside the kernless binary.
-ENGINES := $(BUILD)/engines/js.wasm
+ENGINES := $(BUILD)/engines/js.wasm $(BUILD)/engines/python.wasm
 engines: $(ENGINES)
 $(BUILD)/engines/js.wasm: $(wildcard lang/js/*) | $(DEPS_STAMP)
 	@bash lang/js/build.sh $(BUILD)/engines
+# The first build takes ~15 minutes on 2 cores (configure, make, stdlib);
+# later ones copy the cached engine.
+$(BUILD)/engines/python.wasm: $(wildcard lang/python/*) lang/fetch-src.sh | $(DEPS_STAMP)
+	@bash lang/python/build.sh $(BUILD)/engines
 
 # Type-check all host code with clang too: warnings are errors in both.
 clang-check: | $(DEPS_STAMP)

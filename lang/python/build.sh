@@ -55,7 +55,16 @@ if [ ! -f "$bld/zlib/libz.a" ]; then
 fi
 if [ ! -f "$bld/Makefile" ]; then
   echo "python engine: configure (CPython 3.11 for wasm32-wasi)" >&2
+  # No host library may leak in through pkg-config; modules that need a
+  # library wasi-libc lacks are left out by name (zlib is given above).
+  mkdir -p "$bld/no-pkgconfig"
   ( cd "$bld" && CONFIG_SITE="$src/Tools/wasm/config.site-wasm32-wasi" \
+      PKG_CONFIG_LIBDIR="$bld/no-pkgconfig" PKG_CONFIG_PATH="" \
+      py_cv_module__lzma=n/a py_cv_module__bz2=n/a py_cv_module__ctypes=n/a \
+      py_cv_module__sqlite3=n/a py_cv_module__uuid=n/a py_cv_module__ssl=n/a \
+      py_cv_module__hashlib=n/a py_cv_module__tkinter=n/a py_cv_module__curses=n/a \
+      py_cv_module__curses_panel=n/a py_cv_module_readline=n/a py_cv_module__dbm=n/a \
+      py_cv_module__gdbm=n/a py_cv_module_nis=n/a py_cv_module__crypt=n/a \
       CC="clang --target=wasm32-wasi --sysroot=$sysroot" CPP="clang --target=wasm32-wasi --sysroot=$sysroot -E" \
       AR=llvm-ar-14 RANLIB=llvm-ranlib-14 \
       CFLAGS="$WASI_CFLAGS" LDFLAGS="$WASI_LIBS" \
@@ -75,13 +84,10 @@ fi
 echo "python engine: link kl_py" >&2
 t=$(mktemp -d "${TMPDIR:-/tmp}/kl-py-build.XXXXXX")
 trap 'rm -rf "$t"' EXIT
-{ echo "static const char kl_prelude_py[] = {"
-  od -An -v -tx1 "$here/prelude.py" | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'
-  echo "0};"; } > "$t/prelude.h"
 clang $WASI_CFLAGS -Wall -Wextra -Werror -Wno-unused-parameter -I"$src/Include" -I"$bld" -I"$t" \
   -c "$here/kl_py.c" -o "$t/kl_py.o"
 # CPython's own link line, with our main instead of Programs/python.o.
-printf 'kl-link:\n\t$(LINKCC) $(PY_CORE_LDFLAGS) $(LINKFORSHARED) -o %s %s $(BLDLIBRARY) $(LIBS) $(MODLIBS) $(SYSLIBS)\n' \
+printf 'kl-link:\n\t$(LINKCC) $(PY_CORE_LDFLAGS) $(LINKFORSHARED) -o %s %s $(BLDLIBRARY) $(LIBS) $(MODLIBS) $(SYSLIBS) -Wl,--strip-all\n' \
   "$t/python.wasm" "$t/kl_py.o" > "$t/link.mk"
 ( cd "$bld" && make -s -f Makefile -f "$t/link.mk" kl-link ) >&2
 
@@ -93,6 +99,10 @@ mkdir -p "$lib"
     --exclude='distutils' --exclude='venv' --exclude='pydoc_data' -cf - . ) | tar -xf - -C "$lib"
 mkdir -p "$lib/lib-dynload"
 cp "$bld"/build/lib.*/_sysconfigdata_*.py "$lib/" 2>/dev/null || true
+cp "$here/prelude.py" "$lib/_kernless.py"   # the handler glue kl_py.c imports
+# Byte-compiled once here (any 3.11 has the same bytecode magic): the
+# engine's start-up then reads .pyc files instead of compiling the stdlib.
+"$(command -v python3.11)" -m compileall -q -j 2 "$lib" >/dev/null 2>&1 || true
 rm -rf "$cached.part" && mkdir -p "$cached.part"
 cp "$t/python.wasm" "$cached.part/" && cp -a "$t/python-lib" "$cached.part/"
 touch "$cached.part/.done"

@@ -1,12 +1,12 @@
 /* kl_py.c - the Python engine image: CPython 3.11, `run` commands, and pre-initialised handlers. */
+/* The handler glue is Python, in the stdlib folder as _kernless.py
+ * (lang/python/prelude.py): changing it does not change this module, so the
+ * engine's image (minutes to compile) stays cached. */
 #include <Python.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wasi/api.h>
-
-/* prelude.py, embedded by build.sh as a NUL-terminated byte array. */
-#include "prelude.h"
 
 #define KL_ENTRY_FILE "/app/.kernless-entry"
 
@@ -65,23 +65,40 @@ out:
     return d;
 }
 
-/* Call the prelude's function `name`; on an exception let it report, exit 1. */
-static PyObject *call(PyObject *g, const char *name, PyObject *args, const char *how)
+/* Call _kernless.<name>(*args); on an exception, _kernless.report prints
+ * its traceback (with the request id, or the file:line summary at load)
+ * and the instance ends with status 1. */
+static PyObject *call(PyObject *mod, const char *name, PyObject *args, const char *how)
 {
-    PyObject *fn = PyDict_GetItemString(g, name);
-    PyObject *r = fn ? PyObject_CallObject(fn, args) : NULL;
+    PyObject *fn = PyObject_GetAttrString(mod, name);
+    PyObject *r = fn && args ? PyObject_CallObject(fn, args) : NULL;
+    PyObject *t, *v, *tb, *rep, *x = NULL;
 
+    Py_XDECREF(fn);
     Py_XDECREF(args);
-    if (!r) {
-        PyObject *rep = PyDict_GetItemString(g, "_kl_report");
-        PyObject *x = rep ? PyObject_CallFunction(rep, "s", how) : NULL;
-        if (!x)
+    if (r)
+        return r;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (v && tb)
+        PyException_SetTraceback(v, tb);
+    if ((rep = PyObject_GetAttrString(mod, "report")))
+        x = PyObject_CallFunction(rep, "sO", how, v ? v : Py_None);
+    if (!x) {
+        PyErr_Print();
+        if (v) {
+            PyErr_Restore(t, v, tb);
             PyErr_Print();
-        Py_XDECREF(x);
-        fflush(stderr);
-        _Exit(1);
+            t = v = tb = NULL;
+        }
     }
-    return r;
+    Py_XDECREF(x);
+    Py_XDECREF(rep);
+    Py_XDECREF(t);
+    Py_XDECREF(v);
+    Py_XDECREF(tb);
+    fflush(stderr);
+    _Exit(1);
 }
 
 /* A deployed handler: start, load the code, snapshot, serve this request. */
@@ -89,7 +106,7 @@ static int serve(void)
 {
     PyConfig config;
     PyStatus st;
-    PyObject *main, *g, *r;
+    PyObject *mod, *r;
     char entry[512];
     FILE *f;
 
@@ -108,20 +125,17 @@ static int serve(void)
     }
     fclose(f);
     entry[strcspn(entry, "\r\n")] = 0;
-    main = PyImport_AddModule("__main__");
-    g = PyModule_GetDict(main);
-    if (!(r = PyRun_String(kl_prelude_py, Py_file_input, g, g))) {
+    if (!(mod = PyImport_ImportModule("_kernless"))) {
         PyErr_Print();
         return 70;
     }
-    Py_DECREF(r);
-    r = call(g, "_kl_load", Py_BuildValue("(s)", entry), "load");
+    r = call(mod, "load", Py_BuildValue("(s)", entry), "load");
     Py_DECREF(r);
     fflush(stdout);
     fflush(stderr);
     /* Every request starts here, in a fresh copy of this state. */
     kl_ready();
-    r = call(g, "_kl_serve", Py_BuildValue("(NN)", env_dict(), read_body()), "request");
+    r = call(mod, "serve", Py_BuildValue("(NN)", env_dict(), read_body()), "request");
     Py_DECREF(r);
     return 0;
 }

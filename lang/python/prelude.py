@@ -1,4 +1,4 @@
-# prelude.py - the Kernless Python engine's handler glue: load the user's module, turn a CGI request into handle(request).
+# prelude.py - installed as _kernless.py in the engine's stdlib: load the user's module, turn a CGI request into handle(request).
 import sys, os, json, traceback, importlib.util
 
 sys.dont_write_bytecode = True
@@ -6,7 +6,7 @@ _kl_handler = None
 _kl_entry = None
 
 
-def _kl_load(entry):
+def load(entry):
     """Import the entry file as a module (its folder is importable), find handle()."""
     global _kl_handler, _kl_entry
     _kl_entry = entry
@@ -22,9 +22,9 @@ def _kl_load(entry):
     _kl_handler = h
 
 
-def _kl_report(how):
-    """Print the pending exception's traceback; at load, end with 'file:line: Error: msg'."""
-    et, ev, tb = sys.exc_info()
+def report(how, ev):
+    """Print an exception's traceback; at load, end with 'file:line: Error: msg'."""
+    et, tb = type(ev), ev.__traceback__
     text = "".join(traceback.format_exception(et, ev, tb))
     rid = _kl_env.get("X_REQUEST_ID", "") if how == "request" else ""
     if rid:
@@ -85,7 +85,7 @@ def _kl_header(name, value):
     return "%s: %s\r\n" % (name, value)
 
 
-def _kl_serve(env, body):
+def serve(env, body):
     """Serve one request: call handle(), write the CGI response on stdout."""
     global _kl_env
     _kl_env = env

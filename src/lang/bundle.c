@@ -136,6 +136,44 @@ out:
     return rc;
 }
 
+int kl_bundle_write(const char *src, const char *entry, const char *workdir, char *module,
+                    size_t module_len, char *why, size_t why_len)
+{
+    static const char *const entries[] = {"app.py", "main.py", "handler.py", "handler.js",
+                                          "index.js", "main.js"};
+    struct kl_err err = {0};
+    struct stat st;
+    char *b = NULL, probe[PATH_MAX];
+    size_t n = 0;
+    int rc;
+
+    if (!entry && stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+        for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]) && !entry; i++) {
+            snprintf(probe, sizeof(probe), "%s/%s", src, entries[i]);
+            if (access(probe, R_OK) == 0)
+                entry = entries[i];
+        }
+        if (!entry) {
+            snprintf(why, why_len, "the folder has none of app.py, main.py, handler.py, "
+                     "handler.js, index.js, main.js");
+            return -ENOENT;
+        }
+    }
+    if ((rc = kl_bundle_build(src, entry, &b, &n, why, why_len)) < 0)
+        return rc;
+    if ((rc = kl_mkdir_p(workdir, 0755)) < 0) {
+        snprintf(why, why_len, "cannot create %s: %s", workdir, strerror(-rc));
+        free(b);
+        return rc;
+    }
+    snprintf(module, module_len, "%s/bundle.json", workdir);
+    rc = kl_write_file_atomic(module, b, n, 0600, &err);
+    if (rc < 0)
+        snprintf(why, why_len, "%s", err.msg);
+    free(b);
+    return rc;
+}
+
 /* ---- unpacking (the server) ---- */
 
 int kl_bundle_is(const uint8_t *data, size_t len)

@@ -20,6 +20,17 @@
 int kl_bundle_build(const char *src, const char *entry, char **out, size_t *out_len,
                     char *why, size_t why_len);
 
+/**
+ * The same upload written to <workdir>/bundle.json (its path in `module`),
+ * for callers that upload a file: `kl_lang_module` in src/cli/lang_hook.c
+ * (deploy -f, up) is `return kl_bundle_write(source, NULL, workdir, module,
+ * module_len, why, why_len);`. A folder without `entry` uses the first of
+ * app.py, main.py, handler.py, handler.js, index.js, main.js it holds.
+ * The server tells a bundle from a .wasm by its first byte.
+ */
+int kl_bundle_write(const char *src, const char *entry, const char *workdir, char *module,
+                    size_t module_len, char *why, size_t why_len);
+
 /** 1 if the upload looks like a bundle (a JSON object), not a .wasm. */
 int kl_bundle_is(const uint8_t *data, size_t len);
 

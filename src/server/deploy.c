@@ -173,7 +173,9 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
      * function or per data folder. */
     o.cache_dir = d != NULL && d->lang ? NULL : s->images;
     o.build_dir = s->build;
-    o.timeout_s = s->compile_timeout_s;
+    /* An engine is our own build, not an upload: its one compile (minutes
+     * for CPython) may take up to the compiler's overall cap. */
+    o.timeout_s = d != NULL && d->lang ? 0 : s->compile_timeout_s;
     if (d != NULL) {
         o.progress = on_progress;
         o.progress_ctx = d;
