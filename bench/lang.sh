@@ -27,8 +27,12 @@ declare -A URL SKIP
 # ---- the functions -------------------------------------------------------------
 printf 'function handle(request) {\n  return "%s\\n";\n}\n' "$HELLO_BODY" >"$W/fn/hello.js"
 printf 'def handle(request):\n    return "%s\\n"\n' "$HELLO_BODY" >"$W/fn/hello.py"
-printf '#!/usr/bin/env node\nprocess.stdout.write("Content-Type: text/plain\\r\\n\\r\\n%s\\n");\n' "$HELLO_BODY" >"$W/cgi/hello-node"
-printf '#!/usr/bin/env python3\nimport sys\nsys.stdout.write("Content-Type: text/plain\\r\\n\\r\\n%s\\n")\n' "$HELLO_BODY" >"$W/cgi/hello-python"
+# The interpreters themselves, by absolute path: a version manager's shim
+# (pyenv's python3 is a bash script) would add its own start-up to every request.
+PY3=$(ls /usr/bin/python3 2>/dev/null || command -v python3)
+NODE=$(ls /usr/bin/node 2>/dev/null || command -v node)
+printf '#!%s\nprocess.stdout.write("Content-Type: text/plain\\r\\n\\r\\n%s\\n");\n' "$NODE" "$HELLO_BODY" >"$W/cgi/hello-node"
+printf '#!%s\nimport sys\nsys.stdout.write("Content-Type: text/plain\\r\\n\\r\\n%s\\n")\n' "$PY3" "$HELLO_BODY" >"$W/cgi/hello-python"
 chmod +x "$W/cgi/hello-node" "$W/cgi/hello-python"
 
 # ---- engine images: compile time and size (no cache) ------------------------------

@@ -1,5 +1,8 @@
 # prelude.py - installed as _kernless.py in the engine's stdlib: load the user's module, turn a CGI request into handle(request).
-import sys, os, json, traceback, importlib.util
+import sys, os, importlib.util
+# json and traceback are imported when first needed: every module imported
+# here is memory the start-up touches, and each request's reset copies back
+# every page ever touched.
 
 sys.dont_write_bytecode = True
 _kl_handler = None
@@ -24,6 +27,7 @@ def load(entry):
 
 def report(how, ev):
     """Print an exception's traceback; at load, end with 'file:line: Error: msg'."""
+    import traceback
     et, tb = type(ev), ev.__traceback__
     text = "".join(traceback.format_exception(et, ev, tb))
     rid = _kl_env.get("X_REQUEST_ID", "") if how == "request" else ""
@@ -65,6 +69,7 @@ class Request:
         self.id = env.get("X_REQUEST_ID", "")
 
     def json(self):
+        import json
         return json.loads(self.body)
 
     def __getitem__(self, k):
@@ -120,6 +125,7 @@ def serve(env, body):
     elif isinstance(data, (bytes, bytearray, memoryview)):
         data = bytes(data)
     else:
+        import json
         data = json.dumps(data).encode("utf-8")
         if not typed:
             head += "Content-Type: application/json\r\n"
