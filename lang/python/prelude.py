@@ -79,6 +79,17 @@ class Request:
         return "Request(%s %s)" % (self.method, self.path)
 
 
+def _kl_run_coroutine(c):
+    """Drive an async handler to its result. WASI has no sockets, so asyncio's
+    event loop cannot start; awaits that need no loop (asyncio.sleep(0),
+    other coroutines) work, the rest raise."""
+    try:
+        while True:
+            c.send(None)
+    except StopIteration as done:
+        return done.value
+
+
 _kl_env = {}
 _TOKEN = set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -102,6 +113,8 @@ def serve(env, body):
     sys.stdout = sys.stderr       # print() in a handler goes to the function's log
     try:
         r = _kl_handler(Request(env, body))
+        if hasattr(r, "send") and hasattr(r, "__await__"):
+            r = _kl_run_coroutine(r)   # async def handle(request)
     finally:
         sys.stdout = out
     status, headers, data = 200, {}, r
