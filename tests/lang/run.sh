@@ -28,9 +28,9 @@ if [ -z "$PORT" ]; then fail "serve" "server did not start: $(tail -c 300 "$W/se
 C="curl -s --max-time 30"
 code() { $C -o /dev/null -w '%{http_code}' "$@"; }
 
-# lang_suite LANG DIR ENTRY BAD SCRIPT REFERENCE...: every check for one language.
+# lang_suite LANG DIR ENTRY BAD SCRIPT EXAMPLE REFERENCE...: every check for one language.
 lang_suite() {
-  local l=$1 dir=$2 entry=$3 bad=$4 script=$5; shift 5
+  local l=$1 dir=$2 entry=$3 bad=$4 script=$5 example=$6; shift 6
   local ref=("$@") u out hdrs rid
   if [ ! -f "$BUILD/engines/$l.wasm" ]; then
     skip "${l}_all" "the $l engine is not built ($BUILD/engines/$l.wasm; make engines)"
@@ -99,6 +99,13 @@ lang_suite() {
   out=$(code "$u?bomb")
   case $out in 500|502) pass "${l}_memory_bomb_refused" ;; *) fail "${l}_memory_bomb_refused" "HTTP $out" ;; esac
   check_has "${l}_serves_after_bomb" "count=1 " "$($C "$u?plain")"
+  # ---- a single file deploys too (the README's example) ----
+  if "$KL" deploy "$l-example" "$example" --route "/$l-example" >/dev/null 2>"$W/$l.example.err"; then
+    check "${l}_single_file_example" "Hello, kernless! (GET /$l-example, request 1)" \
+      "$($C "$U/$l-example?name=kernless")"
+  else
+    fail "${l}_single_file_example" "$(tail -c 300 "$W/$l.example.err")"
+  fi
   # ---- `kernless run` prints what the real interpreter prints ----
   if ! command -v "${ref[0]}" >/dev/null; then
     skip "${l}_run_matches" "${ref[0]} is not installed"
@@ -113,5 +120,7 @@ lang_suite() {
   else fail "${l}_run_matches_${ref[0]}" "$(diff "$W/$l.ref.out" "$W/$l.run.out" | head -c 600) $(head -c 300 "$W/$l.run.err")"; fi
 }
 
-lang_suite js tests/lang/js handler.js tests/lang/js/bad.js tests/lang/js/script.js node
-lang_suite python tests/lang/python app.py tests/lang/python/bad.py tests/lang/python/script.py python3
+lang_suite js tests/lang/js handler.js tests/lang/js/bad.js tests/lang/js/script.js \
+  examples/js-hello/handler.js node
+lang_suite python tests/lang/python app.py tests/lang/python/bad.py tests/lang/python/script.py \
+  examples/python-hello/app.py python3
