@@ -1,5 +1,5 @@
 # prelude.py - installed as _kernless.py in the engine's stdlib: load the user's module, turn a CGI request into handle(request).
-import sys, os, importlib.util
+import sys, os
 # json and traceback are imported when first needed: every module imported
 # here is memory the start-up touches, and each request's reset copies back
 # every page ever touched.
@@ -14,11 +14,14 @@ def load(entry):
     global _kl_handler, _kl_entry
     _kl_entry = entry
     sys.path.insert(0, "/app")
+    # The plain import system (not importlib.util, whose imports would add
+    # to the pages every reset copies back): lib/app.py is module lib.app.
     name = entry[:-3].replace("/", ".")
-    spec = importlib.util.spec_from_file_location(name, "/app/" + entry)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
+    __import__(name)
+    mod = sys.modules[name]
+    if not (getattr(mod, "__file__", None) or "").startswith("/app/"):
+        raise ImportError("%s: the module name %r is taken by the standard library; "
+                          "rename the file" % (entry, name))
     h = getattr(mod, "handle", None)
     if not callable(h):
         raise TypeError(entry + " defines no function handle(request)")
