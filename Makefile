@@ -30,7 +30,7 @@ CXX        ?= g++
 HOST_CXXFLAGS = -std=c++17 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS)
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-HOST_SRCS := $(wildcard src/common/*.c src/vmm/*.c src/compile/*.c src/server/*.c src/cli/*.c src/wast/*.c)
+HOST_SRCS := $(wildcard src/common/*.c src/vmm/*.c src/compile/*.c src/server/*.c src/cli/*.c src/wast/*.c src/lang/*.c)
 HOST_ASMS := $(wildcard src/vmm/*.S)
 HOST_CXXS := $(wildcard src/cli/*.cpp)
 # `kernless new`'s project templates (templates/<name>/...), embedded as C arrays.
@@ -61,8 +61,8 @@ GUEST_HDRS := $(wildcard src/guest/include/*.h)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run test unit-test clang-check clean bench fuzz
-all: $(BUILD)/kernless $(BUILD)/san/kernless guest
+.PHONY: all deps run test unit-test clang-check clean bench fuzz engines
+all: $(BUILD)/kernless $(BUILD)/san/kernless guest engines
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/deps.sh
@@ -119,6 +119,7 @@ $(BUILD)/kernless: $(HOST_OBJS) | guest
 $(BUILD)/san/kernless: $(SAN_OBJS) | guest
 	$(HOSTCC) $(SAN_FLAGS) -o $@ $(SAN_OBJS) $(HOST_LIBS)
 	@rm -rf $(BUILD)/san/guest && ln -s ../guest $(BUILD)/san/guest
+	@rm -rf $(BUILD)/san/engines && ln -s ../engines $(BUILD)/san/engines
 
 # Guest runtime archive, linker script and headers, found by the compiler
 # next to the kernless binary (<bindir>/guest/).
@@ -155,6 +156,19 @@ $(BUILD)/guest/.headers: $(GUEST_HDRS) include/kernless/abi.h | $(DEPS_STAMP)
 	cp $(GUEST_HDRS) /usr/include/wasm-rt.h $(BUILD)/guest/include/
 	cp include/kernless/abi.h $(BUILD)/guest/include/kernless/
 	@touch $@
+
+# Language engines (lang/): wasm32-wasi modules built with clang and
+# wasi-libc, cached under ~/.cache/kernless/engines by source and script hash
+# (the scripts copy a cached build in a second), found by the CLI and the
+# server in engines/ beside the kernless binary.
+ENGINES := $(BUILD)/engines/js.wasm $(BUILD)/engines/python.wasm
+engines: $(ENGINES)
+$(BUILD)/engines/js.wasm: $(wildcard lang/js/*) | $(DEPS_STAMP)
+	@bash lang/js/build.sh $(BUILD)/engines
+# The first build takes ~15 minutes on 2 cores (configure, make, stdlib);
+# later ones copy the cached engine.
+$(BUILD)/engines/python.wasm: $(wildcard lang/python/*) lang/fetch-src.sh | $(DEPS_STAMP)
+	@bash lang/python/build.sh $(BUILD)/engines
 
 # Type-check all host code with clang too: warnings are errors in both.
 clang-check: | $(DEPS_STAMP)

@@ -31,6 +31,8 @@ PKGS=(
   xxd                      # the dashboard's files become C arrays in the binary (xxd -i)
   chromium chromium-driver # tests/dashboard drives the web dashboard in a real headless browser (WebDriver)
   procps                   # pgrep: tests check no compiler is left running (absent from minimal/container Debian)
+  llvm-14                  # llvm-ar-14: archives of wasm32 objects (the Python engine's build)
+  dpkg-dev                 # dpkg-source: lang/fetch-src.sh unpacks Debian source packages (python3.11, zlib)
 )
 # npm: the assemblyscript template (kernless new assemblyscript) installs its
 # compiler with it. Any npm will do, and nodesource's nodejs bundles one while
@@ -43,6 +45,9 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
+# npm fetches QuickJS's sources (lang/js/build.sh). A nodejs from elsewhere
+# may already bring its own npm, which Debian's package would conflict with.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing missing Debian packages: ${missing[*]}"

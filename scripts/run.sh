@@ -36,6 +36,16 @@ deploy echo "$OUT/echo.wasm" --route '/echo/...' --env ECHO_GREETING=hi
 deploy echo-rust "$OUT/echo_rs.wasm" --route '/rust/...'
 deploy redirect "$OUT/redirect.wasm" --route /go --env REDIRECT_TO=/hello
 deploy cookies "$OUT/cookies.wasm" --route /cookies
+# Source functions: the engines' images are compiled once per machine.
+LANG_LINES=
+if [ -f "$BUILD/engines/js.wasm" ]; then
+  deploy hello-js examples/js-hello/handler.js --route /hello-js
+  LANG_LINES+="  curl '$KERNLESS_URL/hello-js?name=js'        # examples/js-hello/handler.js"$'\n'
+fi
+if [ -f "$BUILD/engines/python.wasm" ]; then
+  deploy hello-py examples/python-hello/app.py --route /hello-py
+  LANG_LINES+="  curl '$KERNLESS_URL/hello-py?name=python'    # examples/python-hello/app.py"$'\n'
+fi
 
 DASHBOARD=$("$KL" dashboard) || DASHBOARD="(kernless dashboard failed)"
 cat <<EOF
@@ -46,7 +56,7 @@ Kernless is serving on $KERNLESS_URL (data in $KERNLESS_DATA). Try:
   curl '$KERNLESS_URL/rust/any/path?q=rust' -d 'hello rust'
   curl -i $KERNLESS_URL/go
   curl -i $KERNLESS_URL/cookies
-Manage it (the CLI finds the admin token through KERNLESS_DATA):
+${LANG_LINES}Manage it (the CLI finds the admin token through KERNLESS_DATA):
   KERNLESS_DATA=$KERNLESS_DATA $KL ls
   KERNLESS_DATA=$KERNLESS_DATA $KL logs echo -f
   curl -H "Authorization: Bearer \$(cat $KERNLESS_DATA/admin.token)" $KERNLESS_URL/metrics

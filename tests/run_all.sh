@@ -18,7 +18,7 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 total_p=0; total_f=0; total_s=0; skips=()
-SUITES=${SUITES:-"unit run wasi spec server dashboard dx pool hostile escape kvm bombs crash fuzz cluster"}
+SUITES=${SUITES:-"unit run wasi spec server lang dashboard dx pool hostile escape kvm bombs crash fuzz cluster"}
 for s in $SUITES; do
   [ -x "tests/$s/run.sh" ] || { echo "suite $s: missing tests/$s/run.sh"; total_f=$((total_f+1)); continue; }
   echo "=== suite: $s"

@@ -62,6 +62,7 @@ static void print_json(json_t *o)
 struct deploy_args {
     const char *name;
     const char *module;
+    const char *entry;    /* --entry: a source folder's handler file */
     json_t *config;
     int json;
     int quiet;        /* no progress lines (deploy -f, up) */
@@ -122,6 +123,8 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
         i++;
         if (strcmp(o, "--route") == 0) {
             route = val;
+        } else if (strcmp(o, "--entry") == 0) {
+            a->entry = val;
         } else if (strcmp(o, "--env") == 0) {
             if (strchr(val, '=') == NULL) {
                 fprintf(stderr, "kernless: --env wants K=V, got %s\n", val);
@@ -153,7 +156,8 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
     json_object_set_new(a->config, "dirs", dirs);
     return name_arg(a->name);
 bad:
-    usage_fail("kernless deploy NAME module.wasm --route /path [--env K=V]... "
+    usage_fail("kernless deploy NAME module.wasm|app.py|handler.js|DIR --route /path "
+               "[--entry FILE] [--env K=V]... "
                "[--timeout-ms N] [--max-memory-mb N] [--max-body-kb N] [--max-response-kb N] "
                "[--dir-ro HOST::GUEST]... [--json]  |  kernless deploy -f kernless.toml "
                "[--no-build]");
@@ -304,13 +308,19 @@ static int cmd_deploy(const struct kl_client *c, int argc, char **argv)
         json_decref(a.config);
         return 2;
     }
+    if (a.entry != NULL && !kl_deploy_needs_lang(a.module)) {
+        json_decref(a.config);
+        fprintf(stderr, "kernless: deploy %s: --entry names the handler file of a source folder; "
+                "%s is a module\n", a.name, a.module);
+        return 2;
+    }
     if (kl_deploy_needs_lang(a.module)) {
         /* Python/JavaScript: the hook's work files go to the user's cache. */
         char work[PATH_MAX];
         if (kl_default_cache_dir(work, sizeof(work) - 80) < 0)
             snprintf(work, sizeof(work), "/tmp");
         snprintf(work + strlen(work), 80, "/lang/%s", a.name);
-        rc = kl_deploy_source(c, a.name, a.module, a.config, work, 0, NULL);
+        rc = kl_deploy_source(c, a.name, a.module, a.entry, a.config, work, 0, NULL);
     } else {
         rc = kl_client_deploy(c, a.name, a.module, a.config, 0, NULL);
     }

@@ -34,7 +34,7 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 int kl_deploy_source(const struct kl_client *c, const char *name, const char *source,
-                     json_t *config, const char *workdir, int quiet, int *version)
+                     const char *entry, json_t *config, const char *workdir, int quiet, int *version)
 {
     char module[PATH_MAX], work[PATH_MAX], why[512];
     json_t *cfg;
@@ -54,7 +54,7 @@ int kl_deploy_source(const struct kl_client *c, const char *name, const char *so
     /* The hook may add to the config, so it gets a copy. */
     if ((cfg = json_deep_copy(config)) == NULL)
         return 1;
-    rc = kl_lang_module(lang, source, work, cfg, module, sizeof(module), why, sizeof(why));
+    rc = kl_lang_module(lang, source, entry, work, cfg, module, sizeof(module), why, sizeof(why));
     if (rc < 0)
         fprintf(stderr, "kernless: deploy %s: %s: %s\n", name, source, why);
     else
@@ -78,7 +78,7 @@ int kl_mf_deploy_fn(const struct kl_client *c, const struct kl_manifest *m,
     char work[PATH_MAX];
 
     snprintf(work, sizeof(work), "%s/.kernless/lang/%s", m->dir, f->name);
-    return kl_deploy_source(c, f->name, f->source, f->config, work, 1, version);
+    return kl_deploy_source(c, f->name, f->source, NULL, f->config, work, 1, version);
 }
 
 int kl_mf_deploy(const struct kl_client *c, int argc, char **argv)

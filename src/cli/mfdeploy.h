@@ -8,12 +8,13 @@
 /**
  * Deploy `source` as function `name` with a deploy config (borrowed): a
  * .wasm file as is; a .py or .js file or a folder through kl_lang_module
- * (src/cli/lang_hook.c), which may write into `workdir`. quiet: no compiler
+ * (src/cli/lang_hook.c), which may write into `workdir`; `entry` (NULL:
+ * the default) names a folder's handler file. quiet: no compiler
  * progress. Prints one result line; returns 0, or 1 after one
  * "kernless: ..." line; the new version in *version when not NULL.
  */
 int kl_deploy_source(const struct kl_client *c, const char *name, const char *source,
-                     json_t *config, const char *workdir, int quiet, int *version);
+                     const char *entry, json_t *config, const char *workdir, int quiet, int *version);
 
 /** Whether `source` goes through the Python/JavaScript hook: a .py or .js file, or a folder. */
 int kl_deploy_needs_lang(const char *source);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "lang/engine.h"
 #include "cli/opts.h"
 #include "common/util.h"
 #include "compile/compile.h"
@@ -324,6 +325,10 @@ int kl_cmd_run(int argc, char **argv)
 
     if ((rc = parse_run_args(argc, argv, &a)) != 0)
         return rc;
+    /* app.py / script.js: run the source in its engine (lang_run.c). */
+    if (kl_lang_run_prepare(&a.module, &a.argc, &a.argv, a.dirs, &a.ndirs,
+                            (int)(sizeof(a.dirs) / sizeof(a.dirs[0]))) < 0)
+        return 1;
     /* The backend, before any VM and before the vCPU thread's seccomp filter. */
     if (kl_cli_isolation(a.isolation) != 0)
         return 1;

@@ -1,6 +1,8 @@
 /* glue.c - per-module C glue: the guest runtime calls fixed names, wasm2c emits module-specific ones. */
 #include "compile/glue.h"
 
+#include "compile/imports.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -17,7 +19,14 @@ int kl_glue_write_command(FILE *f, const struct kl_wasm_module *m, struct kl_err
 {
     const struct kl_wasm_export *start = find_export(m, "_start");
     const struct kl_wasm_export *mem = find_export(m, "memory");
-    int has_wasi = m->nimports > 0;
+    int ready = kl_imports_uses_ready(m);
+    int has_wasi = m->nimports > (uint32_t)ready;
+    /* wasm2c takes one instance pointer per imported module, sorted by name:
+     * "kernless" comes before "wasi_snapshot_preview1"; neither is read. */
+    const char *inst = ready ? (has_wasi ? "Z_m_instantiate(&kl_instance, 0, w);"
+                                         : "(void)w;\n    Z_m_instantiate(&kl_instance, 0);")
+                             : (has_wasi ? "Z_m_instantiate(&kl_instance, w);"
+                                         : "(void)w;\n    Z_m_instantiate(&kl_instance);");
 
     if (!start)
         return kl_errf(err, -EINVAL, "module has no _start export, so it is not a WASI command");
@@ -38,8 +47,8 @@ int kl_glue_write_command(FILE *f, const struct kl_wasm_module *m, struct kl_err
                "void kl_module_init(void) { Z_m_init_module(); }\n\n"
                "void kl_module_instantiate(struct Z_wasi_snapshot_preview1_instance_t *w)\n{\n"
                "    %s\n}\n\n",
-            has_wasi ? "Z_m_instantiate(&kl_instance, w);"
-                     : "(void)w;\n    Z_m_instantiate(&kl_instance);");
+            inst);
+    fprintf(f, "int kl_module_defers_ready(void) { return %d; }\n\n", ready);
     fprintf(f, "void *kl_module_memory(void) { return %s; }\n\n",
             mem ? "Z_mZ_memory(&kl_instance)" : "(void *)0");
     fprintf(f, "int kl_module_run_start(void)\n{\n    %s\n}\n",

@@ -45,6 +45,21 @@ static void sig_of(const struct kl_wasm_functype *t, char *buf, size_t len)
     buf[n] = 0;
 }
 
+int kl_imports_is_ready(const struct kl_wasm_import *im)
+{
+    return im->kind == KL_EXT_FUNC && strcmp(im->module, "kernless") == 0 &&
+           strlen(im->module) == im->module_len && strcmp(im->name, "ready") == 0 &&
+           strlen(im->name) == im->name_len;
+}
+
+int kl_imports_uses_ready(const struct kl_wasm_module *m)
+{
+    for (uint32_t i = 0; i < m->nimports; i++)
+        if (kl_imports_is_ready(&m->imports[i]))
+            return 1;
+    return 0;
+}
+
 int kl_imports_check_wasi(const struct kl_wasm_module *m, struct kl_err *err)
 {
     for (uint32_t i = 0; i < m->nimports; i++) {
@@ -52,6 +67,13 @@ int kl_imports_check_wasi(const struct kl_wasm_module *m, struct kl_err *err)
         char sig[64];
         size_t k;
 
+        if (kl_imports_is_ready(im)) {   /* the one Kernless import: "snapshot me now" */
+            sig_of(&m->types[im->type_index], sig, sizeof(sig));
+            if (strcmp(sig, ":") != 0)
+                return kl_errf(err, -EINVAL, "import kernless.ready has type %s, expected a "
+                               "function with no parameters and no results", sig);
+            continue;
+        }
         if (im->kind != KL_EXT_FUNC || strcmp(im->module, "wasi_snapshot_preview1") != 0 ||
             strlen(im->module) != im->module_len || strlen(im->name) != im->name_len)
             return kl_errf(err, -EINVAL, "unknown import %.64s.%.64s: Kernless provides only "

@@ -77,5 +77,9 @@ void kl_module_instantiate(struct Z_wasi_snapshot_preview1_instance_t *wasi);
 struct wasm_rt_memory_t;
 void *kl_module_memory(void);        /* wasm_rt_memory_t*, or NULL */
 int kl_module_run_start(void);       /* 0 if the module has no _start */
+/* 1 if the module imports kernless.ready: READY (the snapshot) is reported
+ * when the module calls it, not after instantiation (ready.c). Glue that
+ * does not define it (invoke mode) gets ready.c's weak 0. */
+int kl_module_defers_ready(void);
 
 #endif

@@ -37,6 +37,10 @@ void kl_guest_main(void)
     /* Instantiation runs data/element segments and the start function; a
      * trap there ends the run with that trap, as in any engine. */
     kl_module_instantiate(&wasi_instance);
+    /* A module that says itself when to snapshot (an interpreter that loads
+     * the user's code first) runs on as a command; ready.c reports READY. */
+    if (kl_module_defers_ready())
+        run_command();
     r->mode = KL_MODE_COMMAND;
     kl_hostcall(KL_HC_READY, (void *)r);
     /* The host may have snapshotted us here; everything below is per request. */

@@ -1,6 +1,9 @@
 /* deploy.c - the deploy pipeline: store module, compile with progress, load, commit, republish. */
 #include "server/deploy.h"
 
+#include "lang/bundle.h"
+#include "lang/deploy.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@ struct kl_deploy {
     char reqid[32];
     struct kl_buf config;
     struct kl_buf module;
+    int lang;                /* a Python/JavaScript source upload (lang/deploy.h) */
     struct kl_buf events;    /* NDJSON progress lines */
     size_t sent;
     int done;
@@ -180,9 +184,14 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
     int rc;
 
     kl_compile_opts_init(&o);
-    o.cache_dir = s->images;
+    /* An engine's image lives in the per-user cache that `kernless run` and
+     * every server on the machine share: it is compiled once, not per
+     * function or per data folder. */
+    o.cache_dir = d != NULL && d->lang ? NULL : s->images;
     o.build_dir = s->build;
-    o.timeout_s = s->compile_timeout_s;
+    /* An engine is our own build, not an upload: its one compile (minutes
+     * for CPython) may take up to the compiler's overall cap. */
+    o.timeout_s = d != NULL && d->lang ? 0 : s->compile_timeout_s;
     if (d != NULL) {
         o.progress = on_progress;
         o.progress_ctx = d;
@@ -302,6 +311,14 @@ static int precheck(struct kl_deploy *d, struct kl_fn_config *cfg)
         kl_fn_config_free(cfg);
         return fail(d, 409, msg);
     }
+    /* Python or JavaScript sources: the engine's module from here on. */
+    if (kl_bundle_is(d->module.data, d->module.len)) {
+        int rc = kl_lang_deploy_prepare(d->srv->data, &d->module, cfg, why, sizeof(why));
+        if (rc < 0) {
+            kl_fn_config_free(cfg);
+            return fail(d, rc == -EINVAL ? 422 : 500, why);
+        }
+    }
     if (d->module.len < 8 || memcmp(d->module.data, "\0asm", 4) != 0) {
         kl_fn_config_free(cfg);
         return fail(d, 422, "not a WebAssembly module (missing \\0asm header)");
@@ -316,10 +333,12 @@ int kl_deploy_run(struct kl_deploy *d)
     struct kl_err err = {0};
     struct kl_img_ref *img = NULL;
     char sha[65], image[PATH_MAX + 64];
-    int rc, cached = 0, version;
+    int rc, cached = 0, version, is_lang;
+    char why[512];
 
     event(d, json_pack("{s:s,s:s,s:I}", "event", "progress", "stage", "upload",
                        "bytes", (json_int_t)d->module.len));
+    is_lang = d->lang = kl_bundle_is(d->module.data, d->module.len);
     if ((rc = precheck(d, &cfg)) != 0)
         return rc;
     sha256_hex(d->module.data, d->module.len, sha);
@@ -338,6 +357,17 @@ int kl_deploy_run(struct kl_deploy *d)
     if (kl_exec_image_get(image, &img, &err) < 0) {
         rc = fail(d, 500, err.msg);
         goto out;
+    }
+    /* A source function's start-up (imports, top level) runs now once, so
+     * a syntax error or a failing import is refused while the old version
+     * keeps serving. */
+    if (is_lang) {
+        stage(d, "start-up");
+        if ((rc = kl_lang_deploy_check(img->img, &cfg, why, sizeof(why))) < 0) {
+            kl_exec_image_put(img);
+            rc = fail(d, rc == -EINVAL ? 422 : 500, why);
+            goto out;
+        }
     }
     stage(d, "commit");
     version = commit(d, &cfg, image, sha);

@@ -84,6 +84,8 @@ static const struct allow allowed[] = {
     {SCMP_SYS(faccessat), "a preopen must be listable by the guest (open_preopen, wasi_host.c)"},
     {SCMP_SYS(faccessat2), "as faccessat: glibc's faccessat(AT_EACCESS) is this call"},
     {SCMP_SYS(fstat), "fd_filestat_get"},
+    {SCMP_SYS(faccessat), "a warm VM's reset opens its preopens again (open_preopen checks R_OK|X_OK)"},
+    {SCMP_SYS(faccessat2), "the same, where glibc uses faccessat2 for AT_EACCESS"},
     {SCMP_SYS(newfstatat), "path_filestat_get"},
     {SCMP_SYS(statx), "libc stat on newer glibc"},
     {SCMP_SYS(fcntl), "fd_fdstat_set_flags, O_NONBLOCK on stdin"},

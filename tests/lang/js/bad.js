@@ -1,0 +1,4 @@
+let x = 1;
+function handle(r) {
+  return (;
+}

@@ -1,0 +1,20 @@
+// handler.js - the lang suite's JavaScript function: one behaviour per query string.
+const lib = require("./lib/greet.js");
+let count = 0;
+
+function handle(req) {
+  count++;
+  switch (req.query) {
+    case "boom": throw new Error("boom from the handler");
+    case "echo": return { headers: { "Content-Type": "application/octet-stream" }, body: req.bodyBytes };
+    case "status": return { status: 418, body: "teapot\n" };
+    case "cookies": return { headers: { "Set-Cookie": ["a=1; Path=/", "b=2; Path=/"] }, body: "cookies\n" };
+    case "redirect": return { status: 302, headers: { Location: "/elsewhere" } };
+    case "json": return { status: 201, body: { method: req.method, n: [1, 2.5] } };
+    case "loop": for (;;) {}
+    case "bomb": { const a = []; for (;;) a.push(new Array(1 << 20).fill(7)); }
+  }
+  console.log("logged, not in the response");
+  return `count=${count} method=${req.method} path=${req.path} query=${req.query} ` +
+         `x-test=${req.headers["x-test"] || ""} ${lib.greet("wörld")}\n`;
+}

@@ -1,0 +1,4 @@
+x = 1
+
+def handle(r:
+    return 1
