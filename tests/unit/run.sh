@@ -4,7 +4,7 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 out=$BUILD/unit; mkdir -p "$out"
-PKGS="libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto tomlplusplus"
+PKGS="libmicrohttpd jansson sqlite3 libcurl libseccomp nettle libcrypto tomlplusplus libpq"
 CFLAGS="-std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -D_GNU_SOURCE -Iinclude -Isrc -Itests/unit $(pkg-config --cflags $PKGS)"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 LIBS="$(pkg-config --libs $PKGS) -lstdc++ -lpthread -lm"
