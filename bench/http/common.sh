@@ -34,28 +34,20 @@ wait_http() {
 # The body every hello answers with (the WAGI hello example's), so all targets send the same bytes.
 HELLO_BODY="Hello from Kernless!"
 
-# setup_nginx: builds the CGI programs, writes the config, starts fcgiwrap and nginx.
-# Sets NGINX_URL, or NGINX_ERR with the reason it could not start.
-setup_nginx() {
-  local port cgi_src=$ROOT/examples/wagi-hello/hello.c user_line=""
-  NGINX_URL=""; NGINX_ERR=""
-  mkdir -p "$W/nginx/www" "$W/nginx/tmp" "$W/cgi"
-  printf '%s\n' "$HELLO_BODY" >"$W/nginx/www/hello.txt"
-  # The CGI hello: the WAGI example built natively; it prints CGI headers and the same body.
-  if ! native_cc "$cgi_src" "$W/cgi/hello" 2>"$W/cgi/build.log"; then
-    NGINX_ERR="the CGI hello does not build"; return 1
-  fi
-  # The same function as a per-request `kernless run` (a new VM per request) behind fcgiwrap.
-  if wasm_cc "$cgi_src" "$W/cgi/hello.wasm" 2>>"$W/cgi/build.log" &&
-     "$KL" compile "$W/cgi/hello.wasm" -o "$W/cgi/hello.kimg" 2>>"$W/cgi/build.log"; then
-    printf '#!/bin/sh\n# a CGI script: one kernless VM per request\nexec "%s" run --isolation "%s" "%s"\n' \
-      "$KL" "$BENCH_ISOLATION" "$W/cgi/hello.kimg" >"$W/cgi/kernless-hello"
-    chmod +x "$W/cgi/kernless-hello"
-  fi
+# nginx_cgi PORT_BASE WAIT_PATH PATH=SCRIPT...: starts fcgiwrap and nginx on the first free port
+# from PORT_BASE, serving $W/nginx/www as static files and each PATH as the CGI program SCRIPT,
+# and waits until WAIT_PATH answers. Sets NGINX_PORT, or NGINX_ERR with the reason and returns 1.
+nginx_cgi() {
+  local base=$1 wait=$2 user_line="" locs="" l
+  shift 2
+  for l in "$@"; do
+    locs+="    location = ${l%%=*} { include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME ${l#*=}; fastcgi_pass unix:$W/fcgiwrap.sock; }"$'\n'
+  done
+  mkdir -p "$W/nginx/www" "$W/nginx/tmp"
   # fcgiwrap preforks; two children per core keeps the cores busy while others fork.
   fcgiwrap -c $(( $(nproc) * 2 )) -s "unix:$W/fcgiwrap.sock" >"$W/fcgiwrap.log" 2>&1 &
   HTTP_PIDS+=($!)
-  port=$(free_port 18480)
+  NGINX_PORT=$(free_port "$base")
   # As root, nginx would drop its workers to nobody, who cannot reach our socket: stay root.
   [ "$(id -u)" -eq 0 ] && user_line="user root;"
   cat >"$W/nginx/nginx.conf" <<CONF
@@ -75,28 +67,39 @@ http {
   scgi_temp_path $W/nginx/tmp/scgi;
   default_type text/plain;
   server {
-    listen 127.0.0.1:$port;
+    listen 127.0.0.1:$NGINX_PORT;
     root $W/nginx/www;
-    location = /cgi {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $W/cgi/hello;
-      fastcgi_pass unix:$W/fcgiwrap.sock;
-    }
-    location = /cgi-kernless {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $W/cgi/kernless-hello;
-      fastcgi_pass unix:$W/fcgiwrap.sock;
-    }
-  }
+$locs  }
 }
 CONF
   nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" >"$W/nginx/stdout.log" 2>&1 &
   HTTP_PIDS+=($!)
-  if ! wait_http "http://127.0.0.1:$port/hello.txt"; then
+  if ! wait_http "http://127.0.0.1:$NGINX_PORT$wait"; then
     NGINX_ERR="nginx did not start: $(tail -c 200 "$W/nginx/error.log" "$W/nginx/stdout.log" 2>/dev/null | tr '\n|' '  ')"
     return 1
   fi
-  NGINX_URL="http://127.0.0.1:$port"
+}
+
+# setup_nginx: builds the CGI programs, writes the config, starts fcgiwrap and nginx.
+# Sets NGINX_URL, or NGINX_ERR with the reason it could not start.
+setup_nginx() {
+  local cgi_src=$ROOT/examples/wagi-hello/hello.c
+  NGINX_URL=""; NGINX_ERR=""
+  mkdir -p "$W/nginx/www" "$W/cgi"
+  printf '%s\n' "$HELLO_BODY" >"$W/nginx/www/hello.txt"
+  # The CGI hello: the WAGI example built natively; it prints CGI headers and the same body.
+  if ! native_cc "$cgi_src" "$W/cgi/hello" 2>"$W/cgi/build.log"; then
+    NGINX_ERR="the CGI hello does not build"; return 1
+  fi
+  # The same function as a per-request `kernless run` (a new VM per request) behind fcgiwrap.
+  if wasm_cc "$cgi_src" "$W/cgi/hello.wasm" 2>>"$W/cgi/build.log" &&
+     "$KL" compile "$W/cgi/hello.wasm" -o "$W/cgi/hello.kimg" 2>>"$W/cgi/build.log"; then
+    printf '#!/bin/sh\n# a CGI script: one kernless VM per request\nexec "%s" run --isolation "%s" "%s"\n' \
+      "$KL" "$BENCH_ISOLATION" "$W/cgi/hello.kimg" >"$W/cgi/kernless-hello"
+    chmod +x "$W/cgi/kernless-hello"
+  fi
+  nginx_cgi 18480 /hello.txt "/cgi=$W/cgi/hello" "/cgi-kernless=$W/cgi/kernless-hello" || return 1
+  NGINX_URL="http://127.0.0.1:$NGINX_PORT"
 }
 
 # setup_kernless_serve: starts `kernless serve` and deploys the WAGI hello at /hello.
