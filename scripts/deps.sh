@@ -34,8 +34,9 @@ PKGS=(
   llvm-14                  # llvm-ar-14: archives of wasm32 objects (the Python engine's build)
   dpkg-dev                 # dpkg-source: lang/fetch-src.sh unpacks Debian source packages (python3.11, zlib)
 )
-# npm: the assemblyscript template (kernless new assemblyscript) installs its
-# compiler with it. Any npm will do, and nodesource's nodejs bundles one while
+# npm: lang/js/build.sh fetches QuickJS's sources with it, and the
+# assemblyscript template (kernless new assemblyscript) installs its compiler
+# with it. Any npm will do, and nodesource's nodejs bundles one while
 # conflicting with Debian's npm package, so the command is what is checked.
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
@@ -45,9 +46,6 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-# npm fetches QuickJS's sources (lang/js/build.sh). A nodejs from elsewhere
-# may already bring its own npm, which Debian's package would conflict with.
-command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing missing Debian packages: ${missing[*]}"
