@@ -225,6 +225,16 @@ new_root() {
   ROOTS+=("$R")
   tar -C "$R" --numeric-owner -xzf "$BASE" || die "cannot unpack $BASE"
   cp /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null
+  # The chroot uses this host's network, so it needs this host's network trust too: a local CA
+  # (an egress proxy's that re-signs HTTPS, say npm's registry) lives in
+  # /usr/local/share/ca-certificates, which Debian's update-ca-certificates adds to the store.
+  # A real machine on that network is set up the same way; the project itself adds nothing.
+  if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    mkdir -p "$R/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$R/usr/local/share/ca-certificates/"
+    chroot "$R" /usr/sbin/update-ca-certificates >/dev/null 2>&1 \
+      || say "$1: note: update-ca-certificates failed; HTTPS through this host's proxy may fail"
+  fi
   grep -q localhost "$R/etc/hosts" 2>/dev/null || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' >>"$R/etc/hosts"
   # / is a mount point on a real machine; `unshare -m` (tests/run) sets / private and fails with EINVAL otherwise.
   mnt "$R" --bind "$R" || die "bind $R onto itself"
