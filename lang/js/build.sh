@@ -30,7 +30,9 @@ if [ ! -f "$tgz" ]; then
   mkdir -p "$root/src"
   command -v npm >/dev/null || { echo "build.sh: npm is missing (scripts/deps.sh installs it)" >&2; exit 1; }
   t=$(mktemp -d)
-  ( cd "$t" && npm pack --silent "$PKG" >/dev/null )
+  # --loglevel=error, not --silent: a failed fetch must say why (a registry or certificate error).
+  ( cd "$t" && npm pack --loglevel=error "$PKG" >/dev/null ) \
+    || { rm -rf "$t"; echo "build.sh: npm pack $PKG failed (npm's reason above)" >&2; exit 1; }
   mv "$t"/qjsc-0.3.0.tgz "$tgz.part" && rm -rf "$t"
   want=$(echo "$SHA512" | base64 -d | od -An -v -tx1 | tr -d ' \n')
   got=$(sha512sum "$tgz.part" | cut -d' ' -f1)
