@@ -423,13 +423,27 @@ json_t *kl_deploy_result(struct kl_deploy *d)
     return d->result;
 }
 
+/* Silence longer than this on a deploy's stream gets an "alive" event: the
+ * HTTP layer drops a connection idle for 120 s, and one compile stage (cc of
+ * a language engine on a fresh machine) can take minutes without an event. */
+#define KL_DEPLOY_ALIVE_S 15
+
 long kl_deploy_read(struct kl_deploy *d, char *buf, size_t max)
 {
+    struct timespec until;
     size_t n;
 
     pthread_mutex_lock(&d->lock);
-    while (d->sent == d->events.len && !d->done)
-        pthread_cond_wait(&d->cond, &d->lock);
+    while (d->sent == d->events.len && !d->done) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += KL_DEPLOY_ALIVE_S;
+        if (pthread_cond_timedwait(&d->cond, &d->lock, &until) == ETIMEDOUT &&
+            d->sent == d->events.len && !d->done) {
+            pthread_mutex_unlock(&d->lock);
+            event(d, json_pack("{s:s}", "event", "alive"));
+            pthread_mutex_lock(&d->lock);
+        }
+    }
     n = d->events.len - d->sent;
     if (n > max)
         n = max;
