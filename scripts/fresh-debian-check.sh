@@ -232,8 +232,11 @@ new_root() {
   if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
     mkdir -p "$R/usr/local/share/ca-certificates"
     cp /usr/local/share/ca-certificates/*.crt "$R/usr/local/share/ca-certificates/"
-    chroot "$R" /usr/sbin/update-ca-certificates >/dev/null 2>&1 \
-      || say "$1: note: update-ca-certificates failed; HTTPS through this host's proxy may fail"
+    # A base without ca-certificates adds them when deps.sh installs it (its postinst runs this).
+    if [ -x "$R/usr/sbin/update-ca-certificates" ]; then
+      chroot "$R" /usr/sbin/update-ca-certificates >/dev/null 2>&1 \
+        || say "$1: note: update-ca-certificates failed; HTTPS through this host's proxy may fail"
+    fi
   fi
   grep -q localhost "$R/etc/hosts" 2>/dev/null || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' >>"$R/etc/hosts"
   # / is a mount point on a real machine; `unshare -m` (tests/run) sets / private and fails with EINVAL otherwise.
