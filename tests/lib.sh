@@ -14,7 +14,7 @@ if [ -z "$KL" ]; then
   if [ -x "$BUILD/san/kernless" ]; then KL=$BUILD/san/kernless; else KL=$BUILD/kernless; fi
 fi
 passed=0; failed=0; skipped=0
-SPID=; PORT=; U=
+SPID=; PORT=; U=; ADMIN=
 
 pass() { [ "${PASS_QUIET:-0}" = 1 ] || echo "PASS $1"; passed=$((passed+1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
@@ -28,8 +28,11 @@ check_has() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "expected to contai
 
 # kl_serve OUT ERR [serve args...]: start `kernless serve` on 127.0.0.1:0 in
 # the background (environment prefixes of the caller apply) and wait for its
-# listening line. Sets SPID, PORT, U and exports KERNLESS_URL; PORT is empty
-# if it never came up (ERR says why).
+# listening line. Sets SPID, PORT, U (where functions are served) and ADMIN
+# (where the management API /v1 and the dashboard /_/ are served) and exports
+# KERNLESS_URL (the CLI's server, i.e. ADMIN); PORT is empty if it never came
+# up (ERR says why). Tests send function requests to $U and management
+# requests to $ADMIN, never the other way round.
 kl_serve() {
   local out=$1 err=$2
   shift 2
@@ -45,6 +48,15 @@ kl_serve() {
   done
   export KERNLESS_URL=http://127.0.0.1:$PORT
   U=$KERNLESS_URL
+  ADMIN=$KERNLESS_URL
+}
+
+# kl_backends: the isolation backends this host offers, one word each
+# ("kvm process" where /dev/kvm can be opened, else "process"). The
+# VM-dependent suites run their checks once per word, with --isolation.
+kl_backends() {
+  if [ "${KL_BACKENDS:-}" ]; then echo "$KL_BACKENDS"; return; fi
+  if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo "kvm process"; else echo "process"; fi
 }
 
 # kl_stop [SIGNAL]: stop the server kl_serve started (default SIGTERM) and reap it.
