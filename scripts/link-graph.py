@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""link-graph.py - the link-level dependency graph of the host objects: which file uses which other file's symbols.
+
+Usage: scripts/link-graph.py BUILD/obj [--order base,fn,vm,...] [--report]
+
+Reads every object under BUILD/obj/src with `nm`, joins each undefined symbol
+to the object that defines it, and prints:
+  - the folder graph (src/<folder> -> src/<folder>, with the symbols that make
+    each edge),
+  - every cycle of files (strongly connected component) of more than two files,
+  - with --order, every edge that goes upward in that order (a folder may use
+    only folders listed before it).
+Exits 1 when --order is given and an upward edge or a cycle of more than two
+files exists, so `make test` can enforce the layering once the tree keeps it.
+Why from the objects and not the #includes: a header can declare another
+file's function, which hides the real dependency from the include graph.
+"""
+import os
+import subprocess
+import sys
+from collections import defaultdict
+
+
+def objects(root):
+    for d, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(".o"):
+                yield os.path.join(d, f)
+
+
+def nm(path, undefined):
+    args = ["nm", "-u" if undefined else "--defined-only", path]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    syms = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if undefined and len(parts) == 2:
+            syms.add(parts[1])
+        elif not undefined and len(parts) == 3 and parts[1] in "TDBRVW":
+            syms.add(parts[2])
+    return syms
+
+
+def sccs(nodes, edges):
+    """Tarjan's algorithm, iterative; returns the list of components."""
+    index, low, on, stack, out, counter = {}, {}, set(), [], [], [0]
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = counter[0]; counter[0] += 1
+        stack.append(root); on.add(root)
+        while work:
+            v, it = work[-1]
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter[0]; counter[0] += 1
+                    stack.append(w); on.add(w)
+                    work.append((w, iter(sorted(edges[w]))))
+                    break
+                if w in on:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop(); on.discard(w); comp.append(w)
+                        if w == v:
+                            break
+                    out.append(sorted(comp))
+    return out
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    root = os.path.join(sys.argv[1], "src")
+    order = None
+    if "--order" in sys.argv:
+        order = sys.argv[sys.argv.index("--order") + 1].split(",")
+    defs, uses = {}, {}
+    for o in objects(root):
+        name = os.path.relpath(o, root)[:-2]
+        uses[name] = nm(o, True)
+        for s in nm(o, False):
+            defs[s] = name
+    edges = defaultdict(set)
+    why = defaultdict(set)
+    for f, syms in uses.items():
+        for s in syms:
+            t = defs.get(s)
+            if t and t != f:
+                edges[f].add(t)
+                why[(f.split("/")[0], t.split("/")[0])].add(f"{f} -> {t} ({s})")
+    bad = 0
+    print("folder edges:")
+    for (a, b), w in sorted(why.items()):
+        if a != b:
+            print(f"  {a} -> {b}: {len(w)} uses")
+    for comp in sccs(sorted(uses), edges):
+        if len(comp) > 2:
+            bad += 1
+            print(f"cycle of {len(comp)} files: {' '.join(comp)}")
+    if order:
+        rank = {f: i for i, f in enumerate(order)}
+        for (a, b), w in sorted(why.items()):
+            if a == b:
+                continue
+            if a not in rank or b not in rank or rank[b] >= rank[a]:
+                bad += 1
+                print(f"upward edge {a} -> {b}: " + "; ".join(sorted(w)[:3]))
+        sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
