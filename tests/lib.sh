@@ -6,6 +6,10 @@
 # The counters `passed`, `failed` and `skipped` feed the suite's last line,
 # which kl_finish prints. PASS_QUIET=1 keeps passing checks off the output (for
 # suites with hundreds of them); failures are always printed.
+# A suite that ends through an EXIT trap calling kl_finish must call kl_end as
+# its last line: without that mark kl_finish counts the failure
+# suite_died_midway (an unset variable, a syntax error or a stray exit would
+# otherwise end the suite "green" with the checks it reached).
 
 ROOT=$PWD
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
@@ -15,6 +19,12 @@ if [ -z "$KL" ]; then
 fi
 passed=0; failed=0; skipped=0
 SPID=; PORT=; U=; ADMIN=
+KL_REACHED_END=; KL_LINE=0; KL_STATUS=
+# The last top-level line run and, in the EXIT trap (whose command bash
+# numbers line 1, never a command of a suite: its shebang), the status the
+# shell was exiting with: suite_died_midway's message. Bash restores $? around
+# this trap, so the suites' own checks are unaffected.
+trap 'KL_RC=$?; if [ "$LINENO" = 1 ]; then KL_STATUS=${KL_STATUS:-$KL_RC}; else KL_LINE=$LINENO; fi' DEBUG
 
 pass() { [ "${PASS_QUIET:-0}" = 1 ] || echo "PASS $1"; passed=$((passed+1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
@@ -65,11 +75,19 @@ kl_stop() {
   SPID=
 }
 
+# kl_end: the suite's last line. Marks that the suite ran to its end; see
+# kl_finish.
+kl_end() { KL_REACHED_END=1; }
+
 # kl_finish SUITE: the suite's last line, and its exit status. Prints once, so
 # an EXIT trap that calls it again after kl_skip_suite adds no second line.
+# Without kl_end's mark the suite stopped midway: that counts as the failure
+# suite_died_midway, with the shell's exit status and the last line it ran.
 kl_finish() {
   if [ -z "${KL_FINISHED:-}" ]; then
     KL_FINISHED=1
+    [ -n "$KL_REACHED_END" ] ||
+      fail suite_died_midway "$1 stopped before its end (status ${KL_STATUS:-unknown}, at line ${KL_LINE:-?} of $0)"
     echo "$1: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
   fi
   [ "${failed:-0}" -eq 0 ]
@@ -82,6 +100,7 @@ kl_finish() {
 # run: a skip is reported in make test's last line, not hidden.
 kl_skip_suite() {
   skip "$1" "$2"
+  KL_REACHED_END=1   # a deliberate end, not a death
   kl_finish "$1"
   exit $?
 }

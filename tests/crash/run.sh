@@ -167,3 +167,6 @@ for fn in $(jq -r '.functions[].name' "$W/ls.json"); do
   done
 done
 check "final.no_rebuild" "" "$(grep -E 'compiling the stored module|unavailable' "$W/serve.err")"
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

@@ -97,7 +97,7 @@ fi
 # ---- in the browser ----------------------------------------------------------------
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   skip browser "chromium and chromium-driver are not installed (scripts/deps.sh installs them)"
-  exit 0
+  kl_end; exit 0
 fi
 if ! wd_start "$W/chrome" 1280 1100 2>"$W/wd.err"; then
   fail browser_starts "$(head -c 400 "$W/wd.err")"; exit 1
@@ -257,3 +257,6 @@ wd_until 10 "$(visible app)" && pass login_via_form || fail login_via_form "$(nu
 
 # The token never reached the server's log (the fragment is never sent).
 check token_never_logged 0 "$(cat "$W/serve.out" "$W/serve.err" | grep -c "$TOKEN")"
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

@@ -286,3 +286,6 @@ stop_server
 s=$(grep -m3 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: ' "$W/serve.err")
 check "no_sanitizer_reports" "" "$s"
 echo "runtime: $(( $(date +%s) - T_START )) s"
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

@@ -131,3 +131,6 @@ else
   [ "$rc" -ne 0 ] && [ "$if_" -eq 0 ] && fail "inner" "exited $rc but reported no failure"
 fi
 echo "kvm suite took $(( $(date +%s) - T_START )) s ($MODE)"
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

@@ -124,3 +124,6 @@ lang_suite js tests/lang/js handler.js tests/lang/js/bad.js tests/lang/js/script
   examples/js-hello/handler.js node
 lang_suite python tests/lang/python app.py tests/lang/python/bad.py tests/lang/python/script.py \
   examples/python-hello/app.py python3
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

@@ -279,3 +279,6 @@ check "restart_same_token" "$TOKEN" "$(cat "$W/data/admin.token")"
 # it appears in none of the server's output, nor in any function's logs.
 check "token_never_logged" "" "$(grep -lF "$TOKEN" "$W/serve.out" "$W/serve.err" 2>/dev/null)"
 check "token_not_in_fn_logs" "" "$("$KL" logs echo 2>&1 | grep -F "$TOKEN")"
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end
