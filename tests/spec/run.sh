@@ -9,6 +9,9 @@
 # commands in them run for real). First a self-test proves the runner
 # reports wrong expectations. Compiled objects and images are cached in
 # $XDG_CACHE_HOME/kernless (or ~/.cache/kernless), so repeated runs are fast.
+# Skips are allowed only for the reasons listed per group (skip_policy), and
+# the text-format skips must equal the (module quote ...) forms in the files:
+# a new reason, or more skips than that, is a failure, not a quiet skip.
 # Last line: "spec: N passed, N failed, N skipped".
 set -u
 BUILD=${1:-build}
@@ -42,6 +45,43 @@ for f in "$SPEC"/*.wast; do
 done
 [ ${#nonsimd[@]} -gt 0 ] || bail "no .wast files in $SPEC"
 
+# The skip reasons each group allows (extended regexes over the reason text).
+TEXT_SKIP='text-format module: wast2json leaves \(module quote \.\.\.\) as text, and Kernless reads binary modules only'
+SIMD_SKIP='a v128 value \(SIMD\), which wasm2c 1\.0\.32 cannot compile|module uses SIMD (\(v128\)|instructions), which (Kernless does not support|wasm2c 1\.0\.32 cannot compile)'
+declare -A ALLOWED=(
+  [non-SIMD]="^($TEXT_SKIP)\$"
+  [SIMD]="^($TEXT_SKIP|$SIMD_SKIP|imports from a skipped module \(($SIMD_SKIP)\))\$"
+)
+policy_failed=0
+
+# skip_policy NAME FILES...: every skip in group NAME's log has an allowed
+# reason, and the text-format skips are exactly the files' (module quote)
+# forms; for non-SIMD, they are all its skips.
+skip_policy() {
+  local name=$1; shift
+  local reasons=$log/$name.reasons bad quotes text total before=$policy_failed
+  sed -nE 's/^[^:]+:[0-9]+: skipped: (.*)$/\1/p' "$log/$name" > "$reasons"
+  bad=$(grep -vE "${ALLOWED[$name]}" "$reasons" | sort | uniq -c | head -n 5)
+  if [ -n "$bad" ]; then
+    echo "FAIL spec ($name) skips_allowed_reasons_only: skips for a reason this group does not allow:"
+    echo "$bad"
+    policy_failed=$((policy_failed + 1))
+  fi
+  quotes=$(cat "$@" | grep -aoE '\(module( \$[^ ]+)? quote' | wc -l)
+  text=$(grep -cE "^($TEXT_SKIP)\$" "$reasons")
+  total=$(wc -l < "$reasons")
+  if [ "$text" -ne "$quotes" ]; then
+    echo "FAIL spec ($name) text_skips_are_quote_modules: $text text-format skips, but the files have $quotes (module quote) forms"
+    policy_failed=$((policy_failed + 1))
+  fi
+  if [ "$name" = non-SIMD ] && [ "$total" -ne "$quotes" ]; then
+    echo "FAIL spec ($name) skips_are_quote_modules: $total skips, but only the $quotes (module quote) forms may skip"
+    policy_failed=$((policy_failed + 1))
+  fi
+  [ "$policy_failed" -eq "$before" ] &&
+    echo "spec ($name): $total skips, all for allowed reasons ($text text-format = the files' (module quote) forms)"
+}
+
 # group NAME FILES...: run, show failures, print the group's totals.
 group() {
   local name=$1; shift
@@ -64,12 +104,13 @@ group() {
   # Why commands were skipped, most common first.
   sed -nE 's/^[^:]+:[0-9]+: skipped: (.*)$/\1/p' "$log/$name" | sed -E 's/\(line [0-9]+\)//' |
     sort | uniq -c | sort -rn | head -n 5 | sed 's/^/    skipped: /'
+  skip_policy "$name" "$@"
 }
 
 group non-SIMD "${nonsimd[@]}"
 [ ${#simd[@]} -gt 0 ] && group SIMD "${simd[@]}"
 
-p=0; f=$self_failed; s=0
+p=0; f=$((self_failed + policy_failed)); s=0
 for t in "$log"/*.total; do
   read -r tp _ tf _ ts _ < <(tr -d ',' < "$t")
   p=$((p + tp)); f=$((f + tf)); s=$((s + ts))
