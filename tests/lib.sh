@@ -35,6 +35,12 @@ skip() { echo "SKIP $1: ${2:?skip needs a reason}"; skipped=$((skipped+1)); }
 check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
 # check_has NAME NEEDLE HAYSTACK: substring
 check_has() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "expected to contain '$2', got '$(echo "$3" | head -c 300)'" ;; esac; }
+# check_err NAME RC NEEDLE OUTPUT: a command that must fail: RC (its exit
+# status) is not 0 and OUTPUT contains NEEDLE.
+check_err() {
+  if [ "$2" -ne 0 ]; then check_has "$1" "$3" "$4"
+  else fail "$1" "exited 0, want a failure saying '$3'; said '$(echo "$4" | head -c 300)'"; fi
+}
 
 # kl_serve OUT ERR [serve args...]: start `kernless serve` on 127.0.0.1:0 in
 # the background (environment prefixes of the caller apply) and wait for its

@@ -114,7 +114,7 @@ check "api_401_no_token" "401" "$(code "$U/v1/functions")"
 check "api_401_bad_token" "401" "$(code -H 'Authorization: Bearer 0000' "$U/v1/functions")"
 check "metrics_401_no_token" "401" "$(code "$U/metrics")"
 out=$(KERNLESS_TOKEN=bad "$KL" ls 2>&1); rc=$?
-check_has "cli_401" "HTTP 401" "$out rc=$rc"
+check_err "cli_401" "$rc" "HTTP 401" "$out"
 
 # ---- deploy and call ------------------------------------------------------
 deploy() { "$KL" deploy "$@" >"$W/deploy.out" 2>"$W/deploy.err"; }
@@ -161,7 +161,7 @@ check "route_exact_wins" "exact" "$(who /r/deep/exact)"
 check "route_exact_is_exact" "deep" "$(who /r/deep/exact/z)"
 check "route_no_partial_segment" "404" "$(code "$U/rx")"
 out=$("$KL" deploy dup "$W/fn/hello.wasm" --route '/r/...' 2>&1); rc=$?
-check_has "route_conflict_409" "HTTP 409" "$out rc=$rc"
+check_err "route_conflict_409" "$rc" "HTTP 409" "$out"
 
 # ---- redirect and cookies ---------------------------------------------------
 deploy redir "$W/fn/redirect.wasm" --route /go --env REDIRECT_TO=https://example.com/next
@@ -249,7 +249,7 @@ out=$("$KL" invoke echo --data 'from invoke' 2>&1)
 check_has "invoke_body" "body: from invoke" "$out"
 check "invoke_no_token_leak" "" "$(echo "$out" | grep -i authorization)"
 out=$("$KL" invoke trap 2>&1); rc=$?
-check_has "invoke_trap_error" "HTTP 500: trap" "$out rc=$rc"
+check_err "invoke_trap_error" "$rc" "HTTP 500: trap" "$out"
 m=$($C -H "Authorization: Bearer $TOKEN" "$U/metrics")
 check_has "metrics_requests" 'kernless_requests_total{function="echo",code="200"}' "$m"
 check_has "metrics_errors" 'kernless_errors_total{function="trap",cause="trap"}' "$m"

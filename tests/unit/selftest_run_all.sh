@@ -48,7 +48,12 @@ suite died_syntax_error 'if then fi'
 suite died_stray_exit 'exit 0'
 suite died_exit_status 'false || exit 3'
 suite unset_in_subshell 'x=$(echo "$not_set_anywhere"); echo "$x"'
+# server pasted exit codes into the string it searched: a command that had
+# to fail passed when it exited 0 with the right words.
+suite check_err_exit_0 'check_err cli_401 0 "HTTP 401" "kernless: ls: HTTP 401: unauthorized"'
+suite check_err_exit_1 'check_err cli_401 1 "HTTP 401" "kernless: ls: HTTP 401: unauthorized"'
 expect whole green
-for s in died_unset_variable died_syntax_error died_stray_exit died_exit_status unset_in_subshell; do expect $s red; done
+expect check_err_exit_1 green
+for s in died_unset_variable died_syntax_error died_stray_exit died_exit_status unset_in_subshell check_err_exit_0; do expect $s red; done
 echo "selftest_run_all: $passed passed, $failed failed"
 [ $failed -eq 0 ]
