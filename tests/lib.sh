@@ -26,11 +26,13 @@ KL_REACHED_END=; KL_LINE=0; KL_STATUS=
 # this trap, so the suites' own checks are unaffected.
 trap 'KL_RC=$?; if [ "$LINENO" = 1 ]; then KL_STATUS=${KL_STATUS:-$KL_RC}; else KL_LINE=$LINENO; fi' DEBUG
 
-pass() { [ "${PASS_QUIET:-0}" = 1 ] || echo "PASS $1"; passed=$((passed+1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed+1)); }
+# In a pass of kl_each_backend, every check name ends in _BACKEND.
+KL_TAG=${KL_ISO:+_$KL_ISO}
+pass() { [ "${PASS_QUIET:-0}" = 1 ] || echo "PASS $1$KL_TAG"; passed=$((passed+1)); }
+fail() { echo "FAIL $1$KL_TAG: $2"; failed=$((failed+1)); }
 # skip NAME REASON: a check this machine cannot make; the reason is required
 # (tests/run_all.sh fails a suite that reports skips without one).
-skip() { echo "SKIP $1: ${2:?skip needs a reason}"; skipped=$((skipped+1)); }
+skip() { echo "SKIP $1$KL_TAG: ${2:?skip needs a reason}"; skipped=$((skipped+1)); }
 # check NAME EXPECTED ACTUAL: equality
 check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$(echo "$3" | head -c 300)'"; fi; }
 # check_has NAME NEEDLE HAYSTACK: substring
@@ -73,6 +75,57 @@ kl_serve() {
 kl_backends() {
   if [ "${KL_BACKENDS:-}" ]; then echo "$KL_BACKENDS"; return; fi
   if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo "kvm process"; else echo "process"; fi
+}
+
+# kl_backends_missing SUITE: one `skip SUITE_BACKEND REASON` for each backend
+# that kl_backends leaves out, so a host without /dev/kvm reports the KVM half
+# of a VM-dependent suite as skipped, with the reason, instead of dropping it.
+kl_backends_missing() {
+  local b have
+  have=" $(kl_backends) "
+  for b in kvm process; do
+    case $have in *" $b "*) continue ;; esac
+    if [ "${KL_BACKENDS:-}" ]; then skip "$1_$b" "KL_BACKENDS=$KL_BACKENDS leaves the $b backend out"
+    else skip "$1_$b" "no usable /dev/kvm on this host (tests/kvm runs the KVM backend in an emulated machine)"; fi
+  done
+}
+
+# kl_each_backend SUITE: run this whole suite once per backend of
+# kl_backends, then exit with their sum. Call it after sourcing lib.sh and
+# before `trap finish EXIT`. Each pass is tests/SUITE/run.sh BUILD run again with KL_ISO=BACKEND (its check names end in
+# _BACKEND) and, unless the backend is what auto picks here (then the pass
+# also checks auto), KERNLESS_ISOLATION=BACKEND, which serve and run follow.
+# Inside a pass it returns at once. A pass that ends without its count line
+# counts one failure; the backends the host lacks are reported as skipped.
+# KL_EACH_TMP names a folder all passes share (removed at the end).
+kl_each_backend() {
+  [ -n "${KL_ISO:-}" ] && return 0
+  local suite=$1 iso auto line p f s rc out
+  trap - DEBUG
+  auto=$(KL_BACKENDS= kl_backends | cut -d' ' -f1)
+  # A folder the passes share (a compile cache, say), gone at the end.
+  export KL_EACH_TMP; KL_EACH_TMP=$(mktemp -d /tmp/kl-each.XXXXXX)
+  for iso in $(kl_backends); do
+    echo "--- $suite on the $iso backend$([ "$iso" = "$auto" ] && echo " (auto)")"
+    out=$(mktemp)
+    if [ "$iso" = "$auto" ]; then
+      KL_ISO=$iso env -u KERNLESS_ISOLATION bash "$ROOT/tests/$suite/run.sh" "$BUILD" 2>&1 | tee "$out"
+    else
+      KL_ISO=$iso KERNLESS_ISOLATION=$iso bash "$ROOT/tests/$suite/run.sh" "$BUILD" 2>&1 | tee "$out"
+    fi
+    rc=${PIPESTATUS[0]}
+    line=$(grep -E "^$suite: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?\$" "$out" | tail -n 1)
+    rm -f "$out"
+    if [ -z "$line" ]; then fail "${suite}_$iso" "the $iso pass exited $rc without a count line"; continue; fi
+    read -r p f s < <(echo "$line" | sed -E 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$/\1 \2 \4/')
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
+  done
+  rm -rf "$KL_EACH_TMP"
+  kl_backends_missing "$suite"
+  KL_REACHED_END=1
+  kl_finish "$suite"
+  exit $?
 }
 
 # kl_stop [SIGNAL]: stop the server kl_serve started (default SIGTERM) and reap it.

@@ -12,6 +12,7 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+kl_each_backend lang   # once per backend the host has (tests/lib.sh)
 W=$BUILD/lang-test
 rm -rf "$W"; mkdir -p "$W"
 finish() {

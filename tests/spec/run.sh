@@ -12,11 +12,15 @@
 # Skips are allowed only for the reasons listed per group (skip_policy), and
 # the text-format skips must equal the (module quote ...) forms in the files:
 # a new reason, or more skips than that, is a failure, not a quiet skip.
+# Both groups run on every backend of kl_backends (--isolation); the compile
+# cache makes the second pass cost only its runs. A backend the host lacks is
+# reported as a skip with its reason.
 # Last line: "spec: N passed, N failed, N skipped".
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
+. tests/lib.sh          # kl_backends (this suite keeps its own counts)
 . tests/shared_dir.sh
 SPEC=$(kl_shared_dir)/testsuites/spec
 JOBS=${SPEC_JOBS:-2}
@@ -82,11 +86,12 @@ skip_policy() {
     echo "spec ($name): $total skips, all for allowed reasons ($text text-format = the files' (module quote) forms)"
 }
 
-# group NAME FILES...: run, show failures, print the group's totals.
+# group NAME ISO FILES...: run on backend ISO, show failures, print the
+# group's totals.
 group() {
-  local name=$1; shift
+  local name=$1 iso=$2; shift 2
   local start=$(date +%s)
-  nice "$KL" wast -v -j"$JOBS" "$@" > "$log/$name" 2>&1
+  nice "$KL" wast -v -j"$JOBS" --isolation "$iso" "$@" > "$log/$name" 2>&1
   local rc=$?
   # Failure lines (all of them are in the log; the first 300 are shown).
   grep -vE ': skipped: |^[^ :]+\.wast: [0-9]+ passed|^kernless wast: |^[0-9]+ passed, ' \
@@ -99,18 +104,21 @@ group() {
     echo "spec ($name): kernless wast exited $rc without totals"
     line="0 passed, 1 failed, 0 skipped"
   fi
-  echo "spec ($name, $# files, $(( $(date +%s) - start ))s): $line"
-  echo "$line" > "$log/$name.total"
+  echo "spec ($name on $iso, $# files, $(( $(date +%s) - start ))s): $line"
+  echo "$line" > "$log/$name.$iso.total"
   # Why commands were skipped, most common first.
   sed -nE 's/^[^:]+:[0-9]+: skipped: (.*)$/\1/p' "$log/$name" | sed -E 's/\(line [0-9]+\)//' |
     sort | uniq -c | sort -rn | head -n 5 | sed 's/^/    skipped: /'
   skip_policy "$name" "$@"
 }
 
-group non-SIMD "${nonsimd[@]}"
-[ ${#simd[@]} -gt 0 ] && group SIMD "${simd[@]}"
+for iso in $(kl_backends); do
+  group non-SIMD "$iso" "${nonsimd[@]}"
+  [ ${#simd[@]} -gt 0 ] && group SIMD "$iso" "${simd[@]}"
+done
+kl_backends_missing spec
 
-p=0; f=$((self_failed + policy_failed)); s=0
+p=0; f=$((self_failed + policy_failed)); s=$skipped
 for t in "$log"/*.total; do
   read -r tp _ tf _ ts _ < <(tr -d ',' < "$t")
   p=$((p + tp)); f=$((f + tf)); s=$((s + ts))
