@@ -92,7 +92,8 @@ kl_backends_missing() {
 
 # kl_each_backend SUITE: run this whole suite once per backend of
 # kl_backends, then exit with their sum. Call it after sourcing lib.sh and
-# before `trap finish EXIT`. Each pass is tests/SUITE/run.sh BUILD run again with KL_ISO=BACKEND (its check names end in
+# before `trap finish EXIT`. Each pass is tests/SUITE/run.sh BUILD run again
+# (from the project root; SUITES_DIR as in tests/run_all.sh) with KL_ISO=BACKEND (its check names end in
 # _BACKEND) and, unless the backend is what auto picks here (then the pass
 # also checks auto), KERNLESS_ISOLATION=BACKEND, which serve and run follow.
 # Inside a pass it returns at once. A pass that ends without its count line
@@ -100,18 +101,18 @@ kl_backends_missing() {
 # KL_EACH_TMP names a folder all passes share (removed at the end).
 kl_each_backend() {
   [ -n "${KL_ISO:-}" ] && return 0
-  local suite=$1 iso auto line p f s rc out
+  local suite=$1 iso auto line p f s rc out t0
   trap - DEBUG
   auto=$(KL_BACKENDS= kl_backends | cut -d' ' -f1)
   # A folder the passes share (a compile cache, say), gone at the end.
   export KL_EACH_TMP; KL_EACH_TMP=$(mktemp -d /tmp/kl-each.XXXXXX)
   for iso in $(kl_backends); do
     echo "--- $suite on the $iso backend$([ "$iso" = "$auto" ] && echo " (auto)")"
-    out=$(mktemp)
+    out=$(mktemp); t0=$(date +%s)
     if [ "$iso" = "$auto" ]; then
-      KL_ISO=$iso env -u KERNLESS_ISOLATION bash "$ROOT/tests/$suite/run.sh" "$BUILD" 2>&1 | tee "$out"
+      KL_ISO=$iso env -u KERNLESS_ISOLATION bash "${SUITES_DIR:-tests}/$suite/run.sh" "$BUILD" 2>&1 | tee "$out"
     else
-      KL_ISO=$iso KERNLESS_ISOLATION=$iso bash "$ROOT/tests/$suite/run.sh" "$BUILD" 2>&1 | tee "$out"
+      KL_ISO=$iso KERNLESS_ISOLATION=$iso bash "${SUITES_DIR:-tests}/$suite/run.sh" "$BUILD" 2>&1 | tee "$out"
     fi
     rc=${PIPESTATUS[0]}
     line=$(grep -E "^$suite: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?\$" "$out" | tail -n 1)
@@ -119,6 +120,7 @@ kl_each_backend() {
     if [ -z "$line" ]; then fail "${suite}_$iso" "the $iso pass exited $rc without a count line"; continue; fi
     read -r p f s < <(echo "$line" | sed -E 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$/\1 \2 \4/')
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    echo "--- $suite on the $iso backend: $p passed, $f failed, ${s:-0} skipped ($(( $(date +%s) - t0 ))s)"
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
   done
   rm -rf "$KL_EACH_TMP"

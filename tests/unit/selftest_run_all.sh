@@ -52,8 +52,14 @@ suite unset_in_subshell 'x=$(echo "$not_set_anywhere"); echo "$x"'
 # to fail passed when it exited 0 with the right words.
 suite check_err_exit_0 'check_err cli_401 0 "HTTP 401" "kernless: ls: HTTP 401: unauthorized"'
 suite check_err_exit_1 'check_err cli_401 1 "HTTP 401" "kernless: ls: HTTP 401: unauthorized"'
+# kl_each_backend: a pass that dies counts, and the check names carry the backend.
+suite each_backend_whole 'kl_each_backend each_backend_whole'
+suite each_backend_pass_dies 'kl_each_backend each_backend_pass_dies
+[ "$KL_ISO" = process ] && echo "$not_set_anywhere"'
 expect whole green
 expect check_err_exit_1 green
+KL_BACKENDS="kvm process" expect each_backend_whole green
+KL_BACKENDS="kvm process" expect each_backend_pass_dies red
 for s in died_unset_variable died_syntax_error died_stray_exit died_exit_status unset_in_subshell check_err_exit_0; do expect $s red; done
 echo "selftest_run_all: $passed passed, $failed failed"
 [ $failed -eq 0 ]
