@@ -93,9 +93,10 @@ kl_backends_missing() {
 # kl_each_backend SUITE: run this whole suite once per backend of
 # kl_backends, then exit with their sum. Call it after sourcing lib.sh and
 # before `trap finish EXIT`. Each pass is tests/SUITE/run.sh BUILD run again
-# (from the project root; SUITES_DIR as in tests/run_all.sh) with KL_ISO=BACKEND (its check names end in
-# _BACKEND) and, unless the backend is what auto picks here (then the pass
-# also checks auto), KERNLESS_ISOLATION=BACKEND, which serve and run follow.
+# from the project root (SUITES_DIR as in tests/run_all.sh), with
+# KL_ISO=BACKEND (its check names end in _BACKEND) and, unless the backend is
+# what auto picks here (then the pass also checks auto),
+# KERNLESS_ISOLATION=BACKEND, which serve and run follow.
 # Inside a pass it returns at once. A pass that ends without its count line
 # counts one failure; the backends the host lacks are reported as skipped.
 # KL_EACH_TMP names a folder all passes share (removed at the end).
