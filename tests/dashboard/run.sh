@@ -134,6 +134,8 @@ if wd_until 10 "$(visible app)"; then pass login_via_fragment
 else fail login_via_fragment "$(wd_text "return document.body.innerText.slice(0, 300);")"; fi
 check token_out_of_url false "$(wd_js "return location.href.includes('token');")"
 check token_in_session_storage "\"$TOKEN\"" "$(wd_js "return sessionStorage.getItem('kernless-token');")"
+# The control for the "nothing kept" checks: `stored` sees a kept token.
+check_has stored_sees_kept_token "$TOKEN" "$(stored)"
 
 # The browser enforces the policy: an injected inline script does not run,
 # and everything the page loaded came from this server.
