@@ -9,6 +9,10 @@
 #     and one that exits non-zero reporting no failure counts one;
 #   - a suite that reports nothing at all (0 passed, 0 failed, 0 skipped)
 #     counts as one failure;
+#   - a suite whose shell reported an error of its own (an unset variable, a
+#     syntax error: "run.sh: line N: ..."), even in a subshell that let it go
+#     on, counts as one failure: its checks did not all run as written
+#     (suites on tests/lib.sh also count suite_died_midway when they stop);
 #   - a skip must say why: a suite that reports skips without a reason line
 #     ("SKIP <name>: <reason>", or spec's "skipped: <reason>") counts as one
 #     failure. A suite that cannot run on this machine at all (say, it needs
@@ -17,17 +21,21 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
+# Where the suites are: tests/, or another folder of <suite>/run.sh (the
+# unit suite's selftest runs deliberately broken suites through this script).
+SUITES_DIR=${SUITES_DIR:-tests}
 total_p=0; total_f=0; total_s=0; skips=()
 SUITES=${SUITES:-"unit run wasi spec server lang dashboard dx pool hostile escape kvm bombs crash fuzz cluster"}
 for s in $SUITES; do
-  [ -x "tests/$s/run.sh" ] || { echo "suite $s: missing tests/$s/run.sh"; total_f=$((total_f+1)); continue; }
+  [ -x "$SUITES_DIR/$s/run.sh" ] || { echo "suite $s: missing $SUITES_DIR/$s/run.sh"; total_f=$((total_f+1)); continue; }
   echo "=== suite: $s"
   log=$(mktemp)
   start=$(date +%s)
-  bash "tests/$s/run.sh" "$BUILD" 2>&1 | tee "$log"
+  bash "$SUITES_DIR/$s/run.sh" "$BUILD" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   line=$(grep -E "^$s: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?\$" "$log" | tail -n 1)
   reasons=$(grep -cE "^SKIP [^ ]+: .|skipped: ." "$log")
+  shell_err=$(grep -m1 -E "\.sh: line [0-9]+: .*(unbound variable|syntax error|bad substitution|unexpected end of file)" "$log")
   while IFS= read -r l; do skips+=("$l"); done < <(grep -E "^SKIP $s: ." "$log")
   rm -f "$log"
   if [ -z "$line" ]; then
@@ -43,6 +51,10 @@ for s in $SUITES; do
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$sk" -eq 0 ]; then
     echo "suite $s: reported no check at all; counting one failure"
     f=1
+  fi
+  if [ -n "$shell_err" ]; then
+    echo "suite $s: its shell reported an error ($shell_err); counting one failure"
+    f=$((f+1))
   fi
   if [ "$sk" -gt 0 ] && [ "$reasons" -eq 0 ]; then
     echo "suite $s: reported $sk skipped without saying why (SKIP lines); counting one failure"

@@ -106,3 +106,6 @@ fi
 check "hello2_serves" "Hello from Kernless!" "$(curl -s --max-time 20 "$U/hello2")"
 check "bombs_not_listed" "" "$("$KL" ls 2>&1 | grep '^b-')"
 check "server_alive" "200" "$(curl -s -o /dev/null -w '%{http_code}' "$U/healthz")"
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

@@ -258,3 +258,6 @@ rm -f "$W/n2/images/"*.kimg
 out=$(on 2 deploy twice "$W/fn/hello.wasm" --route /twice --json 2>/dev/null)
 check deploy_fetched_not_compiled true "$(echo "$out" | jq -r 'select(.event == null or .event == "done") | .cached' | tail -1)"
 check_has deploy_fetch_logged "instead of compiling it" "$(cat "$W/n2.err")"
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

@@ -308,3 +308,6 @@ if [ "$have_server" = 1 ]; then
   [ -z "$left" ] && pass serve-stop-leaves-no-sandbox ||
     fail serve-stop-leaves-no-sandbox "2 s after SIGTERM of kernless serve (which exited), sandbox(es) $left still ran (killed now)"
 fi
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

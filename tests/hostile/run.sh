@@ -216,9 +216,11 @@ concurrent() {
   if [ -z "$why" ]; then pass "$label (${#SERVED[@]} cases at once)"; else fail "$label" "$why"; fi
 }
 # Host VMs of the hostile functions, from /metrics (the control keeps its own).
+# No metrics (no kernless_info line: /metrics failed) is no count, never 0.
 hostile_vms() {
   curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$U/metrics" |
-    awk '/^kernless_pool_vms\{/ && !/pool="control@/ { n += $2 } END { print n + 0 }'
+    awk '/^kernless_info/ { ok = 1 } /^kernless_pool_vms\{/ && !/pool="control@/ { n += $2 }
+         END { if (ok) print n + 0; else print "unknown (/metrics gave no kernless_info)" }'
 }
 # wait_reaped: until every hostile function's VMs are gone (idle reaper), max 20 s
 wait_reaped() {
@@ -286,3 +288,6 @@ stop_server
 s=$(grep -m3 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: ' "$W/serve.err")
 check "no_sanitizer_reports" "" "$s"
 echo "runtime: $(( $(date +%s) - T_START )) s"
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

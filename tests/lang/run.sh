@@ -12,6 +12,7 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+kl_each_backend lang   # once per backend the host has (tests/lib.sh)
 W=$BUILD/lang-test
 rm -rf "$W"; mkdir -p "$W"
 finish() {
@@ -124,3 +125,6 @@ lang_suite js tests/lang/js handler.js tests/lang/js/bad.js tests/lang/js/script
   examples/js-hello/handler.js node
 lang_suite python tests/lang/python app.py tests/lang/python/bad.py tests/lang/python/script.py \
   examples/python-hello/app.py python3
+
+# The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
+kl_end

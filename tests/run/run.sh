@@ -9,6 +9,8 @@
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
+. tests/lib.sh         # kl_backends, kl_each_backend; this suite keeps its own checks
+kl_each_backend run    # once per backend the host has: test names end in _BACKEND
 ROOT=$PWD
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 PROGS=$ROOT/tests/run/progs
@@ -18,9 +20,9 @@ mkdir -p "$OUT"
 TMP=$(mktemp -d /tmp/kernless-run.XXXXXX)
 cleanup() { exec 7>&- 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
-# One cache for the whole suite, so each module is compiled once per run;
-# the caching tests use their own fresh folders.
-export XDG_CACHE_HOME=$TMP/cache
+# One cache for the whole suite (all its backend passes), so each module is
+# compiled once per run; the caching tests use their own fresh folders.
+export XDG_CACHE_HOME=${KL_EACH_TMP:-$TMP}/cache
 mkdir -p "$XDG_CACHE_HOME"
 
 passed=0; failed=0
@@ -36,11 +38,11 @@ end() {
   local s
   s=$(grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|AddressSanitizer' "$TMP/err" 2>/dev/null)
   [ -n "$s" ] && bad "sanitizer report on stderr: $s"
-  if [ -z "$ERRS" ]; then echo "PASS $T${1:+ ($1)}"; passed=$((passed + 1))
-  else echo "FAIL $T: $ERRS"; failed=$((failed + 1)); fi
+  if [ -z "$ERRS" ]; then echo "PASS $T$KL_TAG${1:+ ($1)}"; passed=$((passed + 1))
+  else echo "FAIL $T$KL_TAG: $ERRS"; failed=$((failed + 1)); fi
 }
 # A one-test failure that needs no run (build errors, missing tools).
-fail_now() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+fail_now() { echo "FAIL $1$KL_TAG: $2"; failed=$((failed + 1)); }
 
 # ---------- building the programs ----------
 have_tools=1
@@ -373,7 +375,9 @@ fi
 # Parsing and an explicit kvm need no working backend: they fail before any
 # VM. Without /dev/kvm, `--isolation kvm` must refuse with one line naming
 # it; with /dev/kvm it must run. The flag wins over the environment.
-# (kernless serve's --isolation is tested in tests/server.)
+# (kernless serve's --isolation is tested in tests/server.) These checks set
+# the environment themselves: the pass's KERNLESS_ISOLATION is put back after.
+PASS_ISO=${KERNLESS_ISOLATION-}; unset KERNLESS_ISOLATION
 iso_reject() { # NAME WANT_IN_ERR [kernless args...]: one kernless: line, a non-zero status, no output
   local name=$1 want=$2; shift 2
   begin "$name"; kl "$@"
@@ -432,6 +436,8 @@ else
   fail_now no-kvm-isolation-kvm "cannot create a mount namespace here (unshare -m refused; run as root)"
   fail_now no-kvm-auto-falls-back "cannot create a mount namespace here (unshare -m refused; run as root)"
 fi
+
+[ -n "$PASS_ISO" ] && export KERNLESS_ISOLATION=$PASS_ISO
 
 # ---------- an interrupted compile leaves nothing ----------
 # One function of 20,000 branches: gcc -O2 needs minutes for it, so the

@@ -29,5 +29,19 @@ for t in tests/unit/test_*.c; do
   echo "$name: $p passed, $f failed"
   passed=$((passed+p)); failed=$((failed+f))
 done
+# Shell selftests of the test machinery itself (tests/unit/selftest_*.sh).
+for t in tests/unit/selftest_*.sh; do
+  [ -e "$t" ] || continue
+  name=$(basename "$t" .sh)
+  res=$(bash "$t" "$BUILD" 2>&1); rc=$?
+  echo "$res" | grep '^FAIL' || true
+  line=$(echo "$res" | grep -E "^$name: [0-9]+ passed, [0-9]+ failed\$" | tail -n1)
+  if [ -z "$line" ]; then echo "FAIL $name: ended without its count (exit $rc)"; failed=$((failed+1)); continue; fi
+  echo "$line"
+  p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')
+  f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/')
+  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  passed=$((passed+p)); failed=$((failed+f))
+done
 echo "unit: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -92,6 +92,8 @@ fi
 
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
+. tests/lib.sh          # kl_backends, kl_each_backend; this suite keeps its own checks
+kl_each_backend wasi    # once per backend the host has: test names end in _BACKEND
 ROOT=$PWD
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 . tests/shared_dir.sh
@@ -106,8 +108,8 @@ trap cleanup EXIT
 mkdir -p "$TMP/res" "$TMP/work"
 
 passed=0; failed=0
-report() {   # report LINE
-  echo "$1"
+report() {   # report LINE: "PASS name[ (note)]" or "FAIL name: why"; the name gets the pass's _BACKEND
+  echo "$1" | sed -E "1s/^(PASS|FAIL) ([^ :]+)/\1 \2$KL_TAG/"
   case $1 in PASS*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
 }
 
