@@ -35,6 +35,8 @@ for f in counter secret grow slow flood hostwrites; do
   clang --target=wasm32-wasi -O2 "tests/pool/fn/$f.c" -o "$W/fn/$f.wasm" -Wl,--strip-debug \
     2>>"$W/build.log" || { fail "build_$f" "$(head -c 300 "$W/build.log")"; exit 1; }
 done
+wat2wasm tests/pool/fn/state.wat -o "$W/fn/state.wasm" 2>>"$W/build.log" \
+  || { fail build_state "$(head -c 300 "$W/build.log")"; exit 1; }
 pass build_functions
 head -c 20000 /dev/urandom >"$W/dir/file.txt"
 ln -s file.txt "$W/dir/link"
@@ -75,6 +77,8 @@ for f in counter secret grow slow; do
   "$KL" deploy $f "$W/fn/$f.wasm" --route /$f --timeout-ms 3000 >"$W/deploy-$f.log" 2>&1 \
     || { fail "deploy_$f" "$(tail -c 300 "$W/deploy-$f.log")"; exit 1; }
 done
+"$KL" deploy state "$W/fn/state.wasm" --route /state >"$W/deploy-state.log" 2>&1 \
+  || { fail deploy_state "$(tail -c 300 "$W/deploy-state.log")"; exit 1; }
 "$KL" deploy secret2 "$W/fn/secret.wasm" --route /secret2 --timeout-ms 3000 >"$W/deploy-secret2.log" 2>&1 \
   || { fail deploy_secret2 "$(tail -c 300 "$W/deploy-secret2.log")"; exit 1; }
 "$KL" deploy hostwrites "$W/fn/hostwrites.wasm" --route /hostwrites --timeout-ms 10000 \
@@ -208,6 +212,12 @@ leak_checks() {
   else
     fail no_leak_headers_unread_body_$I "the header's marker was not found by its own request: '$r'"
   fi
+  # Wasm globals and tables live outside linear memory: fn/state.wat sets a
+  # mutable global and a table slot, and reads back what it set (set=1);
+  # every request must find both as the snapshot had them.
+  r=$(for i in $(seq 1 20); do echo "url = \"$U/state\""; done | $C -K - | sort | uniq -c | tr -s ' ')
+  [ "$r" = " 20 global=0 table=0 set=1" ] && pass no_leak_globals_tables_$I \
+    || fail no_leak_globals_tables_$I "got '$(echo "$r" | tr '\n' ' ')'"
   # Another function: /secret2 (the same module, its own pool) never sees
   # what /secret planted, right after it and after both pools gave their VMs
   # back (the process backend reuses sandboxes).
@@ -240,6 +250,7 @@ verify_checks() {
     r=$(secret "$(marker)" "$(marker)" readgrown --data-binary @"$W/body.big")
     case "$r" in found=0*read=7600000*) ;; *) ok=0; why="secret: $r" ;; esac
     r=$($C "$U/grow?grow"); case "$r" in grew*) ;; *) ok=0; why="grow: $r" ;; esac
+    r=$($C "$U/state"); case "$r" in "global=0 table=0 set=1") ;; *) ok=0; why="state: $r" ;; esac
   done
   grep -q 'reset check' "$W/verify-$I.err" && { ok=0; why="$(grep -m1 'reset check' "$W/verify-$I.err")"; }
   [ $ok = 1 ] && pass reset_check_every_hostcall_$I || fail reset_check_every_hostcall_$I "$(echo "$why" | head -c 300)"
