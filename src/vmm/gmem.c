@@ -79,7 +79,8 @@ static int zone_of(kl_gptr_t gva, uint64_t len)
         z = 1 + (unsigned)((gva - KL_MEM_GVA(0)) / KL_MEM_WINDOW);
     else
         return -1;
-    if (len > zone_pages(z) * KL_PAGE_SIZE - (gva - zone_base(z)))
+    uint64_t off = gva - zone_base(z), size = zone_pages(z) * KL_PAGE_SIZE;
+    if (off >= size || len > size - off)   /* no wrap for any gva, len */
         return -1;
     return (int)z;
 }
@@ -93,7 +94,7 @@ int kl_gwritten_mark(struct kl_gwritten *wr, kl_gptr_t gva, uint64_t len)
         return -EFAULT;
     if (len == 0)
         return 0;
-    if (!wr->bits[z] && !(wr->bits[z] = calloc(zone_pages((unsigned)z) / 64, sizeof(uint64_t))))
+    if (!wr->bits[z] && !(wr->bits[z] = calloc((zone_pages((unsigned)z) + 63) / 64, sizeof(uint64_t))))
         return -ENOMEM;
     first = (gva - zone_base((unsigned)z)) / KL_PAGE_SIZE;
     end = (gva - zone_base((unsigned)z) + len - 1) / KL_PAGE_SIZE + 1;
