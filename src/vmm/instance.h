@@ -49,7 +49,7 @@ struct kl_inst {
     int pause_at_ready;                    /* warm VMs stop the loop at KL_HC_READY */
     int (*on_fault)(struct kl_inst *in);   /* CPU exceptions; NULL: kl_fault_handle */
     int paused;                            /* the loop stopped without a result */
-    uint64_t req_end, stdin_end;           /* how far the host wrote the request area */
+    struct kl_gwritten written;            /* pages the host wrote: gm and hc_gm log here */
     struct kl_invoker *invoker;            /* KL_MODE_INVOKE: the session (vmm/invoke.c) */
     struct kl_fs *fs;                      /* WASI preopens and open files (vmm/wasi_host.c) */
     /* The hostcall struct being served: handlers work on this host copy,

@@ -167,7 +167,10 @@ static int pack_strings(struct kl_inst *in, uint64_t *pos, int n, const char *co
     return 0;
 }
 
-int kl_inst_write_boot(struct kl_inst *in, const struct kl_run_config *cfg, struct kl_err *err)
+/* Fill the boot block, request area and stdin window; *pos ends where the
+ * request area's contents end. */
+static int fill_boot(struct kl_inst *in, const struct kl_run_config *cfg, uint64_t *posp,
+                     struct kl_err *err)
 {
     struct kl_boot_info *b = (void *)(in->low + KL_BOOT_GVA);
     uint64_t pos = KL_REQ_GVA;
@@ -179,6 +182,7 @@ int kl_inst_write_boot(struct kl_inst *in, const struct kl_run_config *cfg, stru
     b->tsc_khz = kl_vm_tsc_khz(in->vm);
     if (getrandom(b->seed, sizeof(b->seed), 0) != sizeof(b->seed))
         return kl_errf(err, -EIO, "getrandom failed");
+    *posp = KL_REQ_GVA + KL_REQ_SIZE;   /* until it is known how far the writes go */
     if (pack_strings(in, &pos, cfg->argc, cfg->argv, &b->argv_buf, &b->argv_len) < 0 ||
         pack_strings(in, &pos, cfg->envc, cfg->envp, &b->env_buf, &b->env_len) < 0)
         return kl_errf(err, -E2BIG, "arguments and environment exceed %llu bytes",
@@ -197,9 +201,7 @@ int kl_inst_write_boot(struct kl_inst *in, const struct kl_run_config *cfg, stru
     }
     b->stdin_buf = KL_STDIN_GVA;
     b->stdin_len = (uint32_t)cfg->stdin_len;
-    /* Host writes set no dirty bits, so a warm VM's reset wipes these by extent. */
-    in->req_end = pos;
-    in->stdin_end = KL_STDIN_GVA + (cfg->stdin_fd >= 0 ? 0 : cfg->stdin_len);
+    *posp = pos;
     b->max_memory_pages = in->max_pages;
     b->out_cap = KL_OUT_SIZE;
     b->err_cap = KL_ERR_SIZE;
@@ -208,6 +210,21 @@ int kl_inst_write_boot(struct kl_inst *in, const struct kl_run_config *cfg, stru
     b->realtime_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
     b->monotonic_ns = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
     return 0;
+}
+
+int kl_inst_write_boot(struct kl_inst *in, const struct kl_run_config *cfg, struct kl_err *err)
+{
+    uint64_t req_end = KL_REQ_GVA + KL_REQ_SIZE;
+    size_t stdin_len = cfg->stdin_fd < 0 && cfg->stdin_len <= KL_STDIN_SIZE ? cfg->stdin_len : 0;
+    int rc = fill_boot(in, cfg, &req_end, err);
+
+    /* Host writes set no dirty bit: log them for the warm reset, a request
+     * area given up half-way included. */
+    if (kl_gwritten_mark(&in->written, KL_BOOT_GVA, sizeof(struct kl_boot_info)) < 0 ||
+        kl_gwritten_mark(&in->written, KL_REQ_GVA, req_end - KL_REQ_GVA) < 0 ||
+        kl_gwritten_mark(&in->written, KL_STDIN_GVA, stdin_len) < 0)
+        return kl_errf(err, -ENOMEM, "out of memory");
+    return rc;
 }
 
 /* Image end rounded up to 2 MiB: the first slot covers system, I/O and image. */
@@ -257,6 +274,7 @@ int kl_inst_setup(struct kl_inst *in, const struct kl_image *img,
     if ((rc = kl_pt_init(&in->pt, in->low)) < 0 || (rc = map_system(in)) < 0 ||
         (rc = load_image(in, img)) < 0)
         return kl_errf(err, rc, "building the guest page tables failed");
+    in->gm.wr = in->hc_gm.wr = &in->written;
     kl_gmem_set(&in->hc_gm, "hostcall area", KL_HCALL_GVA, KL_HCALL_SIZE,
                 in->low + KL_HCALL_GVA, 1);
     kl_gmem_set(&in->gm, "output buffers", KL_OUT_GVA, KL_IO_END - KL_OUT_GVA,
@@ -274,6 +292,7 @@ void kl_inst_teardown(struct kl_inst *in)
     in->fs = NULL;
     if (in->low)
         kl_munmap(in->low, KL_LOW_END);
+    kl_gwritten_free(&in->written);
 }
 
 /* ---- the exit loop ---- */

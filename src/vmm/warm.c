@@ -2,8 +2,10 @@
 #include "vmm/warm.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/util.h"
 #include "vmm/instance.h"
@@ -36,6 +38,8 @@ struct kl_warm {
     uint64_t reset_ns;
     uint32_t reset_pages;
     int broken;
+    int verify;                       /* KERNLESS_VERIFY_RESET=1: check every page after a reset */
+    int skip_host_restore;            /* test control of the check (see kl_warm_create) */
 };
 
 /* ---- walking the user-writable pages ---- */
@@ -148,6 +152,21 @@ static int save_page(struct kl_warm *w, uint64_t gva, uint8_t *host, uint64_t pt
     return 0;
 }
 
+/* Host address of a guest page the host logged writing (vmm/gmem.h zones). */
+static uint8_t *written_host(struct kl_warm *w, uint64_t gva)
+{
+    if (gva < KL_LOW_END)
+        return w->in.low + gva;
+    unsigned i = (unsigned)((gva - KL_MEM_GVA(0)) / KL_MEM_WINDOW);
+    return w->in.mems[i].host + (gva - KL_MEM_GVA(i));
+}
+
+static int save_written(void *ctx, kl_gptr_t gva)
+{
+    struct kl_warm *w = ctx;
+    return save_page(w, gva, written_host(w, gva), 0);
+}
+
 static int cmp_saved(const void *a, const void *b)
 {
     const struct saved_page *x = a, *y = b;
@@ -174,6 +193,10 @@ static int take_snapshot(struct kl_warm *w, const struct kl_image *img)
         w->snap_pages[i] = w->in.mems[i].pages;
     if ((rc = walk_writable(w, 1, save_page)) < 0)
         return rc;
+    /* What the host wrote during instantiation (boot block, request area,
+     * hostcall structs) set no dirty bit but is part of the snapshot. */
+    if ((rc = kl_gwritten_take(&w->in.written, save_written, w)) < 0)
+        return rc;
     qsort(w->saved, w->nsaved, sizeof(*w->saved), cmp_saved);
     return 0;
 }
@@ -192,6 +215,24 @@ static int restore_page(struct kl_warm *w, uint64_t gva, uint8_t *host, uint64_t
         memset(host, 0, KL_PAGE_SIZE);
     w->reset_pages++;
     return 0;
+}
+
+/* A page the host wrote during the request: back to the snapshot, or to
+ * zero in memory grown since; a backend that shrank the memory itself has
+ * dropped such pages already (and touching them past the end would fault). */
+static int restore_written(void *ctx, kl_gptr_t gva)
+{
+    struct kl_warm *w = ctx;
+
+    if (gva >= KL_MEM_GVA(0)) {
+        unsigned i = (unsigned)((gva - KL_MEM_GVA(0)) / KL_MEM_WINDOW);
+        if (gva - KL_MEM_GVA(i) >= (uint64_t)w->snap_pages[i] * KL_WASM_PAGE) {
+            if (!(kl_vm_caps(w->in.vm) & KL_VM_CAP_RESIZE))
+                memset(written_host(w, gva), 0, KL_PAGE_SIZE);
+            return 0;
+        }
+    }
+    return restore_page(w, gva, written_host(w, gva), 0);
 }
 
 static int zero_page(struct kl_warm *w, uint64_t gva, uint8_t *host, uint64_t pte)
@@ -275,6 +316,14 @@ static int run_reset_stub(struct kl_warm *w, const struct reset_run *runs, unsig
     return -EIO;
 }
 
+/* KERNLESS_VERIFY_RESET_BREAK=host-writes: forget the host's writes instead
+ * of restoring them, so the suite can show the reset check catching that. */
+static int skip_page(void *ctx, kl_gptr_t gva)
+{
+    (void)ctx, (void)gva;
+    return 0;
+}
+
 static int reset(struct kl_warm *w)
 {
     struct kl_inst *in = &w->in;
@@ -286,9 +335,12 @@ static int reset(struct kl_warm *w)
     w->reset_pages = 0;
     if ((rc = grown_runs(w, runs, &nruns)) < 0 || (rc = walk_writable(w, 1, restore_page)) < 0)
         return rc;
-    /* The host's own writes of the last request set no dirty bits. */
-    memset(in->low + KL_REQ_GVA, 0, in->req_end - KL_REQ_GVA);
-    memset(in->low + KL_STDIN_GVA, 0, in->stdin_end - KL_STDIN_GVA);
+    /* The host's own writes set no dirty bit: every one was logged by the
+     * accessor it went through (vmm/gmem.h), so none is missed here. */
+    if (w->skip_host_restore)
+        kl_gwritten_take(&in->written, skip_page, w);
+    else if ((rc = kl_gwritten_take(&in->written, restore_written, w)) < 0)
+        return rc;
     if (nruns && (rc = run_reset_stub(w, runs, nruns)) < 0)
         return rc;
     if ((rc = kl_vm_restore(in->vm, w->ready)) < 0)
@@ -300,6 +352,70 @@ static int reset(struct kl_warm *w)
             return rc;
     }
     w->reset_ns = kl_now_ns() - t0;
+    return 0;
+}
+
+/* ---- the reset check (KERNLESS_VERIFY_RESET=1) ---- */
+
+static const uint8_t zero_4k[KL_PAGE_SIZE];
+
+/*
+ * Compare every page of [gva, gva+len) (host address `host`) with the
+ * snapshot: its saved copy, else zero; pages at or past `snap_len` bytes
+ * (memory grown since) must read as zero. Pages the host holds no memory
+ * for (mincore) read as zero without being touched, which keeps the check
+ * from faulting in the whole 128 MiB heap of every VM; a test host has no
+ * swap, where such a page could hide contents.
+ */
+static int check_range(struct kl_warm *w, uint64_t gva, uint64_t len, uint8_t *host,
+                       uint64_t snap_len, struct kl_err *err)
+{
+    enum { CHUNK = 4096 };   /* pages per mincore call */
+    unsigned char vec[CHUNK];
+
+    for (uint64_t off = 0; off < len; off += CHUNK * KL_PAGE_SIZE) {
+        uint64_t n = (len - off) / KL_PAGE_SIZE < CHUNK ? (len - off) / KL_PAGE_SIZE : CHUNK;
+        if (mincore(host + off, n * KL_PAGE_SIZE, vec) < 0)
+            return kl_errf(err, -errno, "reset check: mincore: %s", strerror(errno));
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t at = off + i * KL_PAGE_SIZE;
+            struct saved_page key = {gva + at, NULL};
+            const struct saved_page *sp =
+                at < snap_len ? bsearch(&key, w->saved, w->nsaved, sizeof(key), cmp_saved) : NULL;
+            if (!(vec[i] & 1) && !sp)
+                continue;
+            if (memcmp(host + at, sp ? sp->copy : zero_4k, KL_PAGE_SIZE) != 0)
+                return kl_errf(err, -EIO, "reset check: guest page 0x%" PRIx64 " differs from "
+                               "the snapshot after the reset", gva + at);
+        }
+    }
+    return 0;
+}
+
+/* Every page the guest can write, and every page of its memories up to the
+ * host's reservation, equals the snapshot. */
+static int check_reset(struct kl_warm *w, struct kl_err *err)
+{
+    struct kl_inst *in = &w->in;
+    static const struct { uint64_t gva, len; } low[] = {
+        {KL_BOOT_GVA, KL_IO_END - KL_BOOT_GVA},
+        {KL_HEAP_GVA, KL_HEAP_SIZE},
+        {KL_STACK_GVA, KL_STACK_SIZE},
+    };
+    int rc;
+
+    for (size_t i = 0; i < sizeof(low) / sizeof(low[0]); i++)
+        if ((rc = check_range(w, low[i].gva, low[i].len, in->low + low[i].gva, low[i].len, err)) < 0)
+            return rc;
+    for (unsigned i = 0; i < w->nimg_rw; i++)
+        if ((rc = check_range(w, w->img_rw[i].gva, w->img_rw[i].len, in->low + w->img_rw[i].gva,
+                              w->img_rw[i].len, err)) < 0)
+            return rc;
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+        if (in->mems[i].host &&
+            (rc = check_range(w, KL_MEM_GVA(i), in->mems[i].reserved, in->mems[i].host,
+                              (uint64_t)w->snap_pages[i] * KL_WASM_PAGE, err)) < 0)
+            return rc;
     return 0;
 }
 
@@ -347,6 +463,7 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
 {
     struct kl_warm *w = calloc(1, sizeof(*w));
     struct kl_inst *in;
+    const char *env;
     int rc;
 
     if (!w || !(w->ready = kl_vm_state_alloc())) {
@@ -391,6 +508,10 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
         goto err_destroy;
     }
     kl_run_result_free(&w->boot_res);
+    env = getenv("KERNLESS_VERIFY_RESET");
+    w->verify = env && strcmp(env, "1") == 0;
+    env = getenv("KERNLESS_VERIFY_RESET_BREAK");
+    w->skip_host_restore = w->verify && env && strcmp(env, "host-writes") == 0;
     *out = w;
     return 0;
 
@@ -436,8 +557,16 @@ int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
     /* A VM that cannot be reset (its sandbox was killed at a timeout, say)
      * still gave this request its result; kl_warm_broken tells the owner to
      * replace it. */
-    if (reset(w) < 0)
+    if (reset(w) < 0) {
         w->broken = 1;
+    } else if (w->verify) {
+        struct kl_err cerr;
+        if (check_reset(w, &cerr) < 0) {
+            w->broken = 1;   /* never serve from a VM that kept something */
+            if (rc == 0)
+                rc = kl_errf(err, -EIO, "%s", cerr.msg);
+        }
+    }
     return rc;
 }
 

@@ -25,10 +25,18 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
 
 /**
  * Serve one request from the snapshot and reset the VM to it again: every
- * page the guest ever wrote is copied back (or zeroed), memory grown during
- * the request is unmapped, registers are restored. Returns 0 with *res
- * filled (exit, trap, timeout, limit or guest error all leave the VM
+ * page the guest ever wrote is copied back (or zeroed), and so is every page
+ * the host wrote for it (logged by kl_gmem_at, vmm/gmem.h); memory grown
+ * during the request is unmapped, registers are restored. Returns 0 with
+ * *res filled (exit, trap, timeout, limit or guest error all leave the VM
  * reusable), or -errno if the VM could not be reset: destroy it then.
+ *
+ * With KERNLESS_VERIFY_RESET=1 in the environment (a test mode: it costs
+ * milliseconds per request), every guest page is then compared with the
+ * snapshot, and a difference fails the request with -EIO and "reset check:
+ * guest page 0x... differs" (the VM is marked broken). In that mode only,
+ * KERNLESS_VERIFY_RESET_BREAK=host-writes makes the reset skip the host's
+ * writes, the control that shows the check catching an incomplete reset.
  */
 int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
                     struct kl_run_result *res, struct kl_err *err);
