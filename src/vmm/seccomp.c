@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ struct allow {
 
 static const struct allow allowed[] = {
     /* guest execution and VM state */
-    {SCMP_SYS(ioctl), "KVM_RUN, register and memory-slot ioctls; restricted to KVM, TCGETS and PAGEMAP_SCAN below"},
+    {SCMP_SYS(ioctl), "KVM_RUN, register and memory-slot ioctls; restricted to KVM, TCGETS, PAGEMAP_SCAN and seccomp notifications below"},
     /* memory */
     {SCMP_SYS(mmap), "linear memory growth (linmem.c), malloc, vCPU run area of a new VM"},
     {SCMP_SYS(munmap), "free, VM teardown, unmapping grown memory"},
@@ -108,7 +109,7 @@ static const struct allow allowed[] = {
     {SCMP_SYS(pread64), "pagemap reads where PAGEMAP_SCAN is missing (proc_dirty.c)"},
     {SCMP_SYS(waitid), "notice and reap a sandbox process that ended"},
     {SCMP_SYS(pidfd_send_signal), "the timeout kick and SIGKILL for a sandbox"},
-    {SCMP_SYS(poll), "poll_oneoff on stdin"},
+    {SCMP_SYS(poll), "poll_oneoff on stdin; waiting for a sandbox's park call"},
     {SCMP_SYS(ppoll), "as poll"},
 };
 
@@ -156,6 +157,14 @@ int kl_seccomp_vcpu_install(void)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_EQ, KL_PAGEMAP_SCAN, 0));
+    /* and the park call's notifications, which a sandbox's reset waits for
+     * and answers (vm_proc_x86_64.c) */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, SECCOMP_IOCTL_NOTIF_RECV, 0));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, SECCOMP_IOCTL_NOTIF_SEND, 0));
     /* clone: new threads (which inherit this filter) but no new processes.
      * clone3 passes its flags in memory a filter cannot read, so it gets
      * ENOSYS and glibc falls back to clone. */
