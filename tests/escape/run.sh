@@ -260,6 +260,15 @@ if [ -z "$sb" ]; then
 else
   sleep 0.2
   maps=$(cat "/proc/$sb/maps" 2>&1); st=$(cat "/proc/$sb/status" 2>&1); fds=$(ls "/proc/$sb/fd" 2>&1)
+  lim=$(cat "/proc/$sb/limits" 2>&1)
+  # Issue 20, lower item: the tender had no RLIMIT_STACK or RLIMIT_AS (both
+  # hard limits were those of the server: unlimited).
+  why=""
+  for l in "Max stack size" "Max address space"; do
+    v=$(printf '%s\n' "$lim" | awk -v l="$l" 'index($0, l) == 1 { print $(NF - 1) }')
+    case $v in ''|unlimited) why+="$l: hard limit '${v:-not found}'; " ;; esac
+  done
+  [ -z "$why" ] && pass tender_has_stack_and_as_limits || fail tender_has_stack_and_as_limits "${why%; }"
   why=""
   # Allowed: the guest's memfds, the tender's text and bss (anonymous),
   # and what the kernel gives every process (vdso, vvar, its first stack).
