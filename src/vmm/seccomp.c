@@ -1,6 +1,8 @@
 /* seccomp.c - a per-thread syscall allow-list for vCPU threads, so a guest that escaped KVM finds little to call. */
 #include "vmm/seccomp.h"
 
+#include "vmm/landlock.h"
+
 #include <errno.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
@@ -118,9 +120,17 @@ void kl_seccomp_vcpu_thread(void)
     marked = 1;
 }
 
-int kl_seccomp_vcpu_enter(void)
+int kl_seccomp_vcpu_enter(const struct kl_run_config *cfg)
 {
-    return marked ? kl_seccomp_vcpu_install() : 0;
+    const char *off = getenv("KERNLESS_NO_SECCOMP");
+    int rc;
+
+    if (!marked || installed || (off && strcmp(off, "0") != 0 && off[0]))
+        return 0;
+    /* Landlock first: its system calls are not on the filter's list. */
+    if ((rc = kl_landlock_vcpu(cfg)) < 0)
+        return rc;
+    return kl_seccomp_vcpu_install();
 }
 
 int kl_seccomp_vcpu_active(void)
