@@ -37,6 +37,10 @@
  * whose code depends on nothing but immediates and the channel (no stack,
  * no register), so it cannot return into code that set up the call. A
  * sandbox whose tender does not park within the grace period is discarded.
+ * Why not stop it (SIGSTOP) and read /proc/PID/syscall instead: that needs
+ * ptrace rights over a non-dumpable process of another uid, and a stop and
+ * a continue per request; the notification costs one wake-up (~10 us) and
+ * holds the process blocked for as long as it sits in the pool.
  */
 #define KL_TENDER_PARK_GVA 0x2000800      /* the `syscall` (tender.ld places it) */
 #define KL_TENDER_PARKED_GVA (KL_TENDER_PARK_GVA + 2)
