@@ -6,9 +6,12 @@
 
 /*
  * Freestanding: no libc, so nothing the guest could reach exists beyond
- * this file. Everything it does before the seccomp filter is set up by its
- * supervisor (vm_proc_x86_64.c); afterwards it can only wait on and wake
- * the channel's futex word, return from signal handlers and exit.
+ * this file. It starts under the spawner's filter (proc_spawn.c: only the
+ * calls of its own set-up), confines itself when told (confine(): a spare
+ * waits like that), maps the layout its supervisor (vm_proc_x86_64.c)
+ * wrote, and then locks down: afterwards it can only wait on and wake the
+ * channel's futex word, return from signal handlers and exit. Between
+ * requests it parks (proc_chan.h, tender_x86_64.S).
  */
 
 #define CHAN ((volatile struct kl_chan *)KL_CHAN_GVA)
@@ -18,7 +21,7 @@ enum {
     SYS_mmap = 9, SYS_rt_sigaction = 13, SYS_rt_sigreturn = 15, SYS_sigaltstack = 131,
     SYS_prctl = 157, SYS_setrlimit = 160, SYS_setgroups = 116, SYS_setresuid = 117,
     SYS_setresgid = 119, SYS_getuid = 102, SYS_futex = 202, SYS_exit_group = 231,
-    SYS_seccomp = 317, SYS_close_range = 436,
+    SYS_seccomp = 317, SYS_close_range = 436, SYS_poll = 7,
 };
 
 static long sys6(long nr, long a, long b, long c, long d, long e, long f)
@@ -46,7 +49,10 @@ static inline uint64_t rdtsc(void)
     return (uint64_t)hi << 32 | lo;
 }
 
-/* Post `event` and wait for the supervisor's reply, which is returned. */
+__attribute__((noreturn)) void kl_tender_scrub_park(void);
+
+/* Post `event` and wait for the supervisor's reply, which is returned
+ * (PARK and EXIT never return). */
 static uint32_t chan_call(uint32_t event)
 {
     volatile struct kl_chan *c = CHAN;
@@ -69,6 +75,8 @@ static uint32_t chan_call(uint32_t event)
     __atomic_store_n(&c->state, KL_CHAN_RUNNING, __ATOMIC_SEQ_CST);
     if (r == KL_CHAN_EXIT)
         die(0);
+    if (r == KL_CHAN_PARK)
+        kl_tender_scrub_park();
     return r;
 }
 
@@ -155,13 +163,13 @@ struct ksigaction {
     uint64_t mask;
 };
 
-static uint8_t altstack[65536] __attribute__((aligned(64)));
+extern uint8_t kl_tender_altstack[65536];   /* tender_x86_64.S: scrubbed when parking */
 
 static void install_handlers(void)
 {
     static const int sigs[] = {4 /* ILL */, 5 /* TRAP */, 7 /* BUS */, 8 /* FPE */,
                                10 /* USR1 */, 11 /* SEGV */};
-    struct { void *sp; int flags; int pad; size_t size; } ss = {altstack, 0, 0, sizeof(altstack)};
+    struct { void *sp; int flags; int pad; size_t size; } ss = {kl_tender_altstack, 0, 0, sizeof(kl_tender_altstack)};
     struct ksigaction sa = {(void *)on_signal,
                             0x4 /* SA_SIGINFO */ | 0x08000000 /* SA_ONSTACK */ |
                                 0x04000000 /* SA_RESTORER */ | 0x40000000 /* SA_NODEFER */,
@@ -222,15 +230,24 @@ static void map_layout(long low_fd)
 
 struct rlimit64 { uint64_t cur, max; };
 
-/* No more privileges, processes, files or core dumps; then the filter. */
-static void lock_down(void)
+/* Has the spawner thread (our parent) ended? Its pidfd polls readable then. */
+static int parent_gone(long fd)
+{
+    struct { int fd; short events, revents; } p = {(int)fd, 1 /* POLLIN */, 0};
+    return fd < 0 || sys(SYS_poll, &p, 1, 0) != 0;
+}
+
+/*
+ * What a spare waits in (after SPAWNED: the host has opened what it reads
+ * of us while we were still its user): no other uid, no fds but the
+ * channel's memfd, no new processes, files, core dumps or privileges. The
+ * seccomp filter the spawner installed before exec already holds.
+ */
+static void confine(long low_fd)
 {
     volatile struct kl_chan *c = CHAN;
     static const int zero_limits[] = {1 /* FSIZE */, 4 /* CORE */, 6 /* NPROC */, 7 /* NOFILE */};
-    struct rlimit64 none = {0, 0};
-    struct kl_chan_bpf prog[KL_CHAN_MAX_FILTER];
-    struct { uint16_t len; uint16_t pad[3]; struct kl_chan_bpf *filter; } fprog;
-    uint32_t n = c->filter_len;
+    struct rlimit64 none = {0, 0}, stack = {256 * 1024, 256 * 1024};
 
     if (sys(SYS_getuid, 0, 0, 0) == 0) {
         if (sys(SYS_setgroups, 0, 0, 0) < 0 ||
@@ -239,15 +256,37 @@ static void lock_down(void)
             die(126);
     }
     /* A change of credentials clears the parent-death signal the spawner
-     * set before exec: set it again, so the sandbox dies with its server. */
+     * set before exec: set it again, so the sandbox dies with its server.
+     * A parent that died before this (or between clone and the spawner's
+     * prctl) sent no signal: the pidfd tells, so check it after arming. */
     if (sys6(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9 /* SIGKILL */, 0, 0, 0, 0) < 0)
         die(131);
+    if (parent_gone(c->parent_fd))
+        die(132);
+    if (sys(SYS_close_range, 0, low_fd - 1, 0) < 0 || sys(SYS_close_range, low_fd + 1, ~0u, 0) < 0)
+        die(125);
     for (unsigned i = 0; i < sizeof(zero_limits) / sizeof(zero_limits[0]); i++)
         if (sys(SYS_setrlimit, zero_limits[i], &none, 0) < 0)
             die(127);
+    /* The tender's exec stack is used at start-up only (then its own). */
+    if (sys(SYS_setrlimit, 3 /* STACK */, &stack, 0) < 0)
+        die(127);
     if (sys6(SYS_prctl, 38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0, 0) < 0 ||
         sys6(SYS_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0, 0) < 0)
         die(128);
+}
+
+/* After the layout: no more address space at all, then the final filter. */
+static void lock_down(void)
+{
+    volatile struct kl_chan *c = CHAN;
+    struct rlimit64 none = {0, 0};
+    struct kl_chan_bpf prog[KL_CHAN_MAX_FILTER];
+    struct { uint16_t len; uint16_t pad[3]; struct kl_chan_bpf *filter; } fprog;
+    uint32_t n = c->filter_len;
+
+    if (sys(SYS_setrlimit, 9 /* AS */, &none, 0) < 0)
+        die(127);
     if (n == 0 || n > KL_CHAN_MAX_FILTER)
         die(129);
     for (uint32_t i = 0; i < n; i++)   /* our own copy: the channel stays writable */
@@ -277,8 +316,11 @@ __attribute__((noreturn)) void kl_tender_main(long *sp)
     for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
         map_or_die(KL_MEM_GVA(i), KL_MEM_WINDOW, PROT_RW, c->mem_fds[i], 0, 112);
     install_handlers();
-    if (chan_call(KL_CHAN_EV_SPAWNED) != KL_CHAN_SETUP)
+    if (chan_call(KL_CHAN_EV_SPAWNED) != KL_CHAN_CONFINE)
         die(113);
+    confine(low_fd);
+    if (chan_call(KL_CHAN_EV_CONFINED) != KL_CHAN_SETUP)
+        die(115);
     map_layout(low_fd);
     lock_down();
     if (chan_call(KL_CHAN_EV_LOCKED) != KL_CHAN_RESUME)

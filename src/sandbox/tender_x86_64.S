@@ -1,6 +1,8 @@
 /* tender_x86_64.S - the process sandbox's entry, hostcall gate and register resume (linked first, at KL_GATE_GVA). */
 #include "vmm/proc_chan.h"
 
+#define KL_TENDER_STACK_SIZE 65536
+
 #define AT(r) (KL_CHAN_GVA + KL_CHAN_OFF_AT_CALL + KL_REGS_##r)
 #define RS(r) (KL_CHAN_GVA + KL_CHAN_OFF_RESUME + KL_REGS_##r)
 
@@ -37,6 +39,72 @@ kl_gate:
     movq AT(RSP), %rsp
     jmpq *AT(RIP)
     .size kl_gate, . - kl_gate
+
+/*
+ * The park call (proc_chan.h, "Parking"): placed at KL_TENDER_PARK_GVA by
+ * tender.ld. The host's seccomp filter turns this one `syscall` into a
+ * notification the host holds while the sandbox waits in its pool. What
+ * follows it uses only immediates and the channel: whoever jumped to the
+ * `syscall` with their own registers and stack cannot get control back.
+ */
+#define STATE (KL_CHAN_GVA + KL_CHAN_OFF_STATE)
+#define REPLY (KL_CHAN_GVA + KL_CHAN_OFF_REPLY)
+    .section .text.park, "ax"
+    .globl kl_tender_park_syscall
+kl_tender_park_syscall:
+    syscall
+    .globl kl_tender_parked
+kl_tender_parked:
+    cmpl $KL_CHAN_ASM_REPLY, STATE
+    jne kl_tender_park
+    cmpl $KL_CHAN_ASM_RESUME, REPLY
+    je 1f
+    cmpl $KL_CHAN_ASM_EXIT, REPLY
+    jne kl_tender_park               /* anything else: park again */
+    movl $231, %eax                  /* exit_group(0) */
+    xorl %edi, %edi
+    syscall
+    ud2
+1:  movl $KL_CHAN_ASM_RUNNING, %eax
+    xchgl %eax, STATE
+    jmp kl_tender_resume
+
+/* Enter the park call: futex(&state, FUTEX_WAIT, ...), all from immediates. */
+    .globl kl_tender_park
+    .type kl_tender_park, @function
+kl_tender_park:
+    movl $202, %eax
+    movl $STATE, %edi
+    xorl %esi, %esi
+    movl $KL_CHAN_ASM_RUNNING, %edx
+    xorl %r10d, %r10d
+    xorl %r8d, %r8d
+    xorl %r9d, %r9d
+    jmp kl_tender_park_syscall
+    .size kl_tender_park, . - kl_tender_park
+
+/*
+ * From the tender's wait (reply PARK): scrub what the last request may have
+ * left in the tender's own memory and registers (its stacks hold signal
+ * frames and hostcall frames; vector registers the guest's data), which
+ * the host's reset of guest memory does not reach, then park. Never returns.
+ */
+    .globl kl_tender_scrub_park
+    .type kl_tender_scrub_park, @function
+kl_tender_scrub_park:
+    cld
+    leaq kl_tender_stack(%rip), %rdi
+    movl $KL_TENDER_STACK_SIZE, %ecx
+    xorl %eax, %eax
+    rep stosb
+    leaq kl_tender_altstack(%rip), %rdi
+    movl $KL_TENDER_STACK_SIZE, %ecx
+    rep stosb
+    movl $0xFF, %eax                 /* x87, SSE, AVX, MPX, AVX-512: to their initial state */
+    xorl %edx, %edx
+    xrstor kl_tender_xinit(%rip)
+    jmp kl_tender_park
+    .size kl_tender_scrub_park, . - kl_tender_scrub_park
 
 /* Load the channel's resume registers and jump: the only way into guest code. */
     .text
@@ -84,12 +152,24 @@ kl_tender_restorer:
     ud2
     .size kl_tender_restorer, . - kl_tender_restorer
 
-/* The tender's own stack for hostcalls: never part of the guest's memory. */
+/* An XSAVE area whose header has every component in its initial state. */
+    .section .rodata
+    .align 64
+kl_tender_xinit:
+    .skip 24
+    .long 0x1F80                     /* MXCSR: XRSTOR loads it with SSE/AVX */
+    .skip 1024 - 28
+
+/* The tender's own stacks, for hostcalls and for signal handlers: never
+ * part of the guest's memory. */
     .bss
     .align 64
+    .globl kl_tender_altstack
+kl_tender_altstack:
+    .skip KL_TENDER_STACK_SIZE
     .globl kl_tender_stack_top
 kl_tender_stack:
-    .skip 65536
+    .skip KL_TENDER_STACK_SIZE
 kl_tender_stack_top:
 
     .section .note.GNU-stack,"",@progbits

@@ -13,6 +13,7 @@
 #include "server/server.h"
 #include "server/pool.h"
 #include "vmm/image.h"
+#include "vmm/landlock.h"
 #include "vmm/seccomp.h"
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -163,7 +164,9 @@ static int run_pooled(const struct kl_fn *fn, const struct kl_run_config *cfg,
  * (one is started when none is idle, so there are at most as many as
  * requests ever ran at once), hands it the pooled run and waits. A handoff
  * costs two wake-ups; warm VMs already moved between threads before, so
- * KVM sees nothing new. Helpers live as long as the process.
+ * KVM sees nothing new. Helpers live as long as the process. A helper's
+ * file access is confined to the preopens of its first run (landlock.h),
+ * so it is lent only to runs with the same preopens (its key).
  */
 struct vcpu_helper {
     pthread_t t;
@@ -175,6 +178,7 @@ struct vcpu_helper {
     struct kl_run_result *res;
     struct kl_err *err;
     int rc;
+    char key[KL_LANDLOCK_KEY_LEN]; /* the preopens it is confined to; "": none yet */
     struct vcpu_helper *next;      /* in the idle list */
 };
 
@@ -194,22 +198,37 @@ static void *helper_main(void *arg)
         int rc = run_pooled(h->fn, h->cfg, h->res, h->err);
         pthread_mutex_lock(&h->lock);
         h->rc = rc;
+        snprintf(h->key, sizeof(h->key), "%s", kl_landlock_thread_key());
         h->busy = 0;
         pthread_cond_broadcast(&h->cv);
     }
     return NULL;
 }
 
-/* An idle helper, or a new one; NULL when none can be started. */
-static struct vcpu_helper *helper_get(void)
+/* Take the first idle helper confined to `key` (or, with `key` NULL, to
+ * nothing yet) off the idle list. */
+static struct vcpu_helper *idle_take(const char *key)
+{
+    for (struct vcpu_helper **p = &idle_helpers; *p; p = &(*p)->next)
+        if (key ? strcmp((*p)->key, key) == 0 : (*p)->key[0] == 0) {
+            struct vcpu_helper *h = *p;
+            *p = h->next;
+            return h;
+        }
+    return NULL;
+}
+
+/* An idle helper that may open `key`'s preopens, or a new one; NULL when
+ * none can be started. */
+static struct vcpu_helper *helper_get(const char *key)
 {
     struct vcpu_helper *h;
     pthread_attr_t a;
     int rc;
 
     pthread_mutex_lock(&idle_lock);
-    if ((h = idle_helpers))
-        idle_helpers = h->next;
+    if (!(h = idle_take(key)))
+        h = idle_take(NULL);
     pthread_mutex_unlock(&idle_lock);
     if (h)
         return h;
@@ -234,9 +253,12 @@ static struct vcpu_helper *helper_get(void)
 static int run_on_helper(const struct kl_fn *fn, const struct kl_run_config *cfg,
                          struct kl_run_result *res, struct kl_err *err)
 {
-    struct vcpu_helper *h = helper_get();
+    char key[KL_LANDLOCK_KEY_LEN];
+    struct vcpu_helper *h;
     int rc;
 
+    kl_landlock_key(cfg, key);
+    h = helper_get(key);
     if (!h)
         return kl_errf(err, -EAGAIN, "cannot start a vCPU thread");
     pthread_mutex_lock(&h->lock);

@@ -21,6 +21,9 @@ struct kl_vm {
     pid_t pid;
     int pidfd;                         /* -1 once reaped */
     int pagemap_fd;                    /* /proc/<pid>/pagemap, opened before it dropped privileges */
+    int notif_fd;                      /* seccomp notifications: the park call (proc_chan.h) */
+    int parked;                        /* the host holds the park call's notification park_id */
+    uint64_t park_id;
     int low_fd;                        /* until the tender mapped its layout */
     int mem_fds[KL_MAX_MEMORIES];
     uint8_t *low;                      /* our view of the low area memfd */

@@ -22,7 +22,37 @@
 #define KL_CHAN_GVA 0x3FF0000             /* in the tender area; low memfd offset too */
 #define KL_CHAN_SIZE 0x10000
 
+/*
+ * Parking: between requests the tender must provably run no code, since
+ * `state` is a word the guest (or code that escaped it) can write as well
+ * as the tender: a fake CALL proves nothing. So the host answers PARK, and
+ * the tender enters kl_tender_park (tender_x86_64.S), which ends in one
+ * `syscall` instruction at KL_TENDER_PARK_GVA. A seccomp filter installed
+ * before exec turns exactly that call (futex, returning to
+ * KL_TENDER_PARKED_GVA) into a user notification for the host
+ * (SECCOMP_RET_USER_NOTIF). The kernel reports the instruction pointer, so
+ * only a call from that one instruction can produce it; while the host
+ * holds it unanswered the process is blocked in the kernel and runs
+ * nothing; and when answered, execution continues at KL_TENDER_PARKED_GVA,
+ * whose code depends on nothing but immediates and the channel (no stack,
+ * no register), so it cannot return into code that set up the call. A
+ * sandbox whose tender does not park within the grace period is discarded.
+ * Why not stop it (SIGSTOP) and read /proc/PID/syscall instead: that needs
+ * ptrace rights over a non-dumpable process of another uid, and a stop and
+ * a continue per request; the notification costs one wake-up (~10 us) and
+ * holds the process blocked for as long as it sits in the pool.
+ */
+#define KL_TENDER_PARK_GVA 0x2000800      /* the `syscall` (tender.ld places it) */
+#define KL_TENDER_PARKED_GVA (KL_TENDER_PARK_GVA + 2)
+/* The values the park code compares (checked against the enums below). */
+#define KL_CHAN_ASM_RUNNING 0
+#define KL_CHAN_ASM_REPLY 2
+#define KL_CHAN_ASM_RESUME 1
+#define KL_CHAN_ASM_EXIT 3
+
 /* Offsets the tender's assembly uses (checked below). */
+#define KL_CHAN_OFF_STATE 0
+#define KL_CHAN_OFF_REPLY 24
 #define KL_CHAN_OFF_AT_CALL 32
 #define KL_CHAN_OFF_RESUME 120
 #define KL_REGS_RIP 0
@@ -55,6 +85,7 @@ enum kl_chan_event {
     KL_CHAN_EV_KICKED = 2,   /* the timeout signal interrupted the guest */
     KL_CHAN_EV_SPAWNED = 3,  /* started; waits for the layout (reply SETUP) */
     KL_CHAN_EV_LOCKED = 4,   /* layout mapped, seccomp on; waits for RESUME */
+    KL_CHAN_EV_CONFINED = 5, /* uid, rlimits, fds dropped: a spare; waits for SETUP */
 };
 
 /* What the supervisor answered (kl_chan.reply). */
@@ -63,7 +94,10 @@ enum kl_chan_reply {
     KL_CHAN_RESUME = 1,   /* load `resume` and jump there */
     KL_CHAN_SETUP = 2,    /* the layout is written: map it and lock down */
     KL_CHAN_EXIT = 3,     /* end the process */
+    KL_CHAN_CONFINE = 4,  /* drop privileges and fds, then wait as a spare (after SPAWNED) */
+    KL_CHAN_PARK = 5,     /* scrub, then block in the park call (below) until RESUME or EXIT */
 };
+
 
 /** The registers a hostcall preserves, and where execution continues. */
 struct kl_chan_regs {
@@ -107,6 +141,8 @@ struct kl_chan {
     } fault;                      /* KL_CHAN_EV_FAULT */
     /* Set up by the supervisor before exec. */
     int32_t mem_fds[KL_MAX_MEMORIES];
+    int32_t parent_fd;            /* pidfd of the spawner thread: has it died? */
+    uint32_t pad0;
     uint32_t drop_uid, drop_gid;  /* when started as root, become these */
     uint32_t filter_len;
     struct kl_chan_bpf filter[KL_CHAN_MAX_FILTER];
@@ -116,7 +152,12 @@ struct kl_chan {
     struct kl_chan_map maps[KL_CHAN_MAX_MAPS];
 };
 _Static_assert(sizeof(struct kl_chan) <= KL_CHAN_SIZE, "kl_chan fits its pages");
-_Static_assert(offsetof(struct kl_chan, at_call) == KL_CHAN_OFF_AT_CALL &&
+_Static_assert(KL_CHAN_ASM_RUNNING == KL_CHAN_RUNNING && KL_CHAN_ASM_REPLY == KL_CHAN_REPLY &&
+               KL_CHAN_ASM_RESUME == KL_CHAN_RESUME && KL_CHAN_ASM_EXIT == KL_CHAN_EXIT,
+               "the park code's constants");
+_Static_assert(offsetof(struct kl_chan, state) == KL_CHAN_OFF_STATE &&
+               offsetof(struct kl_chan, reply) == KL_CHAN_OFF_REPLY &&
+               offsetof(struct kl_chan, at_call) == KL_CHAN_OFF_AT_CALL &&
                offsetof(struct kl_chan, resume) == KL_CHAN_OFF_RESUME, "kl_chan asm offsets");
 _Static_assert(offsetof(struct kl_chan_regs, rsp) == KL_REGS_RSP &&
                offsetof(struct kl_chan_regs, r15) == KL_REGS_R15 &&

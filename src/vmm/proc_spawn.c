@@ -3,7 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -14,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,16 +35,28 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
 
 /* Sandbox fds live at or above this number: select()-based code (and
  * libmicrohttpd's) keeps the low numbers for sockets. */
 #define FD_FLOOR 1024
 #define NOBODY 65534u
 
+/* A seccomp program, as the kernel takes it. */
+struct bpf_prog {
+    struct kl_chan_bpf insn[KL_CHAN_MAX_FILTER];
+    uint32_t len;
+};
+
 static struct {
     int exe_fd;                         /* O_PATH of the tender binary */
-    struct kl_chan_bpf filter[KL_CHAN_MAX_FILTER];
-    uint32_t filter_len;
+    struct bpf_prog filter;             /* the tender's own, once it is locked down */
+    struct bpf_prog spare;              /* from exec on: what the tender's set-up needs */
+    struct sock_filter park[10];        /* the park call becomes a notification (proc_chan.h) */
+    int parent_fd;                      /* pidfd of the spawner thread (the tenders' parent) */
+    int sock[2];                        /* the children send their notification fd here */
     int ns_flags;                       /* namespaces each sandbox gets */
     uint64_t tsc_khz;
     uint32_t spin_cycles_k;             /* the tender's spin before it sleeps (KERNLESS_SPIN_US) */
@@ -77,10 +94,17 @@ static int open_tender(void)
 /*
  * The tender's allow-list: wait on and wake the channel's futex word, return
  * from its signal handlers, exit. Anything else (and any other architecture's
- * system call entry, e.g. int $0x80) kills the whole process.
+ * system call entry, e.g. int $0x80) kills the whole process. With
+ * `setup`, also what the tender does between exec and its own lock-down
+ * (the spawner installs that one before exec, so a spare waits confined).
  */
-static int build_filter(void)
+static int build_filter(int setup, struct bpf_prog *out)
 {
+    static const int setup_calls[] = {
+        SCMP_SYS(execveat), SCMP_SYS(mmap), SCMP_SYS(rt_sigaction), SCMP_SYS(sigaltstack),
+        SCMP_SYS(close_range), SCMP_SYS(setgroups), SCMP_SYS(setresgid), SCMP_SYS(setresuid),
+        SCMP_SYS(getuid), SCMP_SYS(prctl), SCMP_SYS(setrlimit), SCMP_SYS(poll), SCMP_SYS(seccomp),
+    };
     uint64_t word = KL_CHAN_GVA + offsetof(struct kl_chan, state);
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     int rc, mfd = -1;
@@ -96,24 +120,48 @@ static int build_filter(void)
         (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0)) < 0 ||
         (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit), 0)) < 0)
         goto out;
+    for (unsigned i = 0; setup && i < sizeof(setup_calls) / sizeof(setup_calls[0]); i++)
+        if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, setup_calls[i], 0)) < 0)
+            goto out;
     /* libseccomp 2.5 exports to a file descriptor only. */
     if ((mfd = memfd_create("kl-bpf", MFD_CLOEXEC)) < 0 || (rc = seccomp_export_bpf(ctx, mfd)) < 0) {
         rc = rc < 0 ? rc : -errno;
         goto out;
     }
     off_t len = lseek(mfd, 0, SEEK_END);
-    if (len <= 0 || len > (off_t)sizeof(g.filter) || len % sizeof(g.filter[0]) ||
-        pread(mfd, g.filter, (size_t)len, 0) != len) {
+    if (len <= 0 || len > (off_t)sizeof(out->insn) || len % sizeof(out->insn[0]) ||
+        pread(mfd, out->insn, (size_t)len, 0) != len) {
         rc = -EIO;
         goto out;
     }
-    g.filter_len = (uint32_t)(len / sizeof(g.filter[0]));
+    out->len = (uint32_t)(len / sizeof(out->insn[0]));
     rc = 0;
 out:
     if (mfd >= 0)
         close(mfd);
     seccomp_release(ctx);
     return rc;
+}
+
+/* futex from the park call's `syscall` (the kernel's instruction pointer
+ * is the one after it) -> a notification for the host; all else: allow
+ * (the other filters decide). libseccomp cannot test the pointer. */
+static void build_park_filter(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 6),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)KL_TENDER_PARKED_GVA, 0, 2),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)((uint64_t)KL_TENDER_PARKED_GVA >> 32), 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+    };
+    _Static_assert(sizeof(f) == sizeof(g.park), "park filter size");
+    memcpy(g.park, f, sizeof(f));
 }
 
 /* TSC kHz: 2 ms of rdtsc against CLOCK_MONOTONIC_RAW, once. */
@@ -149,10 +197,16 @@ static void init(void)
         g.init_rc = rc;
         return;
     }
-    if ((rc = build_filter()) < 0) {
+    build_park_filter();
+    if ((rc = build_filter(0, &g.filter)) < 0 || (rc = build_filter(1, &g.spare)) < 0) {
         g.init_rc = rc;
         snprintf(g.init_msg, sizeof(g.init_msg), "cannot build the sandbox's seccomp filter: %s",
                  strerror(-rc));
+        return;
+    }
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, g.sock) < 0) {
+        g.init_rc = -errno;
+        snprintf(g.init_msg, sizeof(g.init_msg), "socketpair: %s", strerror(errno));
         return;
     }
     g.ns_flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUTS;
@@ -193,21 +247,81 @@ struct child_args {
     char *const *argv;
 };
 
+/* The child runs on child_stack and never returns: ASan's stack poisoning
+ * would outlive it there and fail the next child. */
+#define NO_ASAN __attribute__((no_sanitize_address))
+
+/* Hand the park filter's notification fd to the spawner (g.sock). */
+NO_ASAN static int send_fd(int fd)
+{
+    char byte = 0;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } c = {.h = {.cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
+                 .cmsg_type = SCM_RIGHTS}};
+    struct iovec iov = {&byte, 1};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
+                        .msg_controllen = sizeof(c.buf)};
+
+    *(int *)CMSG_DATA(&c.h) = fd;
+    return syscall(SYS_sendmsg, g.sock[1], &mh, 0) == 1 ? 0 : -1;
+}
+
 /* Runs in the vfork-style child (shares our memory until execveat): raw
  * system calls only, nothing that takes a lock. */
-static int child_main(void *p)
+NO_ASAN static int child_main(void *p)
 {
     const struct child_args *a = p;
     static char *const envp[] = {NULL};
+    struct sock_fprog park = {sizeof(g.park) / sizeof(g.park[0]), g.park};
+    struct sock_fprog spare = {(unsigned short)g.spare.len, (struct sock_filter *)g.spare.insn};
+    struct pollfd parent = {g.parent_fd, POLLIN, 0};
+    int nfd;
 
-    /* Nothing of the server crosses exec but the memfds the tender maps. */
+    /* Nothing of the server crosses exec but the memfds the tender maps
+     * and the spawner's pidfd: no stdin, stdout or stderr either. */
+    syscall(SYS_close_range, 0, 2, 0);
     syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
     fcntl(a->low_fd, F_SETFD, 0);
+    fcntl(g.parent_fd, F_SETFD, 0);
     for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
         fcntl(a->mem_fds[i], F_SETFD, 0);
+    /* A parent that died before the signal was armed sent none. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (syscall(SYS_poll, &parent, 1, 0) != 0)
+        _exit(126);
+    /* Confined from exec on: the spare's filter, and the park call's. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        (nfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                            &park)) < 0 ||
+        send_fd(nfd) < 0 || syscall(SYS_close, nfd) < 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &spare) < 0)
+        _exit(125);
     syscall(SYS_execveat, g.exe_fd, "", a->argv, envp, AT_EMPTY_PATH);
     _exit(127);
+}
+
+/* The notification fd the child sent (it has exec'd or died by now). */
+static int recv_fd(void)
+{
+    char byte, cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&byte, 1};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *cm;
+    int fd, hi;
+
+    if (recvmsg(g.sock[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+        return -EPROTO;
+    cm = CMSG_FIRSTHDR(&mh);
+    if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+        cm->cmsg_len != CMSG_LEN(sizeof(int)))
+        return -EPROTO;
+    memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+    hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_FLOOR);
+    close(fd);
+    return hi < 0 ? -errno : hi;
 }
 
 static int high_memfd(const char *name)
@@ -251,8 +365,9 @@ static void fill_channel(struct kl_vm *vm)
     c->drop_uid = NOBODY;
     c->drop_gid = NOBODY;
     c->spin_cycles_k = g.spin_cycles_k;
-    c->filter_len = g.filter_len;
-    memcpy((void *)c->filter, g.filter, g.filter_len * sizeof(g.filter[0]));
+    c->parent_fd = g.parent_fd;
+    c->filter_len = g.filter.len;
+    memcpy((void *)c->filter, g.filter.insn, g.filter.len * sizeof(g.filter.insn[0]));
 }
 
 static uint8_t child_stack[64 * 1024] __attribute__((aligned(64)));   /* spawner thread only */
@@ -267,8 +382,13 @@ static int spawn(struct kl_vm **out, struct kl_err *err)
 
     if (!vm)
         return kl_errf(err, -ENOMEM, "out of memory");
+    if (g.parent_fd < 0) {
+        free(vm);
+        return kl_errf(err, -ENOSYS, "cannot open a pidfd of the sandbox spawner: %s",
+                       "pidfd_open is missing (Linux 5.3 or later is needed)");
+    }
     vm->ops = &kl_vm_proc_ops;
-    vm->pidfd = vm->pagemap_fd = vm->low_fd = -1;
+    vm->pidfd = vm->pagemap_fd = vm->low_fd = vm->notif_fd = -1;
     for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
         vm->mem_fds[i] = -1;
     if ((rc = make_memory(vm, err)) < 0)
@@ -283,6 +403,10 @@ static int spawn(struct kl_vm **out, struct kl_err *err)
         goto err_free;
     }
     vm->pidfd = pidfd;
+    if ((vm->notif_fd = recv_fd()) < 0) {
+        rc = kl_errf(err, vm->notif_fd, "the sandbox could not install its seccomp filters");
+        goto err_free;
+    }
     /* Opened while the tender still runs as our user: afterwards it is
      * not dumpable, and only this descriptor reads its page tables. */
     snprintf(path, sizeof(path), "/proc/%d/pagemap", vm->pid);
@@ -290,7 +414,9 @@ static int spawn(struct kl_vm **out, struct kl_err *err)
         rc = kl_errf(err, -errno, "cannot open %s: %s", path, strerror(errno));
         goto err_free;
     }
-    if ((rc = kl_proc_await(vm, -1, KL_CHAN_EV_SPAWNED, "tender did not start", err)) < 0)
+    if ((rc = kl_proc_await(vm, -1, KL_CHAN_EV_SPAWNED, "tender did not start", err)) < 0 ||
+        (rc = kl_proc_await(vm, KL_CHAN_CONFINE, KL_CHAN_EV_CONFINED, "could not confine itself",
+                            err)) < 0)
         goto err_free;
     *out = vm;
     return 0;
@@ -315,6 +441,8 @@ void kl_proc_free(struct kl_vm *vm)
     }
     if (vm->pagemap_fd >= 0)
         close(vm->pagemap_fd);
+    if (vm->notif_fd >= 0)
+        close(vm->notif_fd);
     if (vm->low_fd >= 0)
         close(vm->low_fd);
     for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
@@ -334,9 +462,25 @@ static unsigned nspares, target, waiting;
 static int last_rc;
 static struct kl_err last_err;
 
+/* The tenders' parent-death check: this thread's pidfd (a process pidfd
+ * where the kernel has no thread pidfds), far from select()'s range. */
+static int open_parent_fd(void)
+{
+    int fd = (int)syscall(SYS_pidfd_open, (pid_t)syscall(SYS_gettid), PIDFD_THREAD), hi;
+
+    if (fd < 0)
+        fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (fd < 0)
+        return -1;
+    hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_FLOOR);
+    close(fd);
+    return hi;
+}
+
 static void *spawner(void *arg)
 {
     (void)arg;
+    g.parent_fd = open_parent_fd();
     pthread_mutex_lock(&lock);
     for (;;) {
         while (nspares >= target + waiting || nspares == 64)

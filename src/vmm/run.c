@@ -334,7 +334,7 @@ int kl_inst_run_loop(struct kl_inst *in, struct kl_err *err)
     int rc;
 
     /* Setup is done: a dedicated vCPU thread gets its allow-list now, once. */
-    if ((rc = kl_seccomp_vcpu_enter()) < 0)
+    if ((rc = kl_seccomp_vcpu_enter(in->cfg)) < 0)
         return kl_errf(err, rc, "cannot install the seccomp filter: %s", strerror(-rc));
     in->paused = 0;
     while (!in->done && !in->paused) {

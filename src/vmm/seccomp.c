@@ -1,8 +1,11 @@
 /* seccomp.c - a per-thread syscall allow-list for vCPU threads, so a guest that escaped KVM finds little to call. */
 #include "vmm/seccomp.h"
 
+#include "vmm/landlock.h"
+
 #include <errno.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -40,7 +43,7 @@ struct allow {
 
 static const struct allow allowed[] = {
     /* guest execution and VM state */
-    {SCMP_SYS(ioctl), "KVM_RUN, register and memory-slot ioctls; restricted to KVM, TCGETS and PAGEMAP_SCAN below"},
+    {SCMP_SYS(ioctl), "KVM_RUN, register and memory-slot ioctls; restricted to KVM, TCGETS, PAGEMAP_SCAN and seccomp notifications below"},
     /* memory */
     {SCMP_SYS(mmap), "linear memory growth (linmem.c), malloc, vCPU run area of a new VM"},
     {SCMP_SYS(munmap), "free, VM teardown, unmapping grown memory"},
@@ -109,7 +112,7 @@ static const struct allow allowed[] = {
     {SCMP_SYS(pread64), "pagemap reads where PAGEMAP_SCAN is missing (proc_dirty.c)"},
     {SCMP_SYS(waitid), "notice and reap a sandbox process that ended"},
     {SCMP_SYS(pidfd_send_signal), "the timeout kick and SIGKILL for a sandbox"},
-    {SCMP_SYS(poll), "poll_oneoff on stdin"},
+    {SCMP_SYS(poll), "poll_oneoff on stdin; waiting for a sandbox's park call"},
     {SCMP_SYS(ppoll), "as poll"},
 };
 
@@ -118,9 +121,17 @@ void kl_seccomp_vcpu_thread(void)
     marked = 1;
 }
 
-int kl_seccomp_vcpu_enter(void)
+int kl_seccomp_vcpu_enter(const struct kl_run_config *cfg)
 {
-    return marked ? kl_seccomp_vcpu_install() : 0;
+    const char *off = getenv("KERNLESS_NO_SECCOMP");
+    int rc;
+
+    if (!marked || installed || (off && strcmp(off, "0") != 0 && off[0]))
+        return 0;
+    /* Landlock first: its system calls are not on the filter's list. */
+    if ((rc = kl_landlock_vcpu(cfg)) < 0)
+        return rc;
+    return kl_seccomp_vcpu_install();
 }
 
 int kl_seccomp_vcpu_active(void)
@@ -157,6 +168,14 @@ int kl_seccomp_vcpu_install(void)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_EQ, KL_PAGEMAP_SCAN, 0));
+    /* and the park call's notifications, which a sandbox's reset waits for
+     * and answers (vm_proc_x86_64.c) */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, SECCOMP_IOCTL_NOTIF_RECV, 0));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, SECCOMP_IOCTL_NOTIF_SEND, 0));
     /* clone: new threads (which inherit this filter) but no new processes.
      * clone3 passes its flags in memory a filter cannot read, so it gets
      * ENOSYS and glibc falls back to clone. */

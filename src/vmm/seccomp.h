@@ -23,12 +23,14 @@ int kl_seccomp_vcpu_install(void);
  */
 void kl_seccomp_vcpu_thread(void);
 
+struct kl_run_config;
+
 /**
- * Called by kl_inst_run_loop after setup, before KVM_RUN: install the
- * filter if this thread is marked (and it is not installed yet). Returns 0
- * or a negative errno.
+ * Called by kl_inst_run_loop after setup, before KVM_RUN: if this thread is
+ * marked (and not yet filtered), confine its file access to cfg's preopens
+ * (landlock.h), then install the filter. Returns 0 or a negative errno.
  */
-int kl_seccomp_vcpu_enter(void);
+int kl_seccomp_vcpu_enter(const struct kl_run_config *cfg);
 
 /** 1 if the calling thread has the vCPU filter, else 0. */
 int kl_seccomp_vcpu_active(void);

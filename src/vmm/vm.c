@@ -162,6 +162,8 @@ int kl_vm_restore(struct kl_vm *vm, const struct kl_vm_state *st)
     return OPS(vm)->restore(vm, st);
 }
 
+int kl_vm_quiesce(struct kl_vm *vm) { return OPS(vm)->quiesce ? OPS(vm)->quiesce(vm) : 0; }
+
 int kl_vm_enter_ring0(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t rsi, uint64_t rdx)
 {
     return OPS(vm)->enter_ring0 ? OPS(vm)->enter_ring0(vm, rip, rsp, rsi, rdx) : -ENOTSUP;

@@ -146,6 +146,14 @@ int kl_vm_complete_io(struct kl_vm *vm);
 int kl_vm_save(struct kl_vm *vm, struct kl_vm_state *st);
 int kl_vm_restore(struct kl_vm *vm, const struct kl_vm_state *st);
 
+/**
+ * Make sure no guest code runs until the next kl_vm_run: before a reset
+ * writes the VM's memory for the next request. 0, or -errno when that
+ * cannot be proven (the VM must then be destroyed). KVM's vCPU runs only
+ * inside kl_vm_run; a process sandbox is made to park (vm_proc_x86_64.c).
+ */
+int kl_vm_quiesce(struct kl_vm *vm);
+
 /** Point the vCPU at ring-0 code with the given rsp, rsi and rdx. */
 int kl_vm_enter_ring0(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t rsi, uint64_t rdx);
 

@@ -33,6 +33,7 @@ struct kl_vm_ops {
     int (*save)(struct kl_vm *vm, struct kl_vm_state *st);
     int (*restore)(struct kl_vm *vm, const struct kl_vm_state *st);
     int (*enter_ring0)(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t rsi, uint64_t rdx);
+    int (*quiesce)(struct kl_vm *vm);  /* NULL: stopped whenever the host runs */
     void (*destroy)(struct kl_vm *vm);
 };
 

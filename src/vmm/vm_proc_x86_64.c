@@ -2,7 +2,10 @@
 #include "vmm/proc.h"
 
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,8 @@
 #define LIVENESS_NS (10 * 1000000ull)
 /* After the timeout kick, how long the guest has to stop before SIGKILL. */
 #define KICK_GRACE_NS (200 * 1000000ull)
+/* How long a tender told to park has to make its park call. */
+#define PARK_GRACE_MS 200
 
 /* ---- the handshake (proc_chan.h) ---- */
 
@@ -50,14 +55,111 @@ static void futex_wait(volatile uint32_t *w, uint32_t val, uint64_t ns)
     syscall(SYS_futex, w, FUTEX_WAIT, val, &ts, NULL, 0);
 }
 
+/* ---- parking (proc_chan.h) ---- */
+
+/*
+ * Wait for the park call's notification and check that the kernel saw it
+ * come from the park instruction. Then the tender is blocked in the kernel
+ * until we answer, and resumes only in code that obeys the channel.
+ */
+static int park_notification(struct kl_vm *vm)
+{
+    struct pollfd p[2] = {{vm->notif_fd, POLLIN, 0}, {vm->pidfd, POLLIN, 0}};
+    struct seccomp_notif n;
+    int rc;
+
+    for (;;) {
+        rc = poll(p, 2, PARK_GRACE_MS);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0 || (p[1].revents & POLLIN) || !(p[0].revents & POLLIN))
+            return kl_proc_check_dead(vm) ? -ECHILD : -ETIMEDOUT;
+        memset(&n, 0, sizeof(n));
+        if (ioctl(vm->notif_fd, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+            if (errno == EINTR || errno == ENOENT)
+                continue;   /* interrupted before we read it: it calls again */
+            return -errno;
+        }
+        break;
+    }
+    if (n.data.arch != AUDIT_ARCH_X86_64 || n.data.nr != SYS_futex ||
+        n.data.instruction_pointer != KL_TENDER_PARKED_GVA)
+        return -EPROTO;   /* the filter lets nothing else through */
+    vm->park_id = n.id;
+    vm->parked = 1;
+    return 0;
+}
+
+/* Answer the park call: the tender reads the reply we just posted. */
+static int unpark(struct kl_vm *vm)
+{
+    struct seccomp_notif_resp r = {.id = vm->park_id, .val = 0, .error = 0, .flags = 0};
+    int rc;
+
+    vm->parked = 0;
+    for (int tries = 0; tries < 3; tries++) {
+        if (ioctl(vm->notif_fd, SECCOMP_IOCTL_NOTIF_SEND, &r) == 0)
+            return 0;
+        if (errno != ENOENT)
+            return -errno;
+        /* A signal ended the call before our answer: it parks again. */
+        if ((rc = park_notification(vm)) < 0)
+            return rc;
+        vm->parked = 0;
+        r.id = vm->park_id;
+    }
+    return -EIO;
+}
+
+/*
+ * Make the sandbox provably stopped before its memory is reset and the next
+ * request's data is written: tell the tender to park and wait for the park
+ * call. A sandbox that does not park (its guest posted a fake event and
+ * runs on, or it died) fails here and is discarded by the caller. The
+ * request-bearing fields of the channel are then cleared.
+ */
+static int proc_quiesce(struct kl_vm *vm)
+{
+    volatile struct kl_chan *c = vm->chan;
+    int rc;
+
+    if (vm->parked)
+        return 0;
+    if (vm->dead || kl_proc_check_dead(vm))
+        return -ECHILD;
+    if (!vm->locked || __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != KL_CHAN_CALL)
+        return -EIO;   /* not waiting for us: killed at a timeout, or never answered */
+    c->reply = KL_CHAN_PARK;
+    __atomic_store_n(&c->state, KL_CHAN_REPLY, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&c->guest_sleeps, __ATOMIC_SEQ_CST))
+        syscall(SYS_futex, &c->state, FUTEX_WAKE, 1, NULL, NULL, 0);
+    if ((rc = park_notification(vm)) < 0)
+        return rc;
+    vm->pending = PROC_NONE;
+    c->event = c->nr = c->arg = 0;
+    memset((void *)&c->at_call, 0, sizeof(c->at_call));
+    memset((void *)&c->resume, 0, sizeof(c->resume));
+    memset((void *)&c->fault, 0, sizeof(c->fault));
+    return 0;
+}
+
 int kl_proc_exchange(struct kl_vm *vm, int reply, uint64_t deadline_ns)
 {
     volatile struct kl_chan *c = vm->chan;
     uint64_t spin_until = kl_now_ns() + HOST_SPIN_NS;
+    int rc;
 
     if (vm->dead)
         return -ECHILD;
-    if (reply >= 0) {
+    if (vm->parked) {
+        /* Parked, it continues only with RESUME (or EXIT). */
+        if (reply != KL_CHAN_RESUME && reply != KL_CHAN_EXIT)
+            return -EPROTO;
+        c->reply = (uint32_t)reply;
+        __atomic_store_n(&c->state, KL_CHAN_REPLY, __ATOMIC_SEQ_CST);
+        if ((rc = unpark(vm)) < 0)
+            return kl_proc_check_dead(vm) ? -ECHILD : rc;
+    } else if (reply >= 0) {
         c->reply = (uint32_t)reply;
         __atomic_store_n(&c->state, KL_CHAN_REPLY, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&c->guest_sleeps, __ATOMIC_SEQ_CST))
@@ -294,13 +396,16 @@ static int proc_run(struct kl_vm *vm, struct kl_vm_exit *x)
     if (rc < 0)
         return rc;
     switch (c->event) {
-    case KL_CHAN_EV_HOSTCALL:
+    case KL_CHAN_EV_HOSTCALL: {
+        /* Read once: the guest can change the channel meanwhile. */
+        uint32_t nr = __atomic_load_n(&c->nr, __ATOMIC_RELAXED);
         x->kind = KL_VMX_IO_OUT;
-        x->port = (uint16_t)(KL_HC_PORT_BASE + (c->nr < 0x1000 ? c->nr : 0xFFF));
+        x->port = (uint16_t)(KL_HC_PORT_BASE + (nr < 0x1000 ? nr : 0xFFF));
         x->size = 4;
         x->value = c->arg;
         vm->pending = PROC_RETURN;
         return 0;
+    }
     case KL_CHAN_EV_FAULT:
         x->kind = KL_VMX_IO_OUT;
         x->port = KL_FAULT_PORT;
@@ -372,12 +477,13 @@ static int proc_save(struct kl_vm *vm, struct kl_vm_state *st)
     return 0;
 }
 
+/* Only a parked sandbox is resumed with a new request (proc_quiesce). */
 static int proc_restore(struct kl_vm *vm, const struct kl_vm_state *st)
 {
-    if (vm->dead || kl_proc_check_dead(vm))
-        return -ECHILD;
-    if (vm->pending == PROC_NONE && vm->chan->state != KL_CHAN_CALL)
-        return -EIO;   /* not parked: killed at a timeout, or never answered */
+    int rc;
+
+    if ((rc = proc_quiesce(vm)) < 0)
+        return rc;
     vm->resume = st->regs;
     vm->pending = PROC_RESUME;
     return 0;
@@ -406,5 +512,6 @@ const struct kl_vm_ops kl_vm_proc_ops = {
     .save = proc_save,
     .restore = proc_restore,
     .enter_ring0 = NULL,
+    .quiesce = proc_quiesce,
     .destroy = proc_destroy,
 };

@@ -333,6 +333,9 @@ static int reset(struct kl_warm *w)
     int rc;
 
     w->reset_pages = 0;
+    /* First: nothing of the guest may run while its memory is reset. */
+    if ((rc = kl_vm_quiesce(in->vm)) < 0)
+        return rc;
     if ((rc = grown_runs(w, runs, &nruns)) < 0 || (rc = walk_writable(w, 1, restore_page)) < 0)
         return rc;
     /* The host's own writes set no dirty bit: every one was logged by the

@@ -450,6 +450,57 @@ void race(void)
     leave(0);
 }
 
+/*
+ * fake-exit (process backend): escaped code posts a KL_HC_EXIT on the
+ * channel itself, as the tender's gate would, and keeps running instead of
+ * waiting. A host that takes that as "the sandbox waits" resets it and
+ * writes the next request into it: this code wipes the args it has, spins
+ * until the next request's args appear (burning a core while the sandbox
+ * is pooled), then answers that request itself with "LEAKED: " and its
+ * argv[2]. The host must instead find the sandbox not parked and discard
+ * it, so no later request is ever answered with LEAKED.
+ */
+static void post_exit(void)
+{
+    volatile struct kl_hc_exit *e = (volatile struct kl_hc_exit *)KL_HCALL_GVA;
+    e->kind = KL_EXIT_NORMAL;
+    e->code = 0;
+    e->out_len = out_len;
+    e->err_len = 0;
+    BOOT->out_pending = 0;
+    *CHAN_NR = KL_HC_EXIT;
+    *CHAN_ARG = KL_HCALL_GVA;
+    *CHAN_EVENT = 0;   /* KL_CHAN_EV_HOSTCALL */
+    __atomic_store_n(CHAN_STATE, 1 /* KL_CHAN_CALL */, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(CHAN_HOST_SLEEPS, __ATOMIC_SEQ_CST))
+        sys6(NR_futex, CHAN_GVA, 1 /* FUTEX_WAKE */, 1, 0, 0, 0);
+}
+
+__attribute__((noreturn)) static void fake_exit(void)
+{
+    put("fake exit posted; running on\n");
+    BOOT->argc = 0;
+    post_exit();
+    for (;;) {   /* the next request's boot block */
+        while (__atomic_load_n(&BOOT->argc, __ATOMIC_ACQUIRE) < 3)
+            __builtin_ia32_pause();
+        out_len = 0;
+        put("Content-Type: text/plain\n\nESCAPED: LEAKED the next request's argv[2]: ");
+        put(arg(2));
+        put("\n");
+        BOOT->argc = 0;
+        post_exit();
+    }
+}
+
+/* A hostcall struct in the hostcall area for KL_HC_READY. */
+static void ready(void)
+{
+    volatile struct kl_hc_ready *r = (volatile struct kl_hc_ready *)KL_HCALL_GVA;
+    r->mode = 0;
+    gate(KL_HC_READY, KL_HCALL_GVA);
+}
+
 __attribute__((used)) static void escape_main(void)
 {
     if (entered) {
@@ -458,6 +509,21 @@ __attribute__((used)) static void escape_main(void)
         put("re-entered the image's entry point; trying getpid\n");
         long r = sys6(NR_getpid, 0, 0, 0, 0, 0, 0);
         escaped("getpid after re-entry", r);
+    }
+    /* Instantiating a warm VM (the server's, `run --repeat`): no args yet.
+     * The host snapshots here; each request continues with its own. */
+    if (BOOT->magic == KL_BOOT_MAGIC && BOOT->argc == 0)
+        ready();
+    if (BOOT->magic == KL_BOOT_MAGIC && BOOT->argc >= 2 && streq(arg(1), "echo")) {
+        /* A plain request, answered like a CGI script (server attempts). */
+        put("Content-Type: text/plain\n\necho ");
+        put(arg(2));
+        put("\n");
+        leave(0);
+    }
+    if (BOOT->magic == KL_BOOT_MAGIC && BOOT->argc >= 2 && streq(arg(1), "fake-exit")) {
+        put("Content-Type: text/plain\n\nattempt fake-exit\n");
+        fake_exit();
     }
     if (BOOT->magic != KL_BOOT_MAGIC || BOOT->argc < 2) {
         put("usage: escape.kimg ATTEMPT [OPERAND]\n");

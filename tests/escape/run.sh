@@ -182,7 +182,7 @@ attempt $A spin-until-timeout 124 "timeout after 500 ms" --timeout-ms 500 -- spi
 # Reads outside the guest's regions: far above (where a host heap could
 # be), the KVM system area (GDT page, page tables: supervisor-only, so not
 # mapped at all here), the tender area between its bss and the channel
-# (0x2021000-0x3ff0000), the vsyscall page (execute
+# (0x2022000-0x3ff0000), the vsyscall page (execute
 # only), a typical PIE host address.
 attempt $A read-0x7fff00000000 1 "$(PF 0x7fff00000000 0x4)" read 0x7fff00000000
 attempt $A read-gdt-0x1000 1 "$(PF 0x1000 0x4)" read 0x1000
@@ -201,7 +201,7 @@ attempt $A write-tender-code 1 "$(PF 0x2000000 0x7)" write 0x2000000
 WANT_OUT=ACCESSIBLE attempt $A by-design-read-channel 98 "" read 0x3ff0000
 WANT_OUT=ACCESSIBLE attempt $A by-design-write-channel 98 "" write 0x3ff0000
 WANT_OUT=ACCESSIBLE attempt $A by-design-read-tender-text 98 "" read 0x2000000
-WANT_OUT=ACCESSIBLE attempt $A by-design-write-tender-bss 98 "" write 0x2001000
+WANT_OUT=ACCESSIBLE attempt $A by-design-write-tender-bss 98 "" write "$(sym kl_tender_altstack)"
 
 # Jumps into the tender (its code runs with the guest's privileges only).
 jump() { # NAME ADDR RC ERE
@@ -243,6 +243,13 @@ attempt $A hc-read-into-code 1 "hostcall read: 0x4000000\+16 is outside guest me
 mkdir -p "$TMP/race"
 WANT_OUT="race: host survived" attempt $A hc-race-niov 0 "" --dir "$TMP/race::/r" -- hc-race f 44 14
 
+# Escaped code posts a fake KL_HC_EXIT on the channel and runs on (issue 20,
+# finding 5): the host must not reuse that sandbox, so the next request of
+# the warm VM fails to find one (the server replaces it) instead of being
+# answered by the escaped code with its argv ("ESCAPED: LEAKED ...").
+attempt $A fake-exit-next-request-never-leaks nz "request 1: this VM could not be reset and must be destroyed" \
+  --repeat 2 -- fake-exit next-request-secret
+
 # The address space of a running sandbox: nothing of the server in it.
 timeout -s KILL 60 "$KL" run --isolation process --timeout-ms 3000 "$IMG" spin >/dev/null 2>&1 &
 rp=$!
@@ -253,6 +260,15 @@ if [ -z "$sb" ]; then
 else
   sleep 0.2
   maps=$(cat "/proc/$sb/maps" 2>&1); st=$(cat "/proc/$sb/status" 2>&1); fds=$(ls "/proc/$sb/fd" 2>&1)
+  lim=$(cat "/proc/$sb/limits" 2>&1)
+  # Issue 20, lower item: the tender had no RLIMIT_STACK or RLIMIT_AS (both
+  # hard limits were those of the server: unlimited).
+  why=""
+  for l in "Max stack size" "Max address space"; do
+    v=$(printf '%s\n' "$lim" | awk -v l="$l" 'index($0, l) == 1 { print $(NF - 1) }')
+    case $v in ''|unlimited) why+="$l: hard limit '${v:-not found}'; " ;; esac
+  done
+  [ -z "$why" ] && pass tender_has_stack_and_as_limits || fail tender_has_stack_and_as_limits "${why%; }"
   why=""
   # Allowed: the guest's memfds, the tender's text and bss (anonymous),
   # and what the kernel gives every process (vdso, vvar, its first stack).
@@ -289,6 +305,76 @@ elif [ -n "$left" ]; then
   fail host-killed-leaves-no-sandbox "after SIGKILL of kernless run, its sandbox $left was still running 1 s later (reparented to init, uid nobody; killed now)"
 else pass host-killed-leaves-no-sandbox; fi
 
+# ---- escaped code in a real server, process backend (issue 20) -------------------
+# Deploy accepts only Wasm, so the suite deploys a Wasm function, stops the
+# server and puts escape.kimg in that image's place (an image carries its own
+# SHA-256, which mkimg wrote), then starts the server again on the process
+# backend with its own copy of the tender.
+proc_server() {
+  local pt=$TMP/proc-tender/kl-sandbox img n body why i
+  mkdir -p "$TMP/proc-tender" && cp "$BUILD/guest/kl-sandbox" "$pt"
+  # A custom section makes its image distinct from hello's.
+  cp "$TMP/hello.wasm" "$TMP/esc.wasm" && printf '\000\007\006kl-esc' >>"$TMP/esc.wasm"
+  KERNLESS_SANDBOX_BIN=$pt kl_serve "$TMP/pserve.out" "$TMP/pserve.err" --data "$TMP/pdata" --isolation process
+  [ -n "$PORT" ] || { fail proc-serve-start "no listening line: $(tail -c 300 "$TMP/pserve.err")"; return; }
+  if ! KERNLESS_DATA=$TMP/pdata "$KL" deploy esc "$TMP/esc.wasm" --route /esc >"$TMP/pdeploy.out" 2>&1; then
+    fail proc-serve-deploy "$(tail -c 300 "$TMP/pdeploy.out")"; kl_stop; return
+  fi
+  kl_stop
+  img=$(ls "$TMP/pdata/images/"*.kimg 2>/dev/null)
+  [ "$(echo "$img" | grep -c .)" = 1 ] || { fail proc-serve-image "want one image in $TMP/pdata/images, got: $img"; return; }
+  cp "$IMG" "$img"
+  KERNLESS_SANDBOX_BIN=$pt kl_serve "$TMP/pserve.out" "$TMP/pserve.err" --data "$TMP/pdata" --isolation process
+  [ -n "$PORT" ] || { fail proc-serve-restart "no listening line: $(tail -c 300 "$TMP/pserve.err")"; return; }
+  check_has proc-serve-runs-escape-image "echo first" "$(curl -s -m 20 "$U/esc?echo&first")"
+
+  # Spares and sandboxes in use alike: an unprivileged uid, no_new_privs,
+  # a seccomp filter, and no descriptor but their own memfds (issue 20,
+  # finding 6: spares waited as root, unfiltered, holding the server's log).
+  for _ in $(seq 1 50); do [ "$(tender_pids "$pt" | grep -c .)" -ge 2 ] && break; sleep 0.1; done
+  why=""; n=0
+  for p in $(tender_pids "$pt"); do
+    local st fds
+    st=$(cat "/proc/$p/status" 2>/dev/null) || continue
+    n=$((n + 1))
+    printf '%s\n' "$st" | grep -qE '^Uid:\s+0\s' && why+="$p runs as root; "
+    printf '%s\n' "$st" | grep -qE '^NoNewPrivs:\s+1' || why+="$p: no_new_privs off; "
+    printf '%s\n' "$st" | grep -qE '^Seccomp:\s+2' || why+="$p: no seccomp filter; "
+    for f in /proc/$p/fd/*; do
+      [ -L "$f" ] || continue
+      fds=$(readlink "$f")
+      case $fds in "/memfd:kl-low (deleted)"|"/memfd:kl-mem (deleted)") ;; *) why+="$p holds fd ${f##*/}: $fds; " ;; esac
+    done
+  done
+  [ "$n" -ge 2 ] || why+="want a spare and a warm sandbox, found $n sandbox(es); "
+  [ -z "$why" ] && pass "spares_confined_before_wait ($n sandboxes)" || fail spares_confined_before_wait "${why%; }"
+
+  # Escaped code posts a fake exit and runs on (issue 20, finding 5).
+  check_has proc-serve-fake-exit "attempt fake-exit" "$(curl -s -m 20 "$U/esc?fake-exit")"
+  sleep 1
+  # While pooled, no sandbox may burn CPU: utime + stime (clock ticks,
+  # /proc/PID/stat fields 14 and 15) of all of them over 2 s. A spinning
+  # core adds ~2 s worth of ticks; a parked sandbox none.
+  ticks() { local t=0 p; for p in $(tender_pids "$pt"); do
+      t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+  local t0 t1 hz; hz=$(getconf CLK_TCK)
+  t0=$(ticks); sleep 2; t1=$(ticks)
+  if [ $((t1 - t0)) -lt $((hz / 5)) ]; then pass "pooled_sandbox_burns_no_cpu ($((t1 - t0)) ticks in 2 s)"
+  else fail pooled_sandbox_burns_no_cpu "the sandboxes used $((t1 - t0)) clock ticks (of $hz/s) in 2 s while pooled"; fi
+  # The next requests are served, each with its own data, never by it.
+  why=""
+  for i in 1 2 3 4 5; do
+    body=$(curl -s -m 20 "$U/esc?echo&secret-$i")
+    case $body in *ESCAPED*|*LEAKED*) why+="request $i was answered by the escaped code: $(echo "$body" | tr '\n' ' ' | head -c 200); " ;;
+      *"echo secret-$i"*) ;; *) why+="request $i: $(echo "$body" | head -c 200); " ;; esac
+  done
+  [ -z "$why" ] && pass fake_exit_next_request_never_leaks_serve || fail fake_exit_next_request_never_leaks_serve "${why%; }"
+  s=$(grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/pserve.err")
+  [ -z "$s" ] && pass proc-serve-no-sanitizer-report || fail proc-serve-no-sanitizer-report "$s"
+  kl_stop
+  n=$(tender_pids "$pt" | tr '\n' ' '); [ -n "$n" ] && kill -KILL $n 2>/dev/null
+}
+
 # ---- KVM -----------------------------------------------------------------------
 # The same attempts run on KVM in tests/kvm (natively where /dev/kvm exists,
 # else inside scripts/kvm-vm.sh's emulated machine), with the same checks:
@@ -308,6 +394,9 @@ if [ "$have_server" = 1 ]; then
   [ -z "$left" ] && pass serve-stop-leaves-no-sandbox ||
     fail serve-stop-leaves-no-sandbox "2 s after SIGTERM of kernless serve (which exited), sandbox(es) $left still ran (killed now)"
 fi
+
+# After the first server stopped (it used $SPID, $U).
+if [ -s "$TMP/hello.wasm" ]; then proc_server; else fail proc-serve "no hello.wasm to deploy"; fi
 
 # The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
 kl_end

@@ -1,5 +1,6 @@
 /* test_seccomp.c - the vCPU seccomp filter: on for the thread that installs it, refusing what is not listed, off with KERNLESS_NO_SECCOMP. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -9,21 +10,24 @@
 #include "unit.h"
 #include "vmm/seccomp.h"
 
-/* The Seccomp: field of this thread's /proc status: 0 off, 2 filtering. */
-static int seccomp_mode(void)
+/* The Seccomp: field of this thread's /proc status (`fd`, opened before
+ * Landlock confined the thread; -1: open it now): 0 off, 2 filtering. */
+static int seccomp_mode_of(int fd)
 {
-    char buf[4096], *p;
-    FILE *f = fopen("/proc/thread-self/status", "r");
-    int mode = -1;
+    char buf[8192], *p;
+    int own = fd < 0 ? (fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC)) : -1;
+    ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
 
-    if (!f)
+    if (own >= 0)
+        close(own);
+    if (n <= 0)
         return -1;
-    while (fgets(buf, sizeof(buf), f))
-        if ((p = strstr(buf, "Seccomp:")) == buf)
-            mode = atoi(buf + 8);
-    fclose(f);
-    return mode;
+    buf[n] = 0;
+    p = strstr(buf, "\nSeccomp:");
+    return p ? atoi(p + 9) : -1;
 }
+
+static int seccomp_mode(void) { return seccomp_mode_of(-1); }
 
 struct result {
     int rc, active, mode, sock, sock_errno, ppid, ppid_errno, again, fork_rc, fork_errno, thread_rc;
@@ -38,10 +42,14 @@ static void *vcpu_thread(void *arg)
 {
     struct result *r = arg;
 
+    int status = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+
     kl_seccomp_vcpu_thread();                     /* as the dedicated vCPU threads do */
-    r->rc = kl_seccomp_vcpu_enter();
+    r->rc = kl_seccomp_vcpu_enter(NULL);
     r->active = kl_seccomp_vcpu_active();
-    r->mode = seccomp_mode();
+    r->mode = seccomp_mode_of(status);
+    if (status >= 0)
+        close(status);
     errno = 0;
     r->sock = socket(AF_INET, SOCK_STREAM, 0);   /* not on the list */
     r->sock_errno = errno;
@@ -68,7 +76,7 @@ static void *unmarked_thread(void *arg)
 {
     int *active = arg;
 
-    *active = kl_seccomp_vcpu_enter() == 0 ? kl_seccomp_vcpu_active() : -1;
+    *active = kl_seccomp_vcpu_enter(NULL) == 0 ? kl_seccomp_vcpu_active() : -1;
     return NULL;
 }
 
