@@ -31,12 +31,17 @@ static json_t *nodes_quiet(const struct kl_client *c)
     return arr;
 }
 
-/* A client for one node: the same token, the node's address. */
+/* A client for one node: the same token, the node's admin address (its
+ * function address for a node older than the admin listener, which served
+ * both on one). */
 static void node_client(const struct kl_client *c, json_t *node, struct kl_client *out)
 {
+    const char *a = json_string_value(json_object_get(node, "admin_address"));
+
+    if (a == NULL || *a == 0)
+        a = json_string_value(json_object_get(node, "address"));
     *out = *c;
-    snprintf(out->url, sizeof(out->url), "http://%s",
-             json_string_value(json_object_get(node, "address")));
+    snprintf(out->url, sizeof(out->url), "http://%s", a ? a : "");
 }
 
 struct tagged {
