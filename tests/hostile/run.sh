@@ -217,7 +217,7 @@ concurrent() {
 }
 # Host VMs of the hostile functions, from /metrics (the control keeps its own).
 hostile_vms() {
-  curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$U/metrics" |
+  curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$ADMIN/metrics" |
     awk '/^kernless_pool_vms\{/ && !/pool="control@/ { n += $2 } END { print n + 0 }'
 }
 # wait_reaped: until every hostile function's VMs are gone (idle reaper), max 20 s

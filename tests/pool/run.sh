@@ -30,18 +30,19 @@ pass build_functions
 
 export KERNLESS_DATA=$W/data
 unset KERNLESS_TOKEN
-"$KL" serve --listen 127.0.0.1:0 --data "$W/data" --idle-ms 400 --max-per-fn 2 --queue 3 \
-  >"$W/serve.out" 2>"$W/serve.err" &
+"$KL" serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data "$W/data" --idle-ms 400 \
+  --max-per-fn 2 --queue 3 >"$W/serve.out" 2>"$W/serve.err" &
 SPID=$!
 for _ in $(seq 1 100); do
-  PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve.out" 2>/dev/null | sed 's/.*://')
+  kl_listen_ports "$(grep -m1 ' serving ' "$W/serve.out" 2>/dev/null)"
   [ -n "$PORT" ] && break; sleep 0.1
 done
 [ -n "${PORT:-}" ] || { fail serve "server did not start: $(head -c 300 "$W/serve.err")"; exit 1; }
-export KERNLESS_URL=http://127.0.0.1:$PORT
-U=$KERNLESS_URL
+export KERNLESS_URL=http://127.0.0.1:$APORT
+U=http://127.0.0.1:$PORT
+ADMIN=$KERNLESS_URL
 TOKEN=$(cat "$W/data/admin.token")
-metrics() { curl -s -H "Authorization: Bearer $TOKEN" "$U/metrics"; }
+metrics() { curl -s -H "Authorization: Bearer $TOKEN" "$ADMIN/metrics"; }
 for f in counter secret grow slow; do
   "$KL" deploy $f "$W/fn/$f.wasm" --route /$f --timeout-ms 3000 >"$W/deploy-$f.log" 2>&1 \
     || { fail "deploy_$f" "$(tail -c 300 "$W/deploy-$f.log")"; exit 1; }
