@@ -220,6 +220,7 @@ int kl_client_cmd_nodes(const struct kl_client *c, int argc, char **argv)
 {
     json_t *o, *n;
     size_t i;
+    const char *a;
     char when[32];
     time_t t;
     struct tm tm;
@@ -238,15 +239,16 @@ int kl_client_cmd_nodes(const struct kl_client *c, int argc, char **argv)
         json_decref(o);
         return 0;
     }
-    printf("%-24s %-22s %-10s %-8s %-20s %s\n", "NAME", "ADDRESS", "ISOLATION", "VERSION",
-           "LAST SEEN", "HEALTH");
+    printf("%-24s %-22s %-22s %-10s %-8s %-20s %s\n", "NAME", "ADDRESS", "ADMIN", "ISOLATION",
+           "VERSION", "LAST SEEN", "HEALTH");
     json_array_foreach(json_object_get(o, "nodes"), i, n) {
         t = (time_t)(json_integer_value(json_object_get(n, "last_seen_ms")) / 1000);
         localtime_r(&t, &tm);
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-        printf("%-24s %-22s %-10s %-8s %-20s %s\n",
+        a = json_string_value(json_object_get(n, "admin_address"));
+        printf("%-24s %-22s %-22s %-10s %-8s %-20s %s\n",
                json_string_value(json_object_get(n, "name")),
-               json_string_value(json_object_get(n, "address")),
+               json_string_value(json_object_get(n, "address")), a && *a ? a : "-",
                json_string_value(json_object_get(n, "isolation")),
                json_string_value(json_object_get(n, "version")), when,
                json_is_true(json_object_get(n, "healthy")) ? "healthy" : "down");
