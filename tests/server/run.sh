@@ -67,6 +67,7 @@ serve_refuses() {
     fail "$name" "exit $rc; want one 'kernless: ...$want...' line and no data folder, got: $(echo "$out" | head -c 300)"
   fi
 }
+serve_refuses admin_listen_bad "--admin-listen wants HOST:PORT, got \"8081\"" --admin-listen 8081
 serve_refuses isolation_bogus "--isolation must be auto, kvm or process, got 'bogus'" --isolation bogus
 KERNLESS_ISOLATION=vm serve_refuses isolation_env_bogus "KERNLESS_ISOLATION must be auto, kvm or process, got 'vm'"
 if [ ! -e /dev/kvm ]; then
