@@ -19,7 +19,7 @@ FNS=${CLUSTER_FNS:-12}; RUNS=${CLUSTER_RUNS:-3}; SECS=${CLUSTER_SECS:-10}; CONNS
 export CLUSTER_FNS=$FNS
 need_pkgs haproxy postgresql || { blog "cluster: cannot install haproxy/postgresql"; exit 1; }
 PGD=$(mktemp -d /tmp/kl-bench-pg.XXXXXX); chmod 0755 "$PGD"
-declare -a NPID NPORT; HPID=
+declare -a NPID NPORT NAPORT; HPID=
 cleanup() {
   local p
   for p in "${NPID[@]}" $HPID; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -35,14 +35,16 @@ URL=$(kl_pg_url "$PGPORT")
 start_node() {
   local i=$1 t0=$EPOCHREALTIME; shift
   NPORT[$i]=${NPORT[$i]:-$(kl_free_port)}
-  "$KL" serve --isolation "$BENCH_ISOLATION" --listen "127.0.0.1:${NPORT[$i]}" --data "$W/n$i" \
+  NAPORT[$i]=${NAPORT[$i]:-$(kl_free_port)}
+  "$KL" serve --isolation "$BENCH_ISOLATION" --listen "127.0.0.1:${NPORT[$i]}" \
+    --admin-listen "127.0.0.1:${NAPORT[$i]}" --data "$W/n$i" \
     --registry "$URL" --node-name "n$i" "$@" >>"$W/n$i.log" 2>&1 &
   NPID[$i]=$!
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:${NPORT[$i]}/healthz" >/dev/null 2>&1 && break; sleep 0.02; done
   T_UP=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
 }
 for i in 1 2 3; do start_node $i; done
-export KERNLESS_URL=http://127.0.0.1:${NPORT[1]} KERNLESS_TOKEN; KERNLESS_TOKEN=$(cat "$W/n1/admin.token")
+export KERNLESS_URL=http://127.0.0.1:${NAPORT[1]} KERNLESS_TOKEN; KERNLESS_TOKEN=$(cat "$W/n1/admin.token")
 wasm_cc "$ROOT/examples/wagi-hello/hello.c" "$W/hello.wasm" && wasm_cc "$ROOT/tests/server/fn/v2.c" "$W/v2.wasm" || exit 1
 for f in $(seq 1 "$FNS"); do "$KL" deploy "f$f" "$W/hello.wasm" --route "/f$f" >/dev/null 2>&1 || { blog "cluster: deploy f$f failed"; exit 1; }; done
 sleep 1

@@ -59,7 +59,7 @@ rss_kb() { sum_field status VmRSS:; }
 pss_kb() { sum_field smaps_rollup Pss:; }
 nproc_tree() { tree_pids | wc -w; }
 deploy() {
-  KERNLESS_DATA=$W/serve/data KERNLESS_URL=$SERVE_URL "$KL" deploy "$@" >>"$W/deploy.log" 2>&1
+  KERNLESS_DATA=$W/serve/data KERNLESS_URL=$SERVE_ADMIN_URL "$KL" deploy "$@" >>"$W/deploy.log" 2>&1
 }
 # fresh_server: a new server with spin deployed but not yet called (a first call would leave its
 # VM's memory resident and hide one VM from the count); sets RSS_IDLE.

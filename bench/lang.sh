@@ -57,7 +57,7 @@ if [ -n "$SERVE_URL" ]; then
   for l in js python; do
     [ -n "${SKIP[$l]:-}" ] && continue
     ext=js; [ "$l" = python ] && ext=py
-    if KERNLESS_DATA=$W/serve/data KERNLESS_URL=$SERVE_URL "$KL" deploy "hello-$l" "$W/fn/hello.$ext" \
+    if KERNLESS_DATA=$W/serve/data KERNLESS_URL=$SERVE_ADMIN_URL "$KL" deploy "hello-$l" "$W/fn/hello.$ext" \
          --route "/hello-$l" >"$W/deploy-$l.out" 2>&1; then
       URL[$l]=$SERVE_URL/hello-$l
     else

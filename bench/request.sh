@@ -41,7 +41,7 @@ done
 # server_hist: "count sum" of the hello function's latency histogram (server-side seconds).
 server_hist() {
   curl -s --max-time 5 -H "Authorization: Bearer $(cat "$W/serve/data/admin.token" 2>/dev/null)" \
-    "$SERVE_URL/metrics" | awk '
+    "$SERVE_ADMIN_URL/metrics" | awk '
       /^kernless_request_duration_seconds_count\{function="hello"/ { c = $NF }
       /^kernless_request_duration_seconds_sum\{function="hello"/ { s = $NF }
       END { print c + 0, s + 0 }'

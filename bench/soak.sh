@@ -101,12 +101,16 @@ cleanup() {
 }
 trap cleanup EXIT
 SERVE_FLAGS=(--isolation "$BENCH_ISOLATION" --idle-ms "$IDLE_MS")
-"$KL" serve --listen 127.0.0.1:0 --data "$W/data" "${SERVE_FLAGS[@]}" >"$W/serve.out" 2>"$W/serve.err" &
+"$KL" serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data "$W/data" "${SERVE_FLAGS[@]}" \
+  >"$W/serve.out" 2>"$W/serve.err" &
 SPID=$!
 PORT=""
 for _ in $(seq 1 100); do
-  PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve.out" 2>/dev/null | head -n 1 | sed 's/.*://')
-  [ -n "$PORT" ] && break
+  # The start line names the function listener, then the admin one.
+  line=$(grep -m1 ' serving ' "$W/serve.out" 2>/dev/null)
+  PORT=$(printf '%s\n' "$line" | grep -o 'http://127.0.0.1:[0-9]*' | sed -n '1s/.*://p')
+  APORT=$(printf '%s\n' "$line" | grep -o 'http://127.0.0.1:[0-9]*' | sed -n '2s/.*://p')
+  [ -n "$APORT" ] && break
   kill -0 "$SPID" 2>/dev/null || break
   sleep 0.1
 done
@@ -114,7 +118,8 @@ if [ -z "$PORT" ]; then
   echo "soak: the server did not start: $(tail -c 400 "$W/serve.err")" >&2; exit 1
 fi
 U=http://127.0.0.1:$PORT
-export KERNLESS_DATA=$W/data KERNLESS_URL=$U
+ADMIN=http://127.0.0.1:$APORT
+export KERNLESS_DATA=$W/data KERNLESS_URL=$ADMIN
 unset KERNLESS_TOKEN
 TOKEN=$(cat "$W/data/admin.token")
 
@@ -153,7 +158,7 @@ sample_now() {
             END { if (r != "") print r "," h "," t }' "/proc/$SPID/status" 2>/dev/null)
   [ -n "$st" ] || return 1
   fds=$(ls "/proc/$SPID/fd" 2>/dev/null | wc -l)
-  vms=$(curl -s --max-time 5 -H "Authorization: Bearer $TOKEN" "$U/metrics" |
+  vms=$(curl -s --max-time 5 -H "Authorization: Bearer $TOKEN" "$ADMIN/metrics" |
         awk '$1 == "kernless_vms_total" { print $2 }')
   IFS=, read -r rss hwm thr <<<"$st"
   printf '%s,%s,%s,%s,%s,%s\n' "$1" "$rss" "$hwm" "$fds" "$thr" "${vms:-}"
@@ -186,7 +191,7 @@ LOAD_AVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
 ALIVE=yes
 kill -0 "$SPID" 2>/dev/null || ALIVE=no
 HEALTH=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$U/healthz")
-curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$U/metrics" >"$W/metrics.txt"
+curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$ADMIN/metrics" >"$W/metrics.txt"
 # After the load: wait for the idle reaper to give every VM back, then compare with BEFORE.
 sleep "$(awk -v ms="$IDLE_MS" 'BEGIN { printf "%.1f", ms / 1000 + 1.5 }')"
 AFTER=$(sample_now after)

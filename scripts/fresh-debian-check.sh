@@ -32,8 +32,9 @@
 #      "Hello from Kernless!"; then it is stopped.
 #
 # The chroots share the host's network (apt-get must reach the mirror), so
-# `make run` listens on a free port (KERNLESS_LISTEN, which scripts/run.sh
-# honours) instead of 8080, which another server on this host may hold.
+# `make run` listens on free ports (KERNLESS_LISTEN and KERNLESS_ADMIN_LISTEN,
+# which scripts/run.sh honours) instead of 8080 and 8081, which another
+# server on this host may hold.
 # Downloaded .debs are cached in WORK/apt-archives (bind-mounted at
 # /var/cache/apt/archives) so the second chroot does not download them
 # again; apt-get still decides and installs everything itself
@@ -324,9 +325,10 @@ if [ "$DO_TEST" -eq 1 ]; then
 fi
 
 # ---------- phase 3: make run ----------
+# free_port [FIRST]: the first free port from FIRST (default 18080) to 18180.
 free_port() {
   local p
-  for p in $(seq 18080 18180); do
+  for p in $(seq "${1:-18080}" 18180); do
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
@@ -336,6 +338,7 @@ make_run() {
   t0=$(now)
   echo "fresh-debian-check: make run in $R on 127.0.0.1:$PORT (log $log)"
   setsid chroot "$R" /usr/bin/env -i "${ENVV[@]}" KERNLESS_LISTEN="127.0.0.1:$PORT" \
+    KERNLESS_ADMIN_LISTEN="127.0.0.1:$ADMIN_PORT" \
     /bin/bash -c 'cd /work/kernless && exec make run' </dev/null >"$log" 2>&1 &
   BG_PID=$!
   while [ $(( $(now) - t0 )) -lt "$RUN_TIMEOUT" ]; do
@@ -376,6 +379,8 @@ if [ "$DO_RUN" -eq 1 ]; then
   fi
   [ -n "$PORT" ] || PORT=$(free_port)
   [ -n "$PORT" ] || die "no free port in 18080-18180"
+  ADMIN_PORT=$(free_port $((PORT + 1)))
+  [ -n "$ADMIN_PORT" ] || die "no free admin port in $((PORT + 1))-18180"
   make_run run; RUN_STATUS=$ST
   [ "$RUN_STATUS" = ok ] || RC=1
   if [ "$RUN_STATUS" != ok ] && [ "$SECOND_RUN" -eq 1 ] && ! grep -q "curl http://127.0.0.1:$PORT/hello" "$LOGS/run.log"; then

@@ -45,28 +45,41 @@ check_err() {
 }
 
 # kl_serve OUT ERR [serve args...]: start `kernless serve` on 127.0.0.1:0 in
-# the background (environment prefixes of the caller apply) and wait for its
-# listening line. Sets SPID, PORT, U (where functions are served) and ADMIN
-# (where the management API /v1 and the dashboard /_/ are served) and exports
-# KERNLESS_URL (the CLI's server, i.e. ADMIN); PORT is empty if it never came
-# up (ERR says why). Tests send function requests to $U and management
-# requests to $ADMIN, never the other way round.
+# the background (environment prefixes of the caller apply), with its admin
+# listener on 127.0.0.1:0 unless the arguments name an --admin-listen, and
+# wait for its listening line. Sets SPID, PORT (the function listener's),
+# APORT (the admin listener's), U (where functions are served) and ADMIN
+# (where the management API /v1, /metrics and the dashboard /_/ are served)
+# and exports KERNLESS_URL (the CLI's server, i.e. ADMIN); PORT is empty if
+# it never came up (ERR says why). Tests send function requests to $U and
+# management requests to $ADMIN, never the other way round.
 kl_serve() {
-  local out=$1 err=$2
+  local out=$1 err=$2 a admin=(--admin-listen 127.0.0.1:0) line
   shift 2
+  for a in "$@"; do [ "$a" = --admin-listen ] && admin=(); done
   : >"$out"
-  "$KL" serve --listen 127.0.0.1:0 "$@" >"$out" 2>>"$err" &
+  "$KL" serve --listen 127.0.0.1:0 "${admin[@]}" "$@" >"$out" 2>>"$err" &
   SPID=$!
-  PORT=
+  PORT= APORT=
   for _ in $(seq 1 150); do
-    PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" 2>/dev/null | sed 's/.*://')
+    line=$(grep -m1 ' serving ' "$out" 2>/dev/null)
+    kl_listen_ports "$line"
     [ -n "$PORT" ] && break
     kill -0 "$SPID" 2>/dev/null || break
     sleep 0.1
   done
-  export KERNLESS_URL=http://127.0.0.1:$PORT
-  U=$KERNLESS_URL
+  export KERNLESS_URL=http://127.0.0.1:$APORT
+  U=http://127.0.0.1:$PORT
   ADMIN=$KERNLESS_URL
+}
+
+# kl_listen_ports LINE: PORT and APORT from serve's listening line ("serving
+# N function(s) on http://H:P, admin API and dashboard on http://H:P (...");
+# both empty unless the line has both.
+kl_listen_ports() {
+  PORT=$(printf '%s\n' "$1" | sed -n 's/.* on http:\/\/[^ ]*:\([0-9]*\), admin .*/\1/p')
+  APORT=$(printf '%s\n' "$1" | sed -n 's/.* dashboard on http:\/\/[^ ]*:\([0-9]*\) .*/\1/p')
+  [ -n "$APORT" ] || PORT=
 }
 
 # kl_backends: the isolation backends this host offers, one word each

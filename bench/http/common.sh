@@ -103,10 +103,11 @@ setup_nginx() {
 }
 
 # setup_kernless_serve: starts `kernless serve` and deploys the WAGI hello at /hello.
-# Sets SERVE_URL and SERVE_PID, or SERVE_ERR with the reason it is not available.
+# Sets SERVE_URL (functions), SERVE_ADMIN_URL (management API) and SERVE_PID,
+# or SERVE_ERR with the reason it is not available.
 setup_kernless_serve() {
-  local i port="" reason
-  SERVE_URL=""; SERVE_ERR=""
+  local i port="" aport="" reason line
+  SERVE_URL=""; SERVE_ADMIN_URL=""; SERVE_ERR=""
   reason=$(kl_serve_reason)
   if [ -n "$reason" ]; then SERVE_ERR=$reason; return 1; fi
   rm -rf "$W/serve"   # a fresh data folder: nothing left from an earlier server
@@ -114,22 +115,26 @@ setup_kernless_serve() {
   wasm_cc "$ROOT/examples/wagi-hello/hello.c" "$W/serve/hello.wasm" 2>"$W/serve/build.log" ||
     { SERVE_ERR="the WAGI hello does not build"; return 1; }
   # SERVE_ARGS: extra serve options a benchmark needs (e.g. density raises the per-function VM cap).
-  "$KL" serve --isolation "$BENCH_ISOLATION" --listen 127.0.0.1:0 --data "$W/serve/data" ${SERVE_ARGS:-} >"$W/serve/serve.out" 2>"$W/serve/serve.err" &
+  "$KL" serve --isolation "$BENCH_ISOLATION" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+    --data "$W/serve/data" ${SERVE_ARGS:-} >"$W/serve/serve.out" 2>"$W/serve/serve.err" &
   SERVE_PID=$!
   HTTP_PIDS+=($!)
-  for i in $(seq 1 100); do   # port 0: the server prints the port it got
-    port=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve/serve.out" 2>/dev/null | head -n 1 | sed 's/.*://')
-    [ -n "$port" ] && break
+  for i in $(seq 1 100); do   # port 0: the server prints the ports it got (functions, then admin)
+    line=$(grep -m1 ' serving ' "$W/serve/serve.out" 2>/dev/null)
+    port=$(printf '%s\n' "$line" | grep -o 'http://127.0.0.1:[0-9]*' | sed -n '1s/.*://p')
+    aport=$(printf '%s\n' "$line" | grep -o 'http://127.0.0.1:[0-9]*' | sed -n '2s/.*://p')
+    [ -n "$aport" ] && break
     sleep 0.1
   done
-  if [ -z "$port" ]; then
+  if [ -z "$aport" ]; then
     SERVE_ERR="kernless serve did not start: $(tail -c 200 "$W/serve/serve.err" | tr '\n|' '  ')"; return 1
   fi
-  if ! KERNLESS_DATA=$W/serve/data KERNLESS_URL=http://127.0.0.1:$port \
+  if ! KERNLESS_DATA=$W/serve/data KERNLESS_URL=http://127.0.0.1:$aport \
        "$KL" deploy hello "$W/serve/hello.wasm" --route /hello >"$W/serve/deploy.out" 2>"$W/serve/deploy.err"; then
     SERVE_ERR="kernless deploy failed: $(tail -c 200 "$W/serve/deploy.err" | tr '\n|' '  ')"; return 1
   fi
   SERVE_URL="http://127.0.0.1:$port"
+  SERVE_ADMIN_URL="http://127.0.0.1:$aport"
 }
 
 # check_body URL: the answer must be the hello body, or the target is not measured.

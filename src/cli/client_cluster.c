@@ -31,12 +31,17 @@ static json_t *nodes_quiet(const struct kl_client *c)
     return arr;
 }
 
-/* A client for one node: the same token, the node's address. */
+/* A client for one node: the same token, the node's admin address (its
+ * function address for a node older than the admin listener, which served
+ * both on one). */
 static void node_client(const struct kl_client *c, json_t *node, struct kl_client *out)
 {
+    const char *a = json_string_value(json_object_get(node, "admin_address"));
+
+    if (a == NULL || *a == 0)
+        a = json_string_value(json_object_get(node, "address"));
     *out = *c;
-    snprintf(out->url, sizeof(out->url), "http://%s",
-             json_string_value(json_object_get(node, "address")));
+    snprintf(out->url, sizeof(out->url), "http://%s", a ? a : "");
 }
 
 struct tagged {
@@ -215,6 +220,7 @@ int kl_client_cmd_nodes(const struct kl_client *c, int argc, char **argv)
 {
     json_t *o, *n;
     size_t i;
+    const char *a;
     char when[32];
     time_t t;
     struct tm tm;
@@ -233,15 +239,16 @@ int kl_client_cmd_nodes(const struct kl_client *c, int argc, char **argv)
         json_decref(o);
         return 0;
     }
-    printf("%-24s %-22s %-10s %-8s %-20s %s\n", "NAME", "ADDRESS", "ISOLATION", "VERSION",
-           "LAST SEEN", "HEALTH");
+    printf("%-24s %-22s %-22s %-10s %-8s %-20s %s\n", "NAME", "ADDRESS", "ADMIN", "ISOLATION",
+           "VERSION", "LAST SEEN", "HEALTH");
     json_array_foreach(json_object_get(o, "nodes"), i, n) {
         t = (time_t)(json_integer_value(json_object_get(n, "last_seen_ms")) / 1000);
         localtime_r(&t, &tm);
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-        printf("%-24s %-22s %-10s %-8s %-20s %s\n",
+        a = json_string_value(json_object_get(n, "admin_address"));
+        printf("%-24s %-22s %-22s %-10s %-8s %-20s %s\n",
                json_string_value(json_object_get(n, "name")),
-               json_string_value(json_object_get(n, "address")),
+               json_string_value(json_object_get(n, "address")), a && *a ? a : "-",
                json_string_value(json_object_get(n, "isolation")),
                json_string_value(json_object_get(n, "version")), when,
                json_is_true(json_object_get(n, "healthy")) ? "healthy" : "down");
@@ -263,6 +270,10 @@ static void hap_name(const char *in, char *out, size_t len)
 static const char hap_head[] =
     "# HAProxy in front of a Kernless cluster; made by `kernless haproxy-config`.\n"
     "# Run: haproxy -f THIS_FILE. Make it again when nodes join or leave.\n"
+    "# It fronts the nodes' function listeners (serve --listen). Their management\n"
+    "# API and dashboard (serve --admin-listen) are another origin: proxied only\n"
+    "# by the kernless_admin frontend that `haproxy-config --admin-listen ADDR`\n"
+    "# adds; bind that one to an internal address.\n"
     "global\n"
     "    maxconn 4096\n"
     "\n"
@@ -294,19 +305,57 @@ static const char hap_head[] =
     "    http-check expect status 200\n"
     "    default-server check inter 1s fall 2 rise 2\n";
 
+/* The admin side: any node answers for the shared registry (logs are
+ * gathered from each node by the CLI); never retried unless idempotent. */
+static const char hap_admin[] =
+    "\n"
+    "frontend kernless_admin\n"
+    "    bind %s\n"
+    "    default_backend kernless_admin_nodes\n"
+    "\n"
+    "backend kernless_admin_nodes\n"
+    "    balance roundrobin\n"
+    "    http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }\n"
+    "    option httpchk GET /healthz\n"
+    "    http-check expect status 200\n"
+    "    default-server check inter 1s fall 2 rise 2\n";
+
+/* One "server" line per healthy node, at its address under `key`. */
+static void hap_servers(json_t *nodes, const char *key)
+{
+    char name[128];
+    const char *a;
+    json_t *n;
+    size_t i;
+
+    json_array_foreach(nodes, i, n) {
+        if (!json_is_true(json_object_get(n, "healthy")))
+            continue;
+        a = json_string_value(json_object_get(n, key));
+        if (a == NULL || *a == 0)   /* a node older than the admin listener */
+            a = json_string_value(json_object_get(n, "address"));
+        hap_name(json_string_value(json_object_get(n, "name")), name, sizeof(name));
+        printf("    server %s %s\n", name, a ? a : "");
+    }
+}
+
 int kl_client_cmd_haproxy(const struct kl_client *c, int argc, char **argv)
 {
-    const char *listen = ":8000";
-    char name[128];
+    const char *listen = ":8000", *admin = NULL;
     json_t *o, *n;
     size_t i, live = 0;
-    int st;
+    int st, a;
 
-    if (argc == 3 && strcmp(argv[1], "--listen") == 0)
-        listen = argv[2];
-    else if (argc != 1) {
-        fprintf(stderr, "kernless: usage: kernless haproxy-config [--listen ADDR]\n");
-        return 2;
+    for (a = 1; a < argc; a += 2) {
+        if (a + 1 < argc && strcmp(argv[a], "--listen") == 0) {
+            listen = argv[a + 1];
+        } else if (a + 1 < argc && strcmp(argv[a], "--admin-listen") == 0) {
+            admin = argv[a + 1];
+        } else {
+            fprintf(stderr, "kernless: usage: kernless haproxy-config [--listen ADDR] "
+                    "[--admin-listen ADDR]\n");
+            return 2;
+        }
     }
     if ((o = kl_client_call_json(c, "haproxy-config", "GET", "/v1/nodes", NULL, &st)) == NULL)
         return st;
@@ -318,11 +367,10 @@ int kl_client_cmd_haproxy(const struct kl_client *c, int argc, char **argv)
         return 1;
     }
     printf(hap_head, listen);
-    json_array_foreach(json_object_get(o, "nodes"), i, n) {
-        if (!json_is_true(json_object_get(n, "healthy")))
-            continue;
-        hap_name(json_string_value(json_object_get(n, "name")), name, sizeof(name));
-        printf("    server %s %s\n", name, json_string_value(json_object_get(n, "address")));
+    hap_servers(json_object_get(o, "nodes"), "address");
+    if (admin != NULL) {
+        printf(hap_admin, admin);
+        hap_servers(json_object_get(o, "nodes"), "admin_address");
     }
     json_decref(o);
     return 0;

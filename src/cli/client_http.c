@@ -18,7 +18,8 @@ void kl_client_init(struct kl_client *c)
     size_t n;
 
     memset(c, 0, sizeof(*c));
-    snprintf(c->url, sizeof(c->url), "%s", u && *u ? u : "http://127.0.0.1:8080");
+    /* The management API's listener (serve --admin-listen), not the functions'. */
+    snprintf(c->url, sizeof(c->url), "%s", u && *u ? u : "http://127.0.0.1:8081");
     n = strlen(c->url);
     while (n > 0 && c->url[n - 1] == '/')
         c->url[--n] = 0;

@@ -23,12 +23,15 @@
 #include "server/datadir.h"
 
 #define UP_LISTEN "127.0.0.1:3000"
+/* Deploys go here, never to the function listener; any free port, printed. */
+#define UP_ADMIN_LISTEN "127.0.0.1:0"
 #define UP_START_S 120        /* a server under ASan starts slowly */
 #define UP_TICK_MS 250
 
 struct up {
     const char *file;
     const char *listen;
+    const char *admin_listen;
     const char *isolation;
     int watch;
     struct kl_manifest m;
@@ -37,7 +40,8 @@ struct up {
     int out_fd;               /* the server's stdout; -1 once closed */
     char line[2048];          /* a partial line of it */
     size_t line_len;
-    char url[256];
+    char url[256];            /* the functions' listener */
+    char admin_url[256];      /* the management API's listener */
     struct kl_client c;
     uint64_t *prints;         /* per function, for --watch */
     uint64_t manifest_print;
@@ -53,7 +57,7 @@ static void on_stop(int sig)
 static int usage(void)
 {
     fprintf(stderr, "kernless: usage: kernless up [-f kernless.toml] [--listen HOST:PORT] "
-            "[--watch] [--isolation auto|kvm|process]\n");
+            "[--admin-listen HOST:PORT] [--watch] [--isolation auto|kvm|process]\n");
     return 2;
 }
 
@@ -64,6 +68,7 @@ static int parse_args(struct up *u, int argc, char **argv)
 
     u->file = KL_MANIFEST_DEFAULT;
     u->listen = UP_LISTEN;
+    u->admin_listen = UP_ADMIN_LISTEN;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
@@ -78,6 +83,8 @@ static int parse_args(struct up *u, int argc, char **argv)
             u->file = v;
         else if (strcmp(a, "--listen") == 0)
             u->listen = v;
+        else if (strcmp(a, "--admin-listen") == 0)
+            u->admin_listen = v;
         else if (strcmp(a, "--isolation") == 0)
             u->isolation = v;
         else
@@ -89,16 +96,26 @@ static int parse_args(struct up *u, int argc, char **argv)
 
 /* ---- the server: `kernless serve` as a child, so serving is the same code ---- */
 
-/* "kernless: serving N function(s) on http://H:P (data ...)" -> the URL. */
+/* The URL that starts at `p`, up to a space or comma, into `out`. */
+static void url_at(const char *p, char *out, size_t len)
+{
+    size_t n = strcspn(p, " ,");
+
+    snprintf(out, len, "%.*s", (int)n, p);
+}
+
+/* "kernless: serving N function(s) on http://H:P, admin API and dashboard on
+ * http://H:P (data ...)" -> the two URLs. */
 static int take_url(struct up *u, const char *line)
 {
-    const char *p = strstr(line, " serving "), *q;
+    const char *p = strstr(line, " serving "), *a;
 
     if (p == NULL || strncmp(line, "kernless:", 9) != 0 || (p = strstr(p, " on http")) == NULL)
         return 0;
-    p += 4;
-    q = strchr(p, ' ');
-    snprintf(u->url, sizeof(u->url), "%.*s", q ? (int)(q - p) : (int)strlen(p), p);
+    if ((a = strstr(p, " dashboard on http")) == NULL)
+        return 0;
+    url_at(p + 4, u->url, sizeof(u->url));
+    url_at(a + 14, u->admin_url, sizeof(u->admin_url));
     return 1;
 }
 
@@ -144,7 +161,7 @@ static void forward_output(struct up *u)
 
 static void exec_server(struct up *u, int out, pid_t parent)
 {
-    char *argv[10];
+    char *argv[12];
     int n = 0;
 
     /* The server must not outlive `up`, however `up` ends (also if it
@@ -156,6 +173,8 @@ static void exec_server(struct up *u, int out, pid_t parent)
     argv[n++] = "serve";
     argv[n++] = "--listen";
     argv[n++] = (char *)u->listen;
+    argv[n++] = "--admin-listen";
+    argv[n++] = (char *)u->admin_listen;
     argv[n++] = "--data";
     argv[n++] = u->data;
     if (u->isolation != NULL) {
@@ -251,7 +270,8 @@ static void print_routes(struct up *u)
 {
     size_t i;
 
-    printf("Serving %s (data in %s)\nAvailable routes:\n", u->url, u->data);
+    printf("Serving %s (admin API and dashboard on %s, data in %s)\nAvailable routes:\n",
+           u->url, u->admin_url, u->data);
     for (i = 0; i < u->m.n; i++)
         printf("  %s: %s%s\n", u->m.fns[i].name, u->url, u->m.fns[i].route);
     if (u->watch)
@@ -392,7 +412,7 @@ static int up_start(struct up *u)
     if (start_server(u) != 0)
         return 1;
     kl_client_init(&u->c);
-    snprintf(u->c.url, sizeof(u->c.url), "%s", u->url);
+    snprintf(u->c.url, sizeof(u->c.url), "%s", u->admin_url);
     if (kl_admin_token_read(u->data, u->c.token, sizeof(u->c.token), NULL) < 0) {
         snprintf(why, sizeof(why), "up: cannot read the server's token in %s", u->data);
         return kl_cli_fail("%s", why);
@@ -422,10 +442,14 @@ int kl_cmd_up(int argc, char **argv)
     if ((rc = parse_args(&u, argc, argv)) != 0) {
         if (rc < 0)
             return usage();
-        printf("usage: kernless up [-f kernless.toml] [--listen HOST:PORT] [--watch]\n"
+        printf("usage: kernless up [-f kernless.toml] [--listen HOST:PORT]\n"
+               "                   [--admin-listen HOST:PORT] [--watch]\n"
                "                   [--isolation auto|kvm|process]\n"
                "  -f          the manifest (default kernless.toml)\n"
-               "  --listen    where to serve (default " UP_LISTEN "; port 0 picks one)\n"
+               "  --listen    where to serve functions (default " UP_LISTEN "; port 0\n"
+               "              picks one)\n"
+               "  --admin-listen where the management API and dashboard listen (default\n"
+               "              " UP_ADMIN_LISTEN ": a free port, printed)\n"
                "  --watch     rebuild and redeploy a function when its files change\n"
                "  --isolation as kernless serve\n"
                "Builds every function, serves them with kernless serve (data in\n"

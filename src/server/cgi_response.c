@@ -30,12 +30,18 @@ static int fail(char *why, size_t why_len, const char *fmt, ...)
 }
 
 /* Headers the server owns: framing, hop-by-hop, and its own diagnostics, so
- * a function can neither break the framing nor forge a request id. */
+ * a function can neither break the framing nor forge a request id. And
+ * headers whose reach is the whole origin, which every function shares:
+ * Service-Worker-Allowed would let one function's service worker take
+ * scope "/" and intercept every other function's requests (and, while the
+ * dashboard shared the origin, its token); Clear-Site-Data would wipe every
+ * other function's storage and cookies. */
 static int is_dropped(const char *name)
 {
     static const char *const drop[] = {
         "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
         "Upgrade", "Trailer", "TE", "Proxy-Connection", "X-Request-Id",
+        "Service-Worker-Allowed", "Clear-Site-Data",
     };
     size_t i;
 

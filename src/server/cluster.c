@@ -214,26 +214,38 @@ void kl_cluster_close(struct kl_server *s)
     }
 }
 
+/* The HOST:PORT others reach a listener at: `given`, else where it listens
+ * (by `self`, this machine's name, when it listens everywhere). */
+static void advertised(const char *given, const char *host, const char *port,
+                       const char *self, char *out, size_t len)
+{
+    int v6 = strchr(host, ':') != NULL;
+
+    if (given != NULL)
+        snprintf(out, len, "%s", given);
+    else if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || host[0] == 0)
+        /* Listening everywhere: others reach us by our name, not by 0.0.0.0. */
+        snprintf(out, len, "%s:%s", self, port);
+    else
+        snprintf(out, len, "%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
 int kl_cluster_start(struct kl_server *s, const char *name, const char *advertise,
-                     struct kl_err *err)
+                     const char *admin_advertise, struct kl_err *err)
 {
     struct kl_reg_node *n = &s->node;
     char host[200];
     int rc;
-    int v6 = strchr(s->listen_host, ':') != NULL;
 
     if (gethostname(host, sizeof(host)) < 0)
         snprintf(host, sizeof(host), "kernless");
     host[sizeof(host) - 1] = 0;
-    if (advertise != NULL)
-        snprintf(n->address, sizeof(n->address), "%s", advertise);
-    else if (strcmp(s->listen_host, "0.0.0.0") == 0 || strcmp(s->listen_host, "::") == 0 ||
-             s->listen_host[0] == 0)
-        /* Listening everywhere: others reach us by our name, not by 0.0.0.0. */
-        snprintf(n->address, sizeof(n->address), "%s:%s", host, s->listen_port);
-    else
-        snprintf(n->address, sizeof(n->address), "%s%s%s:%s", v6 ? "[" : "",
-                 s->listen_host, v6 ? "]" : "", s->listen_port);
+    /* HAProxy fronts the function listeners; the CLI gathers logs from
+     * each node's admin listener. */
+    advertised(advertise, s->listen_host, s->listen_port, host, n->address,
+               sizeof(n->address));
+    advertised(admin_advertise, s->admin_host, s->admin_port, host, n->admin_address,
+               sizeof(n->admin_address));
     if (name != NULL)
         snprintf(n->name, sizeof(n->name), "%s", name);
     else
@@ -258,8 +270,9 @@ json_t *kl_cluster_nodes_json(struct kl_server *s, struct kl_err *err)
     if (kl_reg_is_shared(s->reg))
         return kl_reg_nodes_json(s->reg, err);
     clock_gettime(CLOCK_REALTIME, &now);
-    return json_pack("{s:[{s:s,s:s,s:s,s:s,s:I,s:b}]}", "nodes", "name", s->node.name,
+    return json_pack("{s:[{s:s,s:s,s:s,s:s,s:I,s:b,s:s}]}", "nodes", "name", s->node.name,
                      "address", s->node.address, "isolation", s->node.isolation,
                      "version", s->node.version, "last_seen_ms",
-                     (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "healthy", 1);
+                     (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "healthy", 1,
+                     "admin_address", s->node.admin_address);
 }

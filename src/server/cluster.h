@@ -20,11 +20,13 @@ int kl_cluster_open(struct kl_server *s, const char *url, struct kl_err *err);
 
 /**
  * Fill this node's identity (name: `name` or HOST:PORT of this machine;
- * address: `advertise` or the listen address) once the port is known, and,
- * with a shared registry, start heartbeats and the watcher that republishes
- * the table when any node changes a function.
+ * address: `advertise` or the function listen address; admin address:
+ * `admin_advertise` or the admin listen address) once the ports are known,
+ * and, with a shared registry, start heartbeats and the watcher that
+ * republishes the table when any node changes a function.
  */
 int kl_cluster_start(struct kl_server *s, const char *name, const char *advertise,
+                     const char *admin_advertise,
                      struct kl_err *err);
 
 /**

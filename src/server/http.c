@@ -28,6 +28,20 @@ static void one_line(char *s, size_t max)
         s[max] = 0;
 }
 
+/* The admin origin's answers are for our own dashboard and CLI only: no
+ * other origin may embed or read them, and none is ever a document that
+ * runs script (an invoked function's output included: CSP sandbox). The
+ * dashboard's own pages carry their stricter policy (dashboard.c). */
+static void harden_admin(const struct kl_req *r, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+    if (r->kind == KL_REQ_DASHBOARD)
+        return;
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'; sandbox");
+}
+
 enum MHD_Result kl_http_send(struct kl_req *r, struct MHD_Connection *c,
                              int status, struct MHD_Response *resp,
                              const char *cause)
@@ -42,6 +56,8 @@ enum MHD_Result kl_http_send(struct kl_req *r, struct MHD_Connection *c,
      * headers are its own business. */
     if (r->kind != KL_REQ_WAGI)
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->admin)
+        harden_admin(r, resp);
     /* Behind HAProxy, which node answered (set once the node is named). */
     if (__atomic_load_n(&r->srv->node_named, __ATOMIC_ACQUIRE) && kl_reg_is_shared(r->srv->reg))
         MHD_add_response_header(resp, "X-Kernless-Node", r->srv->node.name);
@@ -142,11 +158,13 @@ enum MHD_Result kl_http_error(struct kl_req *r, struct MHD_Connection *c,
 /* libmicrohttpd hands us the raw target here, before it unescapes the path. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
+    const struct kl_listener *l = cls;
     struct kl_req *r = calloc(1, sizeof(*r));
 
     if (r == NULL)
         return NULL;
-    r->srv = cls;
+    r->srv = l->srv;
+    r->admin = l->admin;
     r->t0_ns = kl_now_ns();
     r->target = strndup(uri ? uri : "", KL_URL_MAX + 1);
     kl_random_hex(r->id, 8);
@@ -267,7 +285,34 @@ static enum MHD_Result begin_wagi(struct kl_req *r, struct MHD_Connection *c,
     return MHD_YES;
 }
 
-/* First call for a request: headers are in, the body is not. */
+/* The management API and the dashboard: only on the admin listener. */
+static int is_admin_path(const char *path)
+{
+    return kl_dashboard_path(path) || strcmp(path, "/metrics") == 0 ||
+           strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0;
+}
+
+/* What the admin listener answers that is neither API nor dashboard: "/"
+ * leads to the dashboard, anything else is no function of ours. */
+static enum MHD_Result admin_other(struct kl_req *r, struct MHD_Connection *c,
+                                   const char *path)
+{
+    struct MHD_Response *resp;
+
+    r->kind = KL_REQ_BUILTIN;
+    if (strcmp(path, "/") != 0)
+        return kl_http_error(r, c, 404, "not_found", "the admin listener serves no "
+                             "function (functions are on the --listen address)");
+    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Location", "/_/");
+    return kl_http_send(r, c, 307, resp, NULL);
+}
+
+/* First call for a request: headers are in, the body is not. Functions and
+ * the admin side never answer on each other's listener (issue 20): a
+ * function's page must not share an origin with the dashboard. */
 static enum MHD_Result begin(struct kl_req *r, struct MHD_Connection *c)
 {
     size_t plen, cap = 0;
@@ -283,10 +328,15 @@ static enum MHD_Result begin(struct kl_req *r, struct MHD_Connection *c)
     path[plen] = 0;
     if (strcmp(path, "/healthz") == 0) {
         r->kind = KL_REQ_BUILTIN;
+    } else if (!r->admin && is_admin_path(path)) {
+        r->kind = KL_REQ_BUILTIN;
+        return kl_http_error(r, c, 404, "not_found", "not found here (the management "
+                             "API and the dashboard are on the --admin-listen address)");
+    } else if (r->admin && !is_admin_path(path)) {
+        return admin_other(r, c, path);
     } else if (kl_dashboard_path(path)) {
         r->kind = KL_REQ_DASHBOARD;
-    } else if (strcmp(path, "/metrics") == 0 || strcmp(path, "/v1") == 0 ||
-               strncmp(path, "/v1/", 4) == 0) {
+    } else if (r->admin) {
         r->kind = KL_REQ_API;
         if (!authorized(r, c))
             return kl_http_error(r, c, 401, "unauthorized", "missing or wrong "
@@ -382,8 +432,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* Parse "host:port" / "[v6]:port" into a socket address. */
-static int resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
-                   char *host, size_t host_len, struct kl_err *err)
+static int resolve(const char *flag, const char *listen, struct sockaddr_storage *ss,
+                   socklen_t *len, char *host, size_t host_len, struct kl_err *err)
 {
     struct addrinfo hints = {0}, *ai = NULL;
     char buf[300], *port;
@@ -392,7 +442,7 @@ static int resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *l
     snprintf(buf, sizeof(buf), "%s", listen);
     port = strrchr(buf, ':');
     if (port == NULL || port[1] == 0)
-        return kl_errf(err, -EINVAL, "--listen wants HOST:PORT, got \"%s\"", listen);
+        return kl_errf(err, -EINVAL, "%s wants HOST:PORT, got \"%s\"", flag, listen);
     *port++ = 0;
     if (buf[0] == '[' && port[-2] == ']') {
         port[-2] = 0;
@@ -402,7 +452,7 @@ static int resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *l
     hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
     rc = getaddrinfo(buf[0] ? buf : NULL, port, &hints, &ai);
     if (rc != 0)
-        return kl_errf(err, -EINVAL, "--listen %s: %s", listen, gai_strerror(rc));
+        return kl_errf(err, -EINVAL, "%s %s: %s", flag, listen, gai_strerror(rc));
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);
     *len = ai->ai_addrlen;
     freeaddrinfo(ai);
@@ -410,8 +460,11 @@ static int resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *l
     return 0;
 }
 
-struct MHD_Daemon *kl_http_start(struct kl_server *s, struct kl_err *err)
+struct MHD_Daemon *kl_http_start(struct kl_server *s, int admin, struct kl_err *err)
 {
+    struct kl_listener *l = &s->listeners[admin ? 1 : 0];
+    char *host = admin ? s->admin_host : s->listen_host;
+    char *port = admin ? s->admin_port : s->listen_port;
     struct sockaddr_storage ss;
     const union MHD_DaemonInfo *info;
     struct MHD_Daemon *d;
@@ -420,18 +473,20 @@ struct MHD_Daemon *kl_http_start(struct kl_server *s, struct kl_err *err)
                      MHD_USE_ERROR_LOG;
     char listen[300];
 
-    snprintf(listen, sizeof(listen), "%s:%s", s->listen_host, s->listen_port);
-    if (resolve(listen, &ss, &len, s->listen_host, sizeof(s->listen_host), err) < 0)
+    *l = (struct kl_listener){s, admin ? 1 : 0};
+    snprintf(listen, sizeof(listen), "%s:%s", host, port);
+    if (resolve(admin ? "--admin-listen" : "--listen", listen, &ss, &len, host,
+                sizeof(s->listen_host), err) < 0)
         return NULL;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* One thread per connection: a slow or looping function only ever
      * holds its own connection's thread. */
-    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,  /* must be first */
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_done, l,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(KL_HEADERS_MAX + KL_URL_MAX + 16384),
@@ -442,6 +497,6 @@ struct MHD_Daemon *kl_http_start(struct kl_server *s, struct kl_err *err)
     }
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     if (info != NULL && info->port != 0)
-        snprintf(s->listen_port, sizeof(s->listen_port), "%u", (unsigned)info->port);
+        snprintf(port, sizeof(s->listen_port), "%u", (unsigned)info->port);
     return d;
 }

@@ -29,6 +29,7 @@ struct kl_deploy;
 /** Everything the server tracks about one HTTP request. */
 struct kl_req {
     struct kl_server *srv;
+    int admin;                   /* arrived on the admin listener */
     char *target;                /* raw request target as received */
     const char *method;
     const char *version;
@@ -56,8 +57,11 @@ struct kl_req {
     char metric_fn[KL_FN_NAME_MAX + 1];
 };
 
-/** Start the HTTP daemon for `s` on its listen address; fills s->listen_port. */
-struct MHD_Daemon *kl_http_start(struct kl_server *s, struct kl_err *err);
+/**
+ * Start the HTTP daemon for `s` on its function listen address (`admin` 0:
+ * fills s->listen_port) or its admin one (`admin` 1: fills s->admin_port).
+ */
+struct MHD_Daemon *kl_http_start(struct kl_server *s, int admin, struct kl_err *err);
 
 /**
  * Queue `resp` with `status` (adds X-Request-Id, counts metrics, logs

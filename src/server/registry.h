@@ -28,7 +28,8 @@ struct kl_reg_version {
 /** One node of a cluster, as it registers itself. */
 struct kl_reg_node {
     char name[128];
-    char address[280];     /* HOST:PORT others reach it at */
+    char address[280];     /* HOST:PORT its functions are reached at (HAProxy) */
+    char admin_address[280];   /* HOST:PORT of its management API (the CLI) */
     char isolation[16];
     char version[32];
 };

@@ -19,7 +19,9 @@ static const char schema[] =
     " size BIGINT NOT NULL, data BYTEA NOT NULL);"
     "CREATE TABLE IF NOT EXISTS nodes(name TEXT PRIMARY KEY, address TEXT NOT NULL,"
     " isolation TEXT NOT NULL, version TEXT NOT NULL, started TIMESTAMPTZ NOT NULL,"
-    " last_seen TIMESTAMPTZ NOT NULL);";
+    " last_seen TIMESTAMPTZ NOT NULL);"
+    /* Added with the admin listener; '' from a node older than it. */
+    "ALTER TABLE nodes ADD COLUMN IF NOT EXISTS admin_address TEXT NOT NULL DEFAULT '';";
 
 /* libpq's messages run over several lines, indented with tabs and runs of
  * spaces; keep them to one line with single spaces. */

@@ -16,13 +16,14 @@ static int row_node(void *ctx, int n, const char *const *c)
 {
     json_t *o;
 
-    if (n < 6)
+    if (n < 7)
         return -EIO;
-    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b}", "name", c[0] ? c[0] : "",
+    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:s}", "name", c[0] ? c[0] : "",
                   "address", c[1] ? c[1] : "", "isolation", c[2] ? c[2] : "",
                   "version", c[3] ? c[3] : "",
                   "last_seen_ms", (json_int_t)(c[4] ? strtoll(c[4], NULL, 10) : 0),
-                  "healthy", c[5] != NULL && c[5][0] == 't');
+                  "healthy", c[5] != NULL && c[5][0] == 't',
+                  "admin_address", c[6] ? c[6] : "");
     return json_array_append_new(ctx, o) == 0 ? 0 : -ENOMEM;
 }
 
@@ -32,7 +33,7 @@ json_t *kl_pg_nodes_json(struct kl_registry *r, struct kl_err *err)
 
     if (kl_pg_query(r, "SELECT name, address, isolation, version,"
                  " CAST(EXTRACT(EPOCH FROM last_seen) * 1000 AS BIGINT),"
-                 " last_seen > now() - interval '" HEALTHY_S " seconds'"
+                 " last_seen > now() - interval '" HEALTHY_S " seconds', admin_address"
                  " FROM nodes ORDER BY name", 0, NULL, row_node, arr, err) < 0) {
         json_decref(arr);
         return NULL;
@@ -43,7 +44,8 @@ json_t *kl_pg_nodes_json(struct kl_registry *r, struct kl_err *err)
 static int beat(PGconn *c, const struct kl_reg_node *n)
 {
     static __thread unsigned beats;
-    const char *vals[4] = {n->name, n->address, n->isolation, n->version};
+    const char *vals[5] = {n->name, n->address, n->isolation, n->version,
+                           n->admin_address};
     PGresult *res;
 
     /* Now and then, forget nodes gone for a day: a replaced machine's row
@@ -51,10 +53,11 @@ static int beat(PGconn *c, const struct kl_reg_node *n)
     if (beats++ % 60 == 0)
         PQclear(PQexec(c, "DELETE FROM nodes WHERE last_seen < now() - interval '1 day'"));
     res = PQexecParams(c,
-        "INSERT INTO nodes(name, address, isolation, version, started, last_seen)"
-        " VALUES($1, $2, $3, $4, now(), now()) ON CONFLICT(name) DO UPDATE SET"
-        " address = excluded.address, isolation = excluded.isolation,"
-        " version = excluded.version, last_seen = now()", 4, NULL, vals, NULL, NULL, 0);
+        "INSERT INTO nodes(name, address, isolation, version, admin_address, started,"
+        " last_seen) VALUES($1, $2, $3, $4, $5, now(), now()) ON CONFLICT(name) DO UPDATE"
+        " SET address = excluded.address, isolation = excluded.isolation,"
+        " version = excluded.version, admin_address = excluded.admin_address,"
+        " last_seen = now()", 5, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         PQclear(res);
         return -1;

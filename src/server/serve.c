@@ -20,6 +20,7 @@
 #include "server/http.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
+#define DEFAULT_ADMIN_LISTEN "127.0.0.1:8081"
 
 void kl_log(const char *fmt, ...)
 {
@@ -41,13 +42,19 @@ void kl_log(const char *fmt, ...)
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: kernless serve [--listen HOST:PORT] [--data DIR] [--max-body-mb N]\n"
+        "usage: kernless serve [--listen HOST:PORT] [--admin-listen HOST:PORT]\n"
+        "                      [--data DIR] [--max-body-mb N]\n"
         "                      [--max-upload-mb N] [--max-running N] [--max-per-fn N]\n"
         "                      [--queue N] [--idle-ms N] [--compile-timeout-s N]\n"
         "                      [--isolation auto|kvm|process]\n"
         "                      [--registry URL] [--node-name NAME] [--advertise HOST:PORT]\n"
+        "                      [--admin-advertise HOST:PORT]\n"
         "                      [--no-prefetch]\n"
-        "  --listen      address to serve on (default " DEFAULT_LISTEN "; port 0 picks one)\n"
+        "  --listen      address functions are served on (default " DEFAULT_LISTEN ";\n"
+        "                port 0 picks one)\n"
+        "  --admin-listen address of the management API (/v1), /metrics and the\n"
+        "                dashboard (/_/), a separate origin that serves no function\n"
+        "                (default " DEFAULT_ADMIN_LISTEN "; port 0 picks one)\n"
         "  --data        state folder: registry, images, admin token (default\n"
         "                $KERNLESS_DATA, else $XDG_DATA_HOME/kernless, else\n"
         "                ~/.local/share/kernless)\n"
@@ -67,6 +74,8 @@ static void usage(FILE *f)
         "  --node-name   this node's name in the cluster (default HOSTNAME:PORT)\n"
         "  --advertise   the address other nodes and HAProxy reach this node at\n"
         "                (default the --listen address)\n"
+        "  --admin-advertise the address the CLI reaches this node's admin API at\n"
+        "                (default the --admin-listen address)\n"
         "  --no-prefetch a cluster node fetches each image only when a request first\n"
         "                needs it, not all of them after each change (less disk; but\n"
         "                while the registry is down it serves only what it fetched)\n");
@@ -74,6 +83,7 @@ static void usage(FILE *f)
 
 struct opts {
     const char *listen;
+    const char *admin_listen;
     const char *data;
     long max_body_mb;
     long max_upload_mb;
@@ -86,6 +96,7 @@ struct opts {
     const char *registry;    /* NULL: SQLite in the data folder */
     const char *node_name;
     const char *advertise;
+    const char *admin_advertise;
     int no_prefetch;
 };
 
@@ -106,6 +117,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
         {"listen", required_argument, 0, 'l'}, {"data", required_argument, 0, 'd'},
+        {"admin-listen", required_argument, 0, 'a'},
         {"max-body-mb", required_argument, 0, 'b'},
         {"max-upload-mb", required_argument, 0, 'u'},
         {"max-running", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
@@ -116,20 +128,25 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"registry", required_argument, 0, 'R'},
         {"node-name", required_argument, 0, 'N'},
         {"advertise", required_argument, 0, 'A'},
+        {"admin-advertise", required_argument, 0, 'D'},
         {"no-prefetch", no_argument, 0, 'P'},
         {0, 0, 0, 0},
     };
     int c;
 
-    *o = (struct opts){DEFAULT_LISTEN, NULL, 8, 64, 64, 16, 256, 60000, 300, NULL, NULL,
-                       NULL, NULL, 0};
+    *o = (struct opts){.listen = DEFAULT_LISTEN, .admin_listen = DEFAULT_ADMIN_LISTEN,
+                       .max_body_mb = 8, .max_upload_mb = 64, .max_running = 64,
+                       .max_per_fn = 16, .queue = 256, .idle_ms = 60000,
+                       .compile_timeout_s = 300};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (c == 'l') o->listen = optarg;
+        else if (c == 'a') o->admin_listen = optarg;
         else if (c == 'I') o->isolation = optarg;
         else if (c == 'R') o->registry = optarg;
         else if (c == 'N') o->node_name = optarg;
         else if (c == 'A') o->advertise = optarg;
+        else if (c == 'D') o->admin_advertise = optarg;
         else if (c == 'P') o->no_prefetch = 1;
         else if (c == 'd') o->data = optarg;
         else if (c == 'b' && number(optarg, 1, 1024, &o->max_body_mb) == 0) continue;
@@ -192,18 +209,41 @@ static int open_state(struct kl_server *s, const struct opts *o, struct kl_err *
     return kl_logs_open(db, &s->logs, err);
 }
 
-/* Everything up to a listening daemon; the caller waits and tears down. */
+/* "HOST:PORT" of option `flag` into the host and port buffers of `s`. */
+static int split_listen(const char *flag, const char *addr, char *host, char *port,
+                        struct kl_err *err)
+{
+    const char *colon = strrchr(addr, ':');
+    struct kl_server *s = NULL;
+
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof(s->listen_host) ||
+        strlen(colon + 1) >= sizeof(s->listen_port))
+        return kl_errf(err, -EINVAL, "%s wants HOST:PORT, got \"%s\"", flag, addr);
+    snprintf(host, sizeof(s->listen_host), "%.*s", (int)(colon - addr), addr);
+    snprintf(port, sizeof(s->listen_port), "%s", colon + 1);
+    return 0;
+}
+
+/* "http://HOST:PORT", with brackets around an IPv6 host. */
+static void url_of(const char *host, const char *port, char *out, size_t len)
+{
+    int v6 = strchr(host, ':') != NULL;
+
+    snprintf(out, len, "http://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+/* Everything up to the listening daemons (d[0] functions, d[1] admin); the
+ * caller waits and tears down. */
 static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **d,
                  struct kl_err *err)
 {
-    const char *colon = strrchr(o->listen, ':');
-    int rc, v6;
+    char fn_url[300], admin_url[300];
+    int rc;
 
-    if (colon == NULL || (size_t)(colon - o->listen) >= sizeof(s->listen_host))
-        return kl_errf(err, -EINVAL, "--listen wants HOST:PORT, got \"%s\"", o->listen);
-    snprintf(s->listen_host, sizeof(s->listen_host), "%.*s",
-             (int)(colon - o->listen), o->listen);
-    snprintf(s->listen_port, sizeof(s->listen_port), "%s", colon + 1);
+    if ((rc = split_listen("--listen", o->listen, s->listen_host, s->listen_port, err)) < 0 ||
+        (rc = split_listen("--admin-listen", o->admin_listen, s->admin_host,
+                           s->admin_port, err)) < 0)
+        return rc;
     s->max_body = (size_t)o->max_body_mb << 20;
     s->max_upload = (size_t)o->max_upload_mb << 20;
     s->compile_timeout_s = (unsigned)o->compile_timeout_s;
@@ -222,15 +262,19 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     pthread_mutex_unlock(&s->control_lock);
     if (rc < 0)
         return rc;
-    *d = kl_http_start(s, err);
-    if (*d == NULL)
+    d[0] = kl_http_start(s, 0, err);
+    if (d[0] == NULL)
         return err->code ? err->code : -EIO;
-    if ((rc = kl_cluster_start(s, o->node_name, o->advertise, err)) < 0)
+    d[1] = kl_http_start(s, 1, err);
+    if (d[1] == NULL)
+        return err->code ? err->code : -EIO;
+    if ((rc = kl_cluster_start(s, o->node_name, o->advertise, o->admin_advertise, err)) < 0)
         return rc;
-    v6 = strchr(s->listen_host, ':') != NULL;
-    printf("kernless: serving %zu function(s) on http://%s%s%s:%s (data %s, isolation %s%s%s)\n",
-           s->table ? s->table->n : 0, v6 ? "[" : "", s->listen_host, v6 ? "]" : "",
-           s->listen_port, s->data, kl_isolation_name(),
+    url_of(s->listen_host, s->listen_port, fn_url, sizeof(fn_url));
+    url_of(s->admin_host, s->admin_port, admin_url, sizeof(admin_url));
+    printf("kernless: serving %zu function(s) on %s, admin API and dashboard on %s "
+           "(data %s, isolation %s%s%s)\n", s->table ? s->table->n : 0, fn_url, admin_url,
+           s->data, kl_isolation_name(),
            o->registry ? ", cluster node " : "", o->registry ? s->node.name : "");
     fflush(stdout);
     return 0;
@@ -253,7 +297,7 @@ static void drain_deploys(struct kl_server *s)
 int kl_cmd_serve(int argc, char **argv)
 {
     struct kl_server s;
-    struct MHD_Daemon *d = NULL;
+    struct MHD_Daemon *d[2] = {NULL, NULL};
     struct kl_err err = {0};
     sigset_t set;
     int rc, sig = 0;
@@ -288,13 +332,14 @@ int kl_cmd_serve(int argc, char **argv)
             char desc[700];
             kl_log("isolation: %s", kl_cli_isolation_desc(desc, sizeof(desc)));
         }
-        rc = start(&s, &o, &d, &err);
+        rc = start(&s, &o, d, &err);
     }
     if (rc == 0) {
         sigwait(&set, &sig);
         kl_log("signal %d: stopping", sig);
         kl_logs_wake_all(s.logs);
-        MHD_stop_daemon(d);
+        MHD_stop_daemon(d[0]);
+        MHD_stop_daemon(d[1]);
         drain_deploys(&s);
     } else {
         fprintf(stderr, "kernless: serve: %s\n", err.msg);

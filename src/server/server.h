@@ -38,6 +38,17 @@ struct kl_table {
 };
 
 struct kl_cluster;
+struct kl_server;
+
+/**
+ * One HTTP listener's context: functions (`--listen`) and the management
+ * API with the dashboard (`--admin-listen`) are separate origins, so no
+ * function's response can act on the dashboard's origin.
+ */
+struct kl_listener {
+    struct kl_server *srv;
+    int admin;                /* 1: /v1, /metrics, /_/; 0: functions */
+};
 
 struct kl_server {
     char data[PATH_MAX];
@@ -45,8 +56,11 @@ struct kl_server {
     char modules[PATH_MAX + 16];
     char build[PATH_MAX + 16];   /* compile folders; swept at start */
     char token[KL_TOKEN_HEX + 1];
-    char listen_host[256];
+    char listen_host[256];        /* functions */
     char listen_port[16];
+    char admin_host[256];         /* management API and dashboard */
+    char admin_port[16];
+    struct kl_listener listeners[2];   /* [0] functions, [1] admin */
     size_t max_body;          /* function request bodies */
     size_t max_upload;        /* module uploads */
     unsigned compile_timeout_s;   /* a deploy's whole compile */

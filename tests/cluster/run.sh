@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 . scripts/cluster-lib.sh
 W=$BUILD/cluster-test
 rm -rf "$W"; mkdir -p "$W/fn"
-PGD=; HPID=; declare -a NPID NPORT
+PGD=; HPID=; declare -a NPID NPORT NAPORT
 finish() {
   local i
   kl_stop
@@ -55,8 +55,8 @@ cc_wasm examples/wagi-hello/hello.c "$W/fn/hello.wasm" && cc_wasm tests/server/f
 # ---- a single node (SQLite) lists just itself, in the same shape --------------------
 kl_serve "$W/single.out" "$W/single.err" --data "$W/single"
 if [ -n "$PORT" ]; then
-  o=$(curl -s -H "Authorization: Bearer $(cat "$W/single/admin.token")" "$U/v1/nodes")
-  check single_nodes_shape "1 127.0.0.1:$PORT true number" "$(echo "$o" | jq -r '"\(.nodes | length) \(.nodes[0].address) \(.nodes[0].healthy) \(.nodes[0].last_seen_ms | type)"')"
+  o=$(curl -s -H "Authorization: Bearer $(cat "$W/single/admin.token")" "$ADMIN/v1/nodes")
+  check single_nodes_shape "1 127.0.0.1:$PORT 127.0.0.1:$APORT true number" "$(echo "$o" | jq -r '"\(.nodes | length) \(.nodes[0].address) \(.nodes[0].admin_address) \(.nodes[0].healthy) \(.nodes[0].last_seen_ms | type)"')"
   check single_no_node_header "" "$(curl -s -D - -o /dev/null "$U/healthz" | tr -d '\r' | sed -n 's/^x-kernless-node: //Ip')"
 else
   fail single_node_start "$(tail -c 300 "$W/single.err")"
@@ -65,14 +65,14 @@ kl_stop
 unset KERNLESS_URL
 
 # ---- bad registries: one clear line, non-zero exit ----------------------------
-out=$("$KL" serve --isolation process --listen 127.0.0.1:0 --data "$W/bad" --registry "postgresql://kernless@127.0.0.1:1/postgres" 2>&1 >/dev/null); rc=$?
+out=$("$KL" serve --isolation process --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data "$W/bad" --registry "postgresql://kernless@127.0.0.1:1/postgres" 2>&1 >/dev/null); rc=$?
 check bad_url_exit 1 "$rc"
 check bad_url_one_line 1 "$(printf '%s\n' "$out" | grep -c .)"
 check_has bad_url_reason "cannot open the registry (PostgreSQL)" "$out"
 psql -q "$URL" -c "CREATE DATABASE future" >/dev/null 2>&1
 psql -q "${URL%/postgres}/future" -c "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
   INSERT INTO meta VALUES('schema_version', '999')" >/dev/null 2>&1
-out=$("$KL" serve --isolation process --listen 127.0.0.1:0 --data "$W/bad" --registry "${URL%/postgres}/future" 2>&1 >/dev/null); rc=$?
+out=$("$KL" serve --isolation process --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data "$W/bad" --registry "${URL%/postgres}/future" 2>&1 >/dev/null); rc=$?
 check future_schema_exit 1 "$rc"
 check future_schema_one_line 1 "$(printf '%s\n' "$out" | grep -c .)"
 check_has future_schema_reason "schema version 999 is newer" "$out"
@@ -84,12 +84,13 @@ start_node() {
   local i=$1 a envs=() args=(); shift
   for a in "$@"; do case $a in --*) args+=("$a") ;; *) envs+=("$a") ;; esac; done
   : >"$W/n$i.out"
-  env "${envs[@]}" "$KL" serve --listen "127.0.0.1:${NPORT[$i]:-0}" --data "$W/n$i" --registry "$URL" \
+  env "${envs[@]}" "$KL" serve --listen "127.0.0.1:${NPORT[$i]:-0}" \
+    --admin-listen "127.0.0.1:${NAPORT[$i]:-0}" --data "$W/n$i" --registry "$URL" \
     --node-name "n$i" "${args[@]}" >"$W/n$i.out" 2>>"$W/n$i.err" &
   NPID[$i]=$!
   for _ in $(seq 1 150); do
-    NPORT[$i]=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/n$i.out" 2>/dev/null | sed 's/.*://')
-    [ -n "${NPORT[$i]}" ] && return 0
+    kl_listen_ports "$(grep -m1 ' serving ' "$W/n$i.out" 2>/dev/null)"
+    [ -n "$PORT" ] && { NPORT[$i]=$PORT; NAPORT[$i]=$APORT; return 0; }
     kill -0 "${NPID[$i]}" 2>/dev/null || break
     sleep 0.1
   done
@@ -97,7 +98,7 @@ start_node() {
 }
 start_node 1 && start_node 2 && start_node 3 PATH=/nonexistent || exit 1
 pass nodes_start
-on() { local i=$1; shift; KERNLESS_URL=http://127.0.0.1:${NPORT[$i]} "$KL" "$@"; }
+on() { local i=$1; shift; KERNLESS_URL=http://127.0.0.1:${NAPORT[$i]} "$KL" "$@"; }
 get() { curl -s -m 10 "http://127.0.0.1:${NPORT[$1]}$2"; }
 # wait_for NAME CMD...: poll until CMD succeeds (10 s); no timing is asserted.
 wait_for() {
@@ -110,7 +111,7 @@ up() { curl -sf -m 5 -o /dev/null "http://127.0.0.1:${NPORT[$1]}$2"; }
 gone() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${NPORT[$1]}$2")" = 404 ]; }
 
 # ---- a second live node under a taken name is refused with one line ----
-out=$("$KL" serve --isolation process --listen 127.0.0.1:0 --data "$W/dup" --registry "$URL" --node-name n2 2>&1 >/dev/null); rc=$?
+out=$("$KL" serve --isolation process --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data "$W/dup" --registry "$URL" --node-name n2 2>&1 >/dev/null); rc=$?
 check dup_name_exit 1 "$rc"
 check_has dup_name_reason "node name n2 is taken by a live node at 127.0.0.1:${NPORT[2]}" "$out"
 
@@ -119,9 +120,9 @@ export KERNLESS_TOKEN; KERNLESS_TOKEN=$(cat "$W/n1/admin.token")
 same=1; for i in 2 3; do cmp -s "$W/n1/admin.token" "$W/n$i/admin.token" || same=0; done
 check token_same_file 1 "$same"
 for i in 1 2 3; do
-  check "token_works_n$i" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[$i]}/v1/functions")"
+  check "token_works_n$i" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NAPORT[$i]}/v1/functions")"
 done
-check token_wrong_401 401 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer nope" "http://127.0.0.1:${NPORT[2]}/v1/functions")"
+check token_wrong_401 401 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer nope" "http://127.0.0.1:${NAPORT[2]}/v1/functions")"
 
 # ---- deploy through n1: served by n2 and by n3, which never compiled it -------------
 out=$(on 1 deploy hello "$W/fn/hello.wasm" --route /hello 2>&1)
@@ -157,19 +158,21 @@ wait_for rm_seen_n2 gone 2 /hello
 kimgs_are() { [ "$(kimgs "$1")" = "$2" ]; }
 wait_for rm_cached_image_dropped_n2 kimgs_are 2 "$((before - 1))"
 check rm_dropped_blobs 0 "$(psql -qtA "$URL" -c "SELECT count(*) FROM blobs" 2>&1)"
-check rm_registry_n1 404 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[1]}/v1/functions/hello")"
+check rm_registry_n1 404 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NAPORT[1]}/v1/functions/hello")"
 
 # ---- nodes, metrics, logs from every node --------------------------------------
-nodes=$(curl -s -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[2]}/v1/nodes")
+nodes=$(curl -s -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NAPORT[2]}/v1/nodes")
 check nodes_api_shape "n1 n2 n3" "$(echo "$nodes" | jq -r '[.nodes[] | select(.healthy == true and (.last_seen_ms | type) == "number" and .isolation != null and .version != null) | .name] | join(" ")')"
 check_has nodes_cli "n3 " "$(on 1 nodes)"
-check_has metrics_node "kernless_node_info{node=\"n2\"} 1" "$(curl -s -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[2]}/metrics")"
+check nodes_admin_addresses "127.0.0.1:${NAPORT[1]} 127.0.0.1:${NAPORT[2]} 127.0.0.1:${NAPORT[3]}" \
+  "$(echo "$nodes" | jq -r '[.nodes[] | select(.name | test("^n[123]$")) | .admin_address] | join(" ")')"
+check_has metrics_node "kernless_node_info{node=\"n2\"} 1" "$(curl -s -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NAPORT[2]}/metrics")"
 on 1 deploy echo "$W/fn/echo.wasm" --route /echo >/dev/null 2>&1
 wait_for echo_on_n3 up 3 /echo
 for i in 1 2 3; do curl -s -m 10 -d "from-n$i" "http://127.0.0.1:${NPORT[$i]}/echo" >/dev/null; done
 logs=$(on 2 logs echo 2>&1)
 for i in 1 2 3; do check_has "logs_tagged_n$i" " n$i [" "$logs"; done
-KERNLESS_URL=http://127.0.0.1:${NPORT[1]} "$KL" logs echo -f >"$W/follow.log" 2>&1 &
+KERNLESS_URL=http://127.0.0.1:${NAPORT[1]} "$KL" logs echo -f >"$W/follow.log" 2>&1 &
 fp=$!
 sleep 1   # let it print the history and start following
 curl -s -m 10 -d "followed" "http://127.0.0.1:${NPORT[3]}/echo" >/dev/null
@@ -180,15 +183,19 @@ kill "$fp" 2>/dev/null; wait "$fp" 2>/dev/null
 # ---- HAProxy with the generated config: 2,000 requests, the busy node killed midway ----
 on 2 deploy hello "$W/fn/hello.wasm" --route /hello >/dev/null 2>&1
 for i in 1 3; do wait_for "hello_again_n$i" serves "$i" /hello "Hello from Kernless!"; done
-HPORT=$(kl_free_port)
-on 1 haproxy-config --listen "127.0.0.1:$HPORT" >"$W/haproxy.cfg" 2>"$W/haproxy-config.err"
+HPORT=$(kl_free_port); HAPORT=$(kl_free_port)
+on 1 haproxy-config --listen "127.0.0.1:$HPORT" --admin-listen "127.0.0.1:$HAPORT" >"$W/haproxy.cfg" 2>"$W/haproxy-config.err"
 check_has haproxy_config_servers "server n3 127.0.0.1:${NPORT[3]}" "$(cat "$W/haproxy.cfg")"
+check_has haproxy_config_admin_servers "server n3 127.0.0.1:${NAPORT[3]}" "$(sed -n '/^backend kernless_admin_nodes/,$p' "$W/haproxy.cfg")"
 if haproxy -c -q -f "$W/haproxy.cfg" >"$W/haproxy-check.log" 2>&1; then pass haproxy_config_valid
 else fail haproxy_config_valid "$(head -c 300 "$W/haproxy-check.log")"; fi
 haproxy -db -f "$W/haproxy.cfg" >"$W/haproxy.log" 2>&1 &
 HPID=$!
 H=http://127.0.0.1:$HPORT
 wait_for haproxy_up curl -sf -m 2 "$H/hello"
+# The admin API through its own frontend only: the function one has none.
+wait_for haproxy_admin_up curl -sf -m 2 -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:$HAPORT/v1/functions"
+check haproxy_function_frontend_no_admin 404 "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "$H/v1/functions")"
 victim=$(curl -s -m 5 -D - -o /dev/null "$H/hello" | tr -d '\r' | sed -n 's/^x-kernless-node: n//Ip')
 case "$victim" in 1|2|3) pass haproxy_names_node ;; *) fail haproxy_names_node "no X-Kernless-Node from n1-n3: '$victim'"; exit 1 ;; esac
 same=1; for _ in 1 2 3 4 5; do
@@ -209,7 +216,7 @@ total=$(wc -l <"$W/codes"); bad=$(grep -vc '^200$' "$W/codes")
 check load_all_answered 2000 "$total"
 if [ "$bad" -le $PAR ]; then pass "load_failures_at_most_in_flight ($bad of 2000)"
 else fail load_failures_at_most_in_flight "$bad of 2000 failed (in flight: $PAR): $(sort "$W/codes" | uniq -c | tr '\n' ' ')"; fi
-wait_for killed_node_down sh -c "KERNLESS_URL=http://127.0.0.1:${NPORT[$(( victim % 3 + 1 ))]} '$KL' nodes | grep -q '^n$victim .* down'"
+wait_for killed_node_down sh -c "KERNLESS_URL=http://127.0.0.1:${NAPORT[$(( victim % 3 + 1 ))]} '$KL' nodes | grep -q '^n$victim .* down'"
 
 # ---- the killed node restarts and catches up on what changed meanwhile --------------
 other=$(( victim % 3 + 1 ))
@@ -217,9 +224,9 @@ on "$other" deploy late "$W/fn/v2.wasm" --route /late >/dev/null 2>&1
 check ghost_node_inserted "INSERT 0 1" "$(psql "$URL" -c "INSERT INTO nodes VALUES('ghost', '127.0.0.1:9', 'process', '1', now() - interval '3 days', now() - interval '2 days')" 2>&1)"
 start_node "$victim" || exit 1
 check restarted_serves_late "version two" "$(get "$victim" /late)"
-wait_for restarted_node_healthy sh -c "curl -s -H 'Authorization: Bearer $KERNLESS_TOKEN' http://127.0.0.1:${NPORT[$other]}/v1/nodes | jq -e '.nodes[] | select(.name == \"n$victim\") | .healthy' | grep -q true"
+wait_for restarted_node_healthy sh -c "curl -s -H 'Authorization: Bearer $KERNLESS_TOKEN' http://127.0.0.1:${NAPORT[$other]}/v1/nodes | jq -e '.nodes[] | select(.name == \"n$victim\") | .healthy' | grep -q true"
 
-no_ghost() { ! curl -s -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[$other]}/v1/nodes" | grep -q ghost; }
+no_ghost() { ! curl -s -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NAPORT[$other]}/v1/nodes" | grep -q ghost; }
 wait_for node_gone_a_day_forgotten no_ghost
 
 # ---- PostgreSQL restarts under load: nodes keep serving, deploys say 503, then catch up ----
@@ -229,16 +236,16 @@ lp=$!
 kl_pg_stop "$PGD" fast
 code=$(curl -s -o "$W/down.json" -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" \
   -F 'config={"route":"/down"};type=application/json' -F "module=@$W/fn/hello.wasm" \
-  "http://127.0.0.1:${NPORT[1]}/v1/functions/down/deploy")
+  "http://127.0.0.1:${NAPORT[1]}/v1/functions/down/deploy")
 check deploy_registry_down_503 503 "$code"
 check_has deploy_registry_down_reason "registry unavailable" "$(cat "$W/down.json")"
 check serves_while_registry_down "version two" "$(get 2 /late)"
-check rollback_registry_down_503 503 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[2]}/v1/functions/late/rollback")"
-check list_registry_down_503 503 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[3]}/v1/functions")"
+check rollback_registry_down_503 503 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NAPORT[2]}/v1/functions/late/rollback")"
+check list_registry_down_503 503 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NAPORT[3]}/v1/functions")"
 kl_pg_start "$PGD" "$PGPORT" || fail postgres_restart "$(tail -c 300 "$PGD/pgrun/pg.log")"
 wait $lp
 check load_through_pg_restart "600 0" "$(wc -l <"$W/codes2") $(grep -vc '^200$' "$W/codes2")"
-check down_deploy_left_nothing 404 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NPORT[3]}/v1/functions/down")"
+check down_deploy_left_nothing 404 "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NAPORT[3]}/v1/functions/down")"
 deployed() { on 1 deploy after "$W/fn/hello.wasm" --route /after >/dev/null 2>&1; }
 wait_for deploy_after_pg_restart deployed
 for i in 2 3; do wait_for "after_pg_restart_seen_n$i" serves "$i" /after "Hello from Kernless!"; done

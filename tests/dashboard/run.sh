@@ -48,7 +48,7 @@ fi
 check serves_v2 "version two" "$(curl -s "$U/hello")"
 
 # ---- the assets, with curl --------------------------------------------------------
-hdr=$(curl -s -D - -o "$W/index.html" "$U/_/")
+hdr=$(curl -s -D - -o "$W/index.html" "$ADMIN/_/")
 check_has page_200 "HTTP/1.1 200" "$hdr"
 check_has page_html "Content-Type: text/html" "$hdr"
 csp=$(echo "$hdr" | grep -i '^Content-Security-Policy:' | tr -d '\r')
@@ -61,22 +61,22 @@ check_has page_no_framing "frame-ancestors 'none'" "$csp"
 check page_scripts_external "$(grep -oi '<script' "$W/index.html" | wc -l)" \
   "$(grep -oiE '<script src="/_/[a-z]+\.js"[^>]*></script>' "$W/index.html" | wc -l)"
 check page_no_inline_handlers_or_styles "" "$(grep -oiE '[[:space:]]on[a-z]+=|[[:space:]]style=|<style' "$W/index.html")"
-js_hdr=$(curl -s -D - -o "$W/app.js" "$U/_/app.js")
+js_hdr=$(curl -s -D - -o "$W/app.js" "$ADMIN/_/app.js")
 check_has js_type "Content-Type: text/javascript" "$js_hdr"
 check_has js_nosniff "X-Content-Type-Options: nosniff" "$js_hdr"
 check js_same_as_source "$(sha256sum <src/server/dashboard/app.js)" "$(sha256sum <"$W/app.js")"
-check_has css_type "Content-Type: text/css" "$(curl -s -D - -o /dev/null "$U/_/app.css")"
-check redirect_to_slash "308 /_/" "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$U/_" | sed "s|$U||")"
-check unknown_asset_404 404 "$(curl -s -o /dev/null -w '%{http_code}' "$U/_/secret.txt")"
-check post_asset_405 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/_/")"
+check_has css_type "Content-Type: text/css" "$(curl -s -D - -o /dev/null "$ADMIN/_/app.css")"
+check redirect_to_slash "308 /_/" "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$ADMIN/_" | sed "s|$ADMIN||")"
+check unknown_asset_404 404 "$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN/_/secret.txt")"
+check post_asset_405 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ADMIN/_/")"
 if deploy takeover "$W/fn/hello.wasm" --route '/_/...'; then fail route_reserved "a function took /_/"
 else check_has route_reserved "reserved" "$(tail -n 1 "$W/deploy.out")"; fi
 
 # ---- /v1/stats ------------------------------------------------------------------
-check stats_no_token_401 401 "$(curl -s -o /dev/null -w '%{http_code}' "$U/v1/stats")"
-check stats_wrong_token_401 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer 00ff' "$U/v1/stats")"
+check stats_no_token_401 401 "$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN/v1/stats")"
+check stats_wrong_token_401 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer 00ff' "$ADMIN/v1/stats")"
 for _ in 1 2 3; do curl -s "$U/boom" >/dev/null; done
-st=$(curl -s -H "Authorization: Bearer $TOKEN" "$U/v1/stats?window=5")
+st=$(curl -s -H "Authorization: Bearer $TOKEN" "$ADMIN/v1/stats?window=5")
 check stats_boom_trap 3 "$(echo "$st" | jq '.functions[] | select(.name == "boom") | .causes.trap')"
 check stats_boom_errors 3 "$(echo "$st" | jq '.functions[] | select(.name == "boom") | .errors')"
 check stats_hello_counted 1 "$(echo "$st" | jq '.functions[] | select(.name == "hello") | .requests')"
@@ -86,7 +86,7 @@ check stats_no_api_traffic false "$(echo "$st" | jq '[.functions[].name] | index
 
 # ---- kernless dashboard ------------------------------------------------------------
 url=$("$KL" dashboard 2>"$W/dash.err")
-check dashboard_cli_url "$U/_/#token=$TOKEN" "$url"
+check dashboard_cli_url "$ADMIN/_/#token=$TOKEN" "$url"
 out=$(KERNLESS_TOKEN=wrong "$KL" dashboard 2>&1); rc=$?
 if [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && [[ $out == "kernless: dashboard: HTTP 401"* ]]; then
   pass dashboard_cli_wrong_token
@@ -110,7 +110,7 @@ visible() { echo "return !document.getElementById('$1').hidden;"; }
 stored() { wd_text "return location.pathname + ' ' + JSON.stringify(Object.assign({}, sessionStorage));"; }
 
 # A wrong token in the fragment: refused, the log-in form stays, nothing kept.
-wd_go "$U/_/#token=0123456789abcdef"
+wd_go "$ADMIN/_/#token=0123456789abcdef"
 if wd_until 10 "return !document.getElementById('login').hidden && document.getElementById('app').hidden &&
                 document.getElementById('login-error').textContent.includes('refused');"; then
   pass wrong_token_login_form
@@ -189,7 +189,7 @@ else
 fi
 
 # Nodes: hidden while the server has no GET /v1/nodes (404), shown when it has.
-nodes_code=$(curl -s -o "$W/nodes.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$U/v1/nodes")
+nodes_code=$(curl -s -o "$W/nodes.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$ADMIN/v1/nodes")
 if [ "$nodes_code" = 404 ]; then
   check nodes_hidden_without_endpoint true "$(wd_js "return document.getElementById('nodes-panel').hidden;")"
   # Its rendering, with the page's fetch answering /v1/nodes as a cluster would.

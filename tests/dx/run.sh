@@ -151,6 +151,9 @@ check_has up_lists_hello "  hello: $UPURL/hello" "$(cat "$W/up.out")"
 check_has up_lists_files "  files: $UPURL/files/..." "$(cat "$W/up.out")"
 check up_serves_hello "Hello from Kernless!" "$(curl -s "$UPURL/hello")"
 check up_serves_files "v1 hi-there from a file" "$(curl -s "$UPURL/files/x")"
+# Deploys went to the admin listener up printed; functions are not served there.
+UPADMIN=$(sed -n 's/^Serving .* (admin API and dashboard on \(http:[^,]*\), .*/\1/p' "$W/up.out" | head -1)
+check up_admin_listener_apart "404 200" "$(curl -s -o /dev/null -w '%{http_code}' "$UPADMIN/hello") $(curl -s -o /dev/null -w '%{http_code}' "$UPADMIN/healthz")"
 check_has up_ran_build "files: building: clang" "$(cat "$W/up.err")"
 
 # watch_rounds N: wait until up has finished N rebuild rounds (it says

@@ -218,7 +218,7 @@ concurrent() {
 # Host VMs of the hostile functions, from /metrics (the control keeps its own).
 # No metrics (no kernless_info line: /metrics failed) is no count, never 0.
 hostile_vms() {
-  curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$U/metrics" |
+  curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$ADMIN/metrics" |
     awk '/^kernless_info/ { ok = 1 } /^kernless_pool_vms\{/ && !/pool="control@/ { n += $2 }
          END { if (ok) print n + 0; else print "unknown (/metrics gave no kernless_info)" }'
 }

@@ -49,7 +49,7 @@ cc_wasm examples/wagi-hello/hello.c "$W/fn/hello.wasm" || ok=0
 cc_wasm examples/wagi-echo/echo.c "$W/fn/echo.wasm" || ok=0
 cc_wasm examples/wagi-redirect/redirect.c "$W/fn/redirect.wasm" || ok=0
 cc_wasm examples/wagi-cookies/cookies.c "$W/fn/cookies.wasm" || ok=0
-for f in trap loop v2; do cc_wasm tests/server/fn/$f.c "$W/fn/$f.wasm" || ok=0; done
+for f in trap loop v2 swscope; do cc_wasm tests/server/fn/$f.c "$W/fn/$f.wasm" || ok=0; done
 /usr/bin/rustc --target wasm32-wasi -O -C strip=debuginfo examples/wagi-echo-rust/echo.rs \
   -o "$W/fn/echo_rs.wasm" 2>>"$W/build.log" || ok=0
 if [ $ok -eq 1 ]; then pass "build_functions"; else fail "build_functions" "$(head -c 300 "$W/build.log")"; exit 1; fi
@@ -68,6 +68,7 @@ serve_refuses() {
     fail "$name" "exit $rc; want one 'kernless: ...$want...' line and no data folder, got: $(echo "$out" | head -c 300)"
   fi
 }
+serve_refuses admin_listen_bad "--admin-listen wants HOST:PORT, got \"8081\"" --admin-listen 8081
 serve_refuses isolation_bogus "--isolation must be auto, kvm or process, got 'bogus'" --isolation bogus
 KERNLESS_ISOLATION=vm serve_refuses isolation_env_bogus "KERNLESS_ISOLATION must be auto, kvm or process, got 'vm'"
 if [ ! -e /dev/kvm ]; then
@@ -113,9 +114,9 @@ fi
 h=$($C "$U/healthz")
 check "healthz_status" "ok" "$(echo "$h" | jq -r .status 2>&1)"
 check "healthz_isolation" "$ISO" "$(echo "$h" | jq -r .isolation 2>&1)"
-check "api_401_no_token" "401" "$(code "$U/v1/functions")"
-check "api_401_bad_token" "401" "$(code -H 'Authorization: Bearer 0000' "$U/v1/functions")"
-check "metrics_401_no_token" "401" "$(code "$U/metrics")"
+check "api_401_no_token" "401" "$(code "$ADMIN/v1/functions")"
+check "api_401_bad_token" "401" "$(code -H 'Authorization: Bearer 0000' "$ADMIN/v1/functions")"
+check "metrics_401_no_token" "401" "$(code "$ADMIN/metrics")"
 out=$(KERNLESS_TOKEN=bad "$KL" ls 2>&1); rc=$?
 check_err "cli_401" "$rc" "HTTP 401" "$out"
 
@@ -253,12 +254,45 @@ check_has "invoke_body" "body: from invoke" "$out"
 check "invoke_no_token_leak" "" "$(echo "$out" | grep -i authorization)"
 out=$("$KL" invoke trap 2>&1); rc=$?
 check_err "invoke_trap_error" "$rc" "HTTP 500: trap" "$out"
-m=$($C -H "Authorization: Bearer $TOKEN" "$U/metrics")
+m=$($C -H "Authorization: Bearer $TOKEN" "$ADMIN/metrics")
 check_has "metrics_requests" 'kernless_requests_total{function="echo",code="200"}' "$m"
 check_has "metrics_errors" 'kernless_errors_total{function="trap",cause="trap"}' "$m"
 check_has "metrics_histogram" 'kernless_request_duration_seconds_bucket{function="echo",le="+Inf"}' "$m"
 check_has "metrics_isolation" "kernless_info{isolation=\"$ISO\"} 1" "$m"
 check_has "ls_json" '"functions"' "$("$KL" ls --json 2>&1)"
+
+# ---- admin on its own origin (issue 20, finding 4) ---------------------------
+# A function's page shared its origin with the dashboard and /v1: a service
+# worker it registers with scope "/" saw the dashboard's API calls, token
+# included. Functions and the admin side now answer only on their own
+# listener, and no function can widen a service worker's scope at all.
+AUTH="Authorization: Bearer $TOKEN"
+check "admin_listener_apart" "1" "$([ -n "$APORT" ] && [ "$APORT" != "$PORT" ] && echo 1)"
+check "admin_api_not_on_function_listener" "404 404 404 200 200" \
+  "$(code -H "$AUTH" "$U/v1/functions") $(code -H "$AUTH" "$U/v1") $(code -H "$AUTH" "$U/metrics") $(code -H "$AUTH" "$ADMIN/v1/functions") $(code -H "$AUTH" "$ADMIN/metrics")"
+check "dashboard_not_on_function_listener" "404 404 404 200 200" \
+  "$(code "$U/_/") $(code "$U/_/app.js") $(code "$U/_") $(code "$ADMIN/_/") $(code "$ADMIN/_/app.js")"
+check "admin_listener_serves_no_function" "404 404 version two" \
+  "$(code "$ADMIN/hello") $(code -X POST --data-binary x "$ADMIN/echo/x") $($C "$U/hello")"
+check_has "admin_listener_no_function_reason" "serves no function" "$($C "$ADMIN/hello")"
+check "admin_root_to_dashboard" "307 /_/" "$($C -o /dev/null -w '%{http_code} %{redirect_url}' "$ADMIN/" | sed "s|$ADMIN||")"
+check "healthz_on_both_listeners" "200 200" "$(code "$U/healthz") $(code "$ADMIN/healthz")"
+deploy swscope "$W/fn/swscope.wasm" --route /sw
+hdrs=$($C -D - -o /dev/null "$U/sw" | tr -d '\r')
+check_has "function_headers_control" "X-Sw-Control: ran" "$hdrs"
+check "function_cannot_widen_service_worker_scope" "" "$(echo "$hdrs" | grep -i '^service-worker-allowed:')"
+check "function_cannot_clear_site_data" "" "$(echo "$hdrs" | grep -i '^clear-site-data:')"
+# The admin side's answers are neither embeddable nor readable by another
+# origin, and an invoked function's output there is never a live document.
+hdrs=$($C -D - -o /dev/null -H "$AUTH" "$ADMIN/v1/functions" | tr -d '\r')
+check_has "admin_api_not_embeddable" "X-Frame-Options: DENY" "$hdrs"
+check_has "admin_api_same_origin_only" "Cross-Origin-Resource-Policy: same-origin" "$hdrs"
+hdrs=$($C -D - -o /dev/null -X POST -H "$AUTH" "$ADMIN/v1/functions/swscope/invoke" | tr -d '\r')
+check_has "admin_invoke_sandboxed" "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; sandbox" "$hdrs"
+check "admin_invoke_cannot_widen_service_worker_scope" "" "$(echo "$hdrs" | grep -i '^service-worker-allowed:')"
+hdrs=$($C -D - -o /dev/null "$ADMIN/_/" | tr -d '\r')
+check_has "dashboard_same_origin_only" "Cross-Origin-Resource-Policy: same-origin" "$hdrs"
+check "dashboard_one_csp" "1" "$(echo "$hdrs" | grep -ci '^content-security-policy:')"
 
 # ---- rm ------------------------------------------------------------------------------
 "$KL" rm cookies >/dev/null 2>&1
@@ -271,7 +305,7 @@ imgs_before=$(ls -l --time-style=+%s%N "$W/data/images" | md5sum)
 stop_server
 start_server
 if [ -z "$PORT" ]; then fail "restart" "server did not come back: $(tail -c 300 "$W/serve.err")"; exit 1; fi
-check_has "restart_functions" "serving 9 function(s)" "$(cat "$W/serve.out")"
+check_has "restart_functions" "serving 10 function(s)" "$(cat "$W/serve.out")"
 check "restart_hello" "version two" "$($C "$U/hello")"
 check_has "restart_echo" "body: again" "$($C --data-binary again "$U/echo/x")"
 check_has "restart_rust" "body: again" "$($C --data-binary again "$U/rs/x")"

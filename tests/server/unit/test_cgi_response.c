@@ -63,6 +63,20 @@ static void test_dropped(void)
     kl_cgi_response_free(&r);
 }
 
+/* issue 20: one function's headers must not act on the origin every function
+ * shares: a service worker widened to "/" and a Clear-Site-Data wipe. */
+static void test_function_cannot_set_origin_wide_headers(void)
+{
+    struct kl_cgi_response r;
+    char why[256];
+
+    CHECK(parse("Service-Worker-Allowed: /\nclear-site-data: \"*\"\n"
+                "service-worker-allowed: /x\nX-Ok: 1\n\nb", &r, why) == 0);
+    CHECK(r.nheaders == 1);
+    CHECK_STR(r.headers[0].name, "X-Ok");
+    kl_cgi_response_free(&r);
+}
+
 static void test_errors(void)
 {
     struct kl_cgi_response r;
@@ -133,6 +147,7 @@ int main(void)
     test_basic();
     test_location_cookies();
     test_dropped();
+    test_function_cannot_set_origin_wide_headers();
     test_errors();
     UNIT_DONE();
 }
