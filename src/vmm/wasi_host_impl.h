@@ -12,9 +12,16 @@
 #include "kernless/abi.h"
 #include "vmm/gmem.h"
 
-/* Open host files one run may hold at once, preopens included: the usual
- * per-process limit, since in the server many runs share one fd table. */
-#define KL_FS_MAX_HANDLES 1024u
+/* Open handles one run may hold at once, preopens included; past it the
+ * guest gets EMFILE. In the server many runs share one fd table (each handle
+ * holds up to three descriptors), so one run must not take a large part of
+ * it: 64 runs at this limit stay well under the server's descriptor limit. */
+#define KL_FS_MAX_HANDLES 64u
+
+/* Host descriptors of handles are moved to this number or above, so a guest
+ * opening files never takes the low numbers that the server's own sockets
+ * and files use (nor those below select()'s FD_SETSIZE). */
+#define KL_FS_FD_FLOOR 1024
 
 /* WASI preview 1 constants the host needs (wasi_snapshot_preview1.witx). */
 enum {
@@ -80,6 +87,9 @@ int kl_fs_path(struct kl_fs_call *c, kl_gptr_t gva, uint32_t len, char *out);
 void kl_fs_stat_fill(struct kl_fs_stat *o, const struct stat *st);
 /** Turn WASI set-times arguments into utimensat's; -EINVAL on contradicting flags. */
 int kl_fs_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
+/** Move `fd` to KL_FS_FD_FLOOR or above (close-on-exec); returns the new fd, or `fd`
+ * itself where the descriptor limit is too low for that. */
+int kl_fs_fd_high(int fd);
 /** A descriptor that I/O works on: the handle's own fd or a reopen of its O_PATH directory. */
 int kl_fs_io_fd(struct kl_fs_handle *h);
 
