@@ -262,7 +262,11 @@ static enum MHD_Result begin_wagi(struct kl_req *r, struct MHD_Connection *c,
     r->fn = route->target;
     r->route = route->pattern;
     snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", r->fn->name);
+    /* The function's own limit, so a larger body is refused from its
+     * Content-Length, or as soon as it streams past it, not buffered first. */
     *cap = r->srv->max_body;
+    if ((size_t)r->fn->cfg.max_body_kb << 10 < *cap)
+        *cap = (size_t)r->fn->cfg.max_body_kb << 10;
     *handled = 0;
     return MHD_YES;
 }
@@ -363,6 +367,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (!r->responded)
             absorb(r, data, *size);
         *size = 0;
+        /* A streamed body past its cap is answered now, not after the client
+         * has sent the rest of it. */
+        if (r->too_big && !r->responded)
+            return finish(r, c);
         return MHD_YES;
     }
     if (r->responded)
@@ -416,7 +424,11 @@ struct MHD_Daemon *kl_http_start(struct kl_server *s, struct kl_err *err)
     const union MHD_DaemonInfo *info;
     struct MHD_Daemon *d;
     socklen_t len;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+    /* poll(), not select(): select() refuses every descriptor at or above
+     * FD_SETSIZE, so a process with many open files (guests' handles, VMs)
+     * stopped accepting connections. libmicrohttpd has no epoll with a
+     * thread per connection; poll has no such limit either. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
                      MHD_USE_ERROR_LOG;
     char listen[300];
 
