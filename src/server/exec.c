@@ -287,6 +287,7 @@ int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,
     kl_run_config_init(&cfg);
     cfg.timeout_ms = fn->cfg.timeout_ms;
     cfg.max_memory_pages = fn->cfg.max_memory_mb * 16u;
+    cfg.max_open_files = fn->cfg.max_open_files;
     if (cfg.max_memory_pages > KL_MEM_MAX_PAGES)
         cfg.max_memory_pages = KL_MEM_MAX_PAGES;
     cfg.argc = in->argc;

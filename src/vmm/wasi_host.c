@@ -100,10 +100,12 @@ int kl_wasi_host_open(struct kl_fs **out, const struct kl_run_config *cfg, struc
     *out = NULL;
     if (!fs)
         return kl_errf(err, -ENOMEM, "out of memory");
-    if (n > KL_FS_MAX_HANDLES / 2) {
+    if (n > KL_FS_MAX_PREOPENS) {
         rc = kl_errf(err, -E2BIG, "too many preopened directories (%u)", n);
         goto err_free;
     }
+    fs->max_open = cfg->max_open_files == 0 ? KL_FS_OPEN_DEFAULT
+                 : cfg->max_open_files < KL_FS_OPEN_MAX ? cfg->max_open_files : KL_FS_OPEN_MAX;
     if ((rc = table_grow(fs, n ? n : 1)) < 0 || !(fs->roots = calloc(n ? n : 1, sizeof(*fs->roots)))) {
         rc = kl_errf(err, -ENOMEM, "out of memory");
         goto err_free;
@@ -181,9 +183,9 @@ int kl_fs_handle_add(struct kl_fs *fs, int fd, int dir, const struct kl_fs_handl
     for (i = fs->npre; i < fs->n && fs->h[i].fd >= 0; i++)
         ;
     fd = kl_fs_fd_high(fd);
-    if (i >= KL_FS_MAX_HANDLES || table_grow(fs, i + 1) < 0) {
+    if (i - fs->npre >= fs->max_open || table_grow(fs, i + 1) < 0) {
         close(fd);
-        return i >= KL_FS_MAX_HANDLES ? -EMFILE : -ENOMEM;
+        return i - fs->npre >= fs->max_open ? -EMFILE : -ENOMEM;
     }
     fs->h[i] = (struct kl_fs_handle){.fd = fd, .rfd = -1, .preopen = preopen,
                                      .dir = dir ? 1 : 0, .readonly = readonly};

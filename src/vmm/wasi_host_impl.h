@@ -12,11 +12,14 @@
 #include "kernless/abi.h"
 #include "vmm/gmem.h"
 
-/* Open handles one run may hold at once, preopens included; past it the
- * guest gets EMFILE. In the server many runs share one fd table (each handle
- * holds up to three descriptors), so one run must not take a large part of
- * it: 64 runs at this limit stay well under the server's descriptor limit. */
-#define KL_FS_MAX_HANDLES 64u
+/* Handles one run may hold open at once besides its preopens
+ * (kl_run_config.max_open_files, default and cap); past it the guest gets
+ * EMFILE. In the server many runs share one fd table (each handle holds up
+ * to three descriptors), so by default one run takes a small part of it. */
+#define KL_FS_OPEN_DEFAULT 64u
+#define KL_FS_OPEN_MAX 1024u
+/* Preopened directories one run may have. */
+#define KL_FS_MAX_PREOPENS 64u
 
 /* Host descriptors of handles are moved to this number or above, so a guest
  * opening files never takes the low numbers that the server's own sockets
@@ -60,6 +63,7 @@ struct kl_fs {
     struct kl_fs_handle *h;
     uint32_t n, cap;        /* slots used (high-water) and allocated */
     uint32_t npre;
+    uint32_t max_open;      /* handles allowed above the preopens */
     struct kl_fs_root *roots;
 };
 
