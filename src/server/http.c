@@ -262,8 +262,10 @@ static enum MHD_Result begin_wagi(struct kl_req *r, struct MHD_Connection *c,
     r->fn = route->target;
     r->route = route->pattern;
     snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", r->fn->name);
-    /* The function's own limit, so a larger body is refused from its
-     * Content-Length, or as soon as it streams past it, not buffered first. */
+    /* The function's own limit: a larger declared body is refused from its
+     * Content-Length, and a streamed one is kept only up to it (the rest is
+     * read and dropped, then answered 413: a client still sending would not
+     * see an earlier answer). */
     *cap = r->srv->max_body;
     if ((size_t)r->fn->cfg.max_body_kb << 10 < *cap)
         *cap = (size_t)r->fn->cfg.max_body_kb << 10;
@@ -367,10 +369,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (!r->responded)
             absorb(r, data, *size);
         *size = 0;
-        /* A streamed body past its cap is answered now, not after the client
-         * has sent the rest of it. */
-        if (r->too_big && !r->responded)
-            return finish(r, c);
         return MHD_YES;
     }
     if (r->responded)
