@@ -146,18 +146,27 @@ for ISO in $(kl_backends); do
     dl_result "far_deadline_answered_${k}_$ISO" "$why"
   done
 
-  # Three requests take handles until refused, and hold them 4 s, while 50
+  # Three requests take handles until refused, and hold them 8 s, while 50
   # other connections are made: every one of those is served.
   pids=
-  for i in 1 2 3; do dl_hit "$DL/hog.$i" "$U/hog?4" & pids="$pids $!"; done
-  sleep 1.5
-  # Meanwhile their host descriptors sit at 1024 and above, none below.
-  lo=0; hi=0
-  for f in /proc/"$SPID"/fd/*; do
-    [ "$(readlink "$f" 2>/dev/null)" = "$(realpath "$DL/ro/f")" ] || continue
-    if [ "${f##*/}" -ge 1024 ]; then hi=$((hi+1)); else lo=$((lo+1)); fi
+  for i in 1 2 3; do dl_hit "$DL/hog.$i" "$U/hog?8" & pids="$pids $!"; done
+  # hog_fds: "LOW HIGH", the server's descriptors of the hogs' file below
+  # 1024 and at 1024 or above. The connections start once the hogs hold all
+  # they can: the count is the same three times, half a second apart.
+  hog_fds() {
+    ls -l "/proc/$SPID/fd" 2>/dev/null | awk -v f="$(realpath "$DL/ro/f")" \
+      '$NF == f { if ($(NF-2) + 0 >= 1024) hi++; else lo++ } END { print lo + 0, hi + 0 }'
+  }
+  prev=; same=0; sleep 0.5
+  for t in $(seq 1 30); do
+    cur=$(hog_fds)
+    if [ "$cur" = "$prev" ] && [ "$cur" != "0 0" ]; then same=$((same+1)); else same=0; fi
+    [ $same -ge 2 ] && break
+    prev=$cur; sleep 0.5
   done
-  if [ $lo = 0 ] && [ $hi -gt 0 ]; then pass "fd_handles_above_reserved_range_$ISO ($hi)"
+  # Meanwhile their host descriptors sit at 1024 and above, none below.
+  read -r lo hi <<<"$cur"
+  if [ "$lo" = 0 ] && [ "$hi" -gt 0 ]; then pass "fd_handles_above_reserved_range_$ISO ($hi)"
   else fail "fd_handles_above_reserved_range_$ISO" "$lo handle descriptors below 1024, $hi above"; fi
   for i in $(seq 1 50); do dl_hit "$DL/ctl.$i" "$U/hello" & pids="$pids $!"; done
   wait $pids
