@@ -143,6 +143,9 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
         } else if (strcmp(o, "--max-response-kb") == 0) {
             if (kl_cli_u32(o, val, 1, KL_FN_RESPONSE_MAX, &v) < 0) goto err;
             json_object_set_new(a->config, "max_response_kb", json_integer(v));
+        } else if (strcmp(o, "--max-open-files") == 0) {
+            if (kl_cli_u32(o, val, 1, KL_FN_OPEN_FILES_MAX, &v) < 0) goto err;
+            json_object_set_new(a->config, "max_open_files", json_integer(v));
         } else if (strcmp(o, "--dir-ro") == 0) {
             if (add_dir(dirs, val) < 0) goto err;
         } else {
@@ -159,6 +162,7 @@ bad:
     usage_fail("kernless deploy NAME module.wasm|app.py|handler.js|DIR --route /path "
                "[--entry FILE] [--env K=V]... "
                "[--timeout-ms N] [--max-memory-mb N] [--max-body-kb N] [--max-response-kb N] "
+               "[--max-open-files N] "
                "[--dir-ro HOST::GUEST]... [--json]  |  kernless deploy -f kernless.toml "
                "[--no-build]");
 err:
@@ -380,6 +384,7 @@ static void print_info(json_t *o)
     printf("memory:     %d MiB max\n", (int)json_integer_value(json_object_get(cfg, "max_memory_mb")));
     printf("body:       %d KiB max\n", (int)json_integer_value(json_object_get(cfg, "max_body_kb")));
     printf("response:   %d KiB max\n", (int)json_integer_value(json_object_get(cfg, "max_response_kb")));
+    printf("open files: %d max\n", (int)json_integer_value(json_object_get(cfg, "max_open_files")));
     json_array_foreach(json_object_get(cfg, "env"), i, v)
         printf("env:        %s\n", json_string_value(v));
     json_array_foreach(json_object_get(cfg, "dirs"), i, v)

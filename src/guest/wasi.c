@@ -240,11 +240,11 @@ static uint64_t sub_deadline(const uint8_t *sub, uint64_t now_mono)
 
     if (clock_now(id, &now) < 0)
         return UINT64_MAX;
-    if (flags & 1) {   /* ABSTIME */
-        uint64_t rel = timeout > now ? timeout - now : 0;
-        return now_mono + rel;
-    }
-    return now_mono + timeout;
+    if (flags & 1)   /* ABSTIME: how far ahead, on the subscription's own clock */
+        timeout = timeout > now ? timeout - now : 0;
+    /* Saturate: a timeout near 2^64 must mean "far", never wrap to "now".
+     * UINT64_MAX - 1 at most, as UINT64_MAX marks an invalid clock. */
+    return timeout >= UINT64_MAX - 1 - now_mono ? UINT64_MAX - 1 : now_mono + timeout;
 }
 
 u32 kl_wasi_poll_fd_ready(u32 fd, int want_write);   /* wasi_fs.c */

@@ -75,7 +75,7 @@ struct wfd {
     u64 base, inh;      /* rights */
 };
 
-#define KL_WASI_MAX_FDS 1024u   /* as many as the host lets one run hold (KL_FS_MAX_HANDLES) */
+#define KL_WASI_MAX_FDS 1024u   /* at least as many as the host lets one run hold (KL_FS_OPEN_MAX) */
 
 /** The descriptor `fd` if open, else NULL. */
 struct wfd *kl_wfd(u32 fd);

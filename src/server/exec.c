@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "server/server.h"
 #include "server/pool.h"
 #include "vmm/image.h"
@@ -134,6 +135,9 @@ static int run_pooled(const struct kl_fn *fn, const struct kl_run_config *cfg,
     snprintf(key, sizeof(key), "%s@v%d", fn->name, fn->version);
     if (!(pool = kl_pool_get(key, fn->img->img, cfg)))
         return kl_errf(err, -ENOMEM, "out of memory");
+    uint64_t t0 = kl_now_ns(), spent_ms;
+    struct kl_run_config rcfg = *cfg;
+
     rc = kl_pool_acquire(pool, fn->cfg.timeout_ms, &w, &cold, err);
     if (rc == -EAGAIN || rc == -EBUSY) {
         kl_pool_count_limit(rc == -EAGAIN ? "queue_full" : "queue_timeout");
@@ -148,7 +152,21 @@ static int run_pooled(const struct kl_fn *fn, const struct kl_run_config *cfg,
         count_limit(res);
         return 0;
     }
-    rc = kl_warm_request(w, cfg, res, err);
+    /* One deadline per request: the wait for a VM and its cold start come
+     * out of the request's time, so it ends by timeout_ms after it arrived
+     * (plus at most one cold start that itself ran out of time). */
+    spent_ms = (kl_now_ns() - t0) / 1000000ull;
+    if (rcfg.timeout_ms && spent_ms >= rcfg.timeout_ms) {
+        kl_pool_release(pool, w, 1);
+        res->kind = KL_RES_TIMEOUT;
+        snprintf(res->reason, sizeof(res->reason), "timeout after %u ms (waiting for a VM)",
+                 rcfg.timeout_ms);
+        count_limit(res);
+        return 0;
+    }
+    if (rcfg.timeout_ms)
+        rcfg.timeout_ms -= (uint32_t)spent_ms;
+    rc = kl_warm_request(w, &rcfg, res, err);
     kl_pool_release(pool, w, rc == 0 && !kl_warm_broken(w));
     if (rc == 0)
         count_limit(res);
@@ -291,6 +309,7 @@ int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,
     kl_run_config_init(&cfg);
     cfg.timeout_ms = fn->cfg.timeout_ms;
     cfg.max_memory_pages = fn->cfg.max_memory_mb * 16u;
+    cfg.max_open_files = fn->cfg.max_open_files;
     if (cfg.max_memory_pages > KL_MEM_MAX_PAGES)
         cfg.max_memory_pages = KL_MEM_MAX_PAGES;
     cfg.argc = in->argc;

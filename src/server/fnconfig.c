@@ -153,6 +153,8 @@ int kl_fn_config_parse(const char *json, size_t len, int check_dirs,
                           &c->max_body_kb, why, why_len)) < 0 ||
         (rc = parse_limit(o, "max_response_kb", KL_FN_RESPONSE_DEFAULT, KL_FN_RESPONSE_MAX,
                           &c->max_response_kb, why, why_len)) < 0 ||
+        (rc = parse_limit(o, "max_open_files", KL_FN_OPEN_FILES_DEFAULT, KL_FN_OPEN_FILES_MAX,
+                          &c->max_open_files, why, why_len)) < 0 ||
         (rc = parse_env(json_object_get(o, "env"), c, why, why_len)) < 0 ||
         (rc = parse_dirs(json_object_get(o, "dirs"), check_dirs, c, why, why_len)) < 0)
         goto out;
@@ -182,6 +184,7 @@ char *kl_fn_config_dump(const struct kl_fn_config *c)
     json_object_set_new(o, "max_memory_mb", json_integer(c->max_memory_mb));
     json_object_set_new(o, "max_body_kb", json_integer(c->max_body_kb));
     json_object_set_new(o, "max_response_kb", json_integer(c->max_response_kb));
+    json_object_set_new(o, "max_open_files", json_integer(c->max_open_files));
     json_object_set(o, "dirs", dirs);
     s = json_dumps(o, JSON_COMPACT);
 out:

@@ -17,6 +17,8 @@
 #define KL_FN_BODY_MAX (1024u * 1024u)
 #define KL_FN_RESPONSE_DEFAULT 4096u   /* KiB: a function's largest stdout (the guest buffer) */
 #define KL_FN_RESPONSE_MAX 4096u
+#define KL_FN_OPEN_FILES_DEFAULT 64u   /* files a run may hold open besides its folders */
+#define KL_FN_OPEN_FILES_MAX 1024u
 #define KL_FN_MAX_ENV 256
 #define KL_FN_MAX_DIRS 16
 
@@ -34,6 +36,7 @@ struct kl_fn_config {
     uint32_t max_memory_mb;
     uint32_t max_body_kb;        /* larger request bodies get 413 */
     uint32_t max_response_kb;    /* more stdout ends the run: 502 output_limit */
+    uint32_t max_open_files;     /* more open handles get EMFILE in the guest */
     struct kl_fn_dir *dirs;
     size_t ndirs;
 };

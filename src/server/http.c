@@ -280,7 +280,13 @@ static enum MHD_Result begin_wagi(struct kl_req *r, struct MHD_Connection *c,
     r->fn = route->target;
     r->route = route->pattern;
     snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", r->fn->name);
+    /* The function's own limit: a larger declared body is refused from its
+     * Content-Length, and a streamed one is kept only up to it (the rest is
+     * read and dropped, then answered 413: a client still sending would not
+     * see an earlier answer). */
     *cap = r->srv->max_body;
+    if ((size_t)r->fn->cfg.max_body_kb << 10 < *cap)
+        *cap = (size_t)r->fn->cfg.max_body_kb << 10;
     *handled = 0;
     return MHD_YES;
 }
@@ -469,7 +475,11 @@ struct MHD_Daemon *kl_http_start(struct kl_server *s, int admin, struct kl_err *
     const union MHD_DaemonInfo *info;
     struct MHD_Daemon *d;
     socklen_t len;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+    /* poll(), not select(): select() refuses every descriptor at or above
+     * FD_SETSIZE, so a process with many open files (guests' handles, VMs)
+     * stopped accepting connections. libmicrohttpd has no epoll with a
+     * thread per connection; poll has no such limit either. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
                      MHD_USE_ERROR_LOG;
     char listen[300];
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,7 +50,7 @@ static void usage(FILE *f)
         "                      [--isolation auto|kvm|process]\n"
         "                      [--registry URL] [--node-name NAME] [--advertise HOST:PORT]\n"
         "                      [--admin-advertise HOST:PORT]\n"
-        "                      [--no-prefetch]\n"
+        "                      [--no-prefetch] [--drain-ms N]\n"
         "  --listen      address functions are served on (default " DEFAULT_LISTEN ";\n"
         "                port 0 picks one)\n"
         "  --admin-listen address of the management API (/v1), /metrics and the\n"
@@ -78,7 +79,10 @@ static void usage(FILE *f)
         "                (default the --admin-listen address)\n"
         "  --no-prefetch a cluster node fetches each image only when a request first\n"
         "                needs it, not all of them after each change (less disk; but\n"
-        "                while the registry is down it serves only what it fetched)\n");
+        "                while the registry is down it serves only what it fetched)\n"
+        "  --drain-ms    on SIGTERM/SIGINT, how long requests in flight may finish;\n"
+        "                then the server ends them (and their VMs) and exits, as it\n"
+        "                does at a second signal (default 10000)\n");
 }
 
 struct opts {
@@ -98,6 +102,7 @@ struct opts {
     const char *advertise;
     const char *admin_advertise;
     int no_prefetch;
+    long drain_ms;
 };
 
 static int number(const char *s, long lo, long hi, long *out)
@@ -130,6 +135,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"advertise", required_argument, 0, 'A'},
         {"admin-advertise", required_argument, 0, 'D'},
         {"no-prefetch", no_argument, 0, 'P'},
+        {"drain-ms", required_argument, 0, 'W'},
         {0, 0, 0, 0},
     };
     int c;
@@ -137,7 +143,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     *o = (struct opts){.listen = DEFAULT_LISTEN, .admin_listen = DEFAULT_ADMIN_LISTEN,
                        .max_body_mb = 8, .max_upload_mb = 64, .max_running = 64,
                        .max_per_fn = 16, .queue = 256, .idle_ms = 60000,
-                       .compile_timeout_s = 300};
+                       .compile_timeout_s = 300, .drain_ms = 10000};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (c == 'l') o->listen = optarg;
@@ -156,6 +162,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         else if (c == 'q' && number(optarg, 0, 100000, &o->queue) == 0) continue;
         else if (c == 'i' && number(optarg, 1, 86400000, &o->idle_ms) == 0) continue;
         else if (c == 'c' && number(optarg, 1, 900, &o->compile_timeout_s) == 0) continue;
+        else if (c == 'W' && number(optarg, 0, 3600000, &o->drain_ms) == 0) continue;
         else if (c == 'h') { usage(stdout); return 1; }
         else {
             if (c != '?')
@@ -294,11 +301,61 @@ static void drain_deploys(struct kl_server *s)
     }
 }
 
+/* The bounded drain: MHD_stop_daemon waits for every connection thread, and
+ * each may be running a function; past drain_ms (or at a second signal) the
+ * process exits, which ends its KVM VMs, and its sandboxes with it (they die
+ * with their parent). */
+struct drain {
+    sigset_t set;
+    long ms;
+};
+
+static void *drain_watchdog(void *arg)
+{
+    struct drain *dr = arg;
+    struct timespec ts = {dr->ms / 1000, (dr->ms % 1000) * 1000000L};
+    int sig = sigtimedwait(&dr->set, NULL, &ts);
+
+    if (sig > 0)
+        kl_log("signal %d again: ending the requests still in flight and exiting", sig);
+    else
+        kl_log("drain time of %ld ms over: ending the requests still in flight and exiting",
+               dr->ms);
+    fflush(NULL);
+    _exit(0);
+    return NULL;
+}
+
+/* Start the watchdog; without it (no thread) the drain is only unbounded. */
+static void drain_start(struct drain *dr)
+{
+    pthread_t t;
+
+    if (pthread_create(&t, NULL, drain_watchdog, dr) != 0)
+        kl_log("cannot start the drain watchdog: the drain is unbounded");
+    else
+        pthread_detach(t);
+}
+
+/* Guests' handles (wasi_host.c) and VMs take descriptors from the server's
+ * table: use the whole hard limit, not the customary soft 1024. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            kl_log("cannot raise the descriptor limit: %s", strerror(errno));
+    }
+}
+
 int kl_cmd_serve(int argc, char **argv)
 {
     struct kl_server s;
     struct MHD_Daemon *d[2] = {NULL, NULL};
     struct kl_err err = {0};
+    struct drain dr;
     sigset_t set;
     int rc, sig = 0;
 
@@ -332,11 +389,15 @@ int kl_cmd_serve(int argc, char **argv)
             char desc[700];
             kl_log("isolation: %s", kl_cli_isolation_desc(desc, sizeof(desc)));
         }
+        raise_fd_limit();
+        dr.ms = o.drain_ms;
         rc = start(&s, &o, d, &err);
     }
     if (rc == 0) {
         sigwait(&set, &sig);
-        kl_log("signal %d: stopping", sig);
+        kl_log("signal %d: stopping (draining for at most %ld ms)", sig, dr.ms);
+        dr.set = set;
+        drain_start(&dr);
         kl_logs_wake_all(s.logs);
         MHD_stop_daemon(d[0]);
         MHD_stop_daemon(d[1]);

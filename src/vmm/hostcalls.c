@@ -99,21 +99,35 @@ static int hc_memgrow(struct kl_inst *in, void *arg)
     return KL_HC_CONTINUE;
 }
 
+/*
+ * Sleep on the guest's behalf, never past the request's deadline: the wake-up
+ * time is absolute (so interrupted sleeps never restart the full interval),
+ * computed without overflow (a guest may ask for ~2^64 ns), and the deadline
+ * is checked again after every wake-up (the KVM timeout kick interrupts the
+ * sleep every 10 ms once the deadline has passed).
+ */
 static int hc_sleep(struct kl_inst *in, void *arg)
 {
     struct kl_hc_sleep *s = arg;
-    uint64_t ns = s->ns, now = kl_now_ns();
+    uint64_t now = kl_now_ns();
+    uint64_t until = s->ns > UINT64_MAX - now ? UINT64_MAX : now + s->ns;
 
-    if (in->deadline_ns && now + ns > in->deadline_ns) {
-        /* Sleeping past the deadline: sleep until it, then time out. */
-        ns = in->deadline_ns > now ? in->deadline_ns - now : 0;
+    if (in->deadline_ns && until > in->deadline_ns)
+        until = in->deadline_ns;
+    for (;;) {
+        now = kl_now_ns();
+        if (in->deadline_ns && now >= in->deadline_ns)
+            return kl_inst_finish(in, KL_RES_TIMEOUT, "timeout after %u ms", in->cfg->timeout_ms);
+        if (now >= until)
+            return KL_HC_CONTINUE;
+        /* At most a second per call: a far wake-up time fits a time_t, and
+         * nothing sleeps unobserved for long. */
+        uint64_t step = until - now > 1000000000ull ? now + 1000000000ull : until;
+        struct timespec ts = {(time_t)(step / 1000000000ull), (long)(step % 1000000000ull)};
+        int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        if (rc != 0 && rc != EINTR)
+            return kl_inst_finish(in, KL_RES_ERROR, "hostcall sleep: %s", strerror(rc));
     }
-    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-    if (in->deadline_ns && kl_now_ns() >= in->deadline_ns)
-        return kl_inst_finish(in, KL_RES_TIMEOUT, "timeout after %u ms", in->cfg->timeout_ms);
-    return KL_HC_CONTINUE;
 }
 
 static int hc_ready(struct kl_inst *in, void *arg)

@@ -20,6 +20,8 @@ struct kl_preopen {
 struct kl_run_config {
     uint32_t timeout_ms;            /* wall clock; 0 = none */
     uint32_t max_memory_pages;      /* cap on any linear memory; 0 = 65535 */
+    uint32_t max_open_files;        /* WASI handles open at once besides the preopens;
+                                       0 = 64 (KL_FS_OPEN_DEFAULT), at most 1024 */
     int argc;
     const char *const *argv;        /* argv[0] is the program name */
     int envc;

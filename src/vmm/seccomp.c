@@ -92,7 +92,7 @@ static const struct allow allowed[] = {
     {SCMP_SYS(faccessat2), "the same, where glibc uses faccessat2 for AT_EACCESS"},
     {SCMP_SYS(newfstatat), "path_filestat_get"},
     {SCMP_SYS(statx), "libc stat on newer glibc"},
-    {SCMP_SYS(fcntl), "fd_fdstat_set_flags, O_NONBLOCK on stdin"},
+    {SCMP_SYS(fcntl), "fd_fdstat_set_flags, O_NONBLOCK on stdin, F_DUPFD_CLOEXEC moves handles above 1024"},
     {SCMP_SYS(fsync), "fd_sync"},
     {SCMP_SYS(fdatasync), "fd_datasync"},
     {SCMP_SYS(ftruncate), "fd_filestat_set_size"},

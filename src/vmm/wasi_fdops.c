@@ -311,7 +311,7 @@ static int dir_stream(struct kl_fs_handle *h)
 
     if (h->dirp)
         return 0;
-    if ((fd = openat(h->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    if ((fd = kl_fs_fd_high(openat(h->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC))) < 0)
         return -errno;
     if (!(h->dirp = fdopendir(fd))) {
         int e = -errno;

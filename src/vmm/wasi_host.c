@@ -73,6 +73,7 @@ static int open_preopen(struct kl_fs *fs, uint32_t i, const struct kl_preopen *p
 
     if (fd < 0)
         return kl_errf(err, -errno, "--dir %s: %s", p->host_path, strerror(errno));
+    fd = kl_fs_fd_high(fd);
     if (fstat(fd, &st) < 0) {
         int e = -errno;
         close(fd);
@@ -99,10 +100,12 @@ int kl_wasi_host_open(struct kl_fs **out, const struct kl_run_config *cfg, struc
     *out = NULL;
     if (!fs)
         return kl_errf(err, -ENOMEM, "out of memory");
-    if (n > KL_FS_MAX_HANDLES / 2) {
+    if (n > KL_FS_MAX_PREOPENS) {
         rc = kl_errf(err, -E2BIG, "too many preopened directories (%u)", n);
         goto err_free;
     }
+    fs->max_open = cfg->max_open_files == 0 ? KL_FS_OPEN_DEFAULT
+                 : cfg->max_open_files < KL_FS_OPEN_MAX ? cfg->max_open_files : KL_FS_OPEN_MAX;
     if ((rc = table_grow(fs, n ? n : 1)) < 0 || !(fs->roots = calloc(n ? n : 1, sizeof(*fs->roots)))) {
         rc = kl_errf(err, -ENOMEM, "out of memory");
         goto err_free;
@@ -151,6 +154,18 @@ void kl_wasi_host_close(struct kl_fs *fs)
 
 /* ---- handles ---- */
 
+int kl_fs_fd_high(int fd)
+{
+    int hi;
+
+    if (fd < 0 || fd >= KL_FS_FD_FLOOR)
+        return fd;
+    if ((hi = fcntl(fd, F_DUPFD_CLOEXEC, KL_FS_FD_FLOOR)) < 0)
+        return fd;   /* RLIMIT_NOFILE at or under the floor: keep the low number */
+    close(fd);
+    return hi;
+}
+
 struct kl_fs_handle *kl_fs_handle(struct kl_fs *fs, uint32_t h)
 {
     if (!fs || h >= fs->n || fs->h[h].fd < 0)
@@ -167,9 +182,10 @@ int kl_fs_handle_add(struct kl_fs *fs, int fd, int dir, const struct kl_fs_handl
     /* Lowest free slot above the preopens keeps the table dense. */
     for (i = fs->npre; i < fs->n && fs->h[i].fd >= 0; i++)
         ;
-    if (i >= KL_FS_MAX_HANDLES || table_grow(fs, i + 1) < 0) {
+    fd = kl_fs_fd_high(fd);
+    if (i - fs->npre >= fs->max_open || table_grow(fs, i + 1) < 0) {
         close(fd);
-        return i >= KL_FS_MAX_HANDLES ? -EMFILE : -ENOMEM;
+        return i - fs->npre >= fs->max_open ? -EMFILE : -ENOMEM;
     }
     fs->h[i] = (struct kl_fs_handle){.fd = fd, .rfd = -1, .preopen = preopen,
                                      .dir = dir ? 1 : 0, .readonly = readonly};
@@ -195,7 +211,7 @@ int kl_fs_io_fd(struct kl_fs_handle *h)
     if (!h->opath)
         return h->fd;
     if (h->rfd < 0)
-        h->rfd = openat(h->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        h->rfd = kl_fs_fd_high(openat(h->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     return h->rfd < 0 ? -errno : h->rfd;
 }
 

@@ -12,9 +12,19 @@
 #include "kernless/abi.h"
 #include "vmm/gmem.h"
 
-/* Open host files one run may hold at once, preopens included: the usual
- * per-process limit, since in the server many runs share one fd table. */
-#define KL_FS_MAX_HANDLES 1024u
+/* Handles one run may hold open at once besides its preopens
+ * (kl_run_config.max_open_files, default and cap); past it the guest gets
+ * EMFILE. In the server many runs share one fd table (each handle holds up
+ * to three descriptors), so by default one run takes a small part of it. */
+#define KL_FS_OPEN_DEFAULT 64u
+#define KL_FS_OPEN_MAX 1024u
+/* Preopened directories one run may have. */
+#define KL_FS_MAX_PREOPENS 64u
+
+/* Host descriptors of handles are moved to this number or above, so a guest
+ * opening files never takes the low numbers that the server's own sockets
+ * and files use (nor those below select()'s FD_SETSIZE). */
+#define KL_FS_FD_FLOOR 1024
 
 /* WASI preview 1 constants the host needs (wasi_snapshot_preview1.witx). */
 enum {
@@ -53,6 +63,7 @@ struct kl_fs {
     struct kl_fs_handle *h;
     uint32_t n, cap;        /* slots used (high-water) and allocated */
     uint32_t npre;
+    uint32_t max_open;      /* handles allowed above the preopens */
     struct kl_fs_root *roots;
 };
 
@@ -80,6 +91,9 @@ int kl_fs_path(struct kl_fs_call *c, kl_gptr_t gva, uint32_t len, char *out);
 void kl_fs_stat_fill(struct kl_fs_stat *o, const struct stat *st);
 /** Turn WASI set-times arguments into utimensat's; -EINVAL on contradicting flags. */
 int kl_fs_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
+/** Move `fd` to KL_FS_FD_FLOOR or above (close-on-exec); returns the new fd, or `fd`
+ * itself where the descriptor limit is too low for that. */
+int kl_fs_fd_high(int fd);
 /** A descriptor that I/O works on: the handle's own fd or a reopen of its O_PATH directory. */
 int kl_fs_io_fd(struct kl_fs_handle *h);
 

@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (c.timeout_ms == 0 || c.timeout_ms > KL_FN_TIMEOUT_MAX ||
         c.max_memory_mb == 0 || c.max_memory_mb > KL_FN_MEMORY_MAX ||
         c.max_body_kb > KL_FN_BODY_MAX || c.max_response_kb > KL_FN_RESPONSE_MAX ||
+        c.max_open_files == 0 || c.max_open_files > KL_FN_OPEN_FILES_MAX ||
         c.ndirs > KL_FN_MAX_DIRS || c.env.n > KL_FN_MAX_ENV || c.route[0] != '/')
         abort();
     dump = kl_fn_config_dump(&c);

@@ -287,6 +287,10 @@ cp -n "$W/data/images"/*.kimg "$CACHE/" 2>/dev/null
 stop_server
 s=$(grep -m3 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: ' "$W/serve.err")
 check "no_sanitizer_reports" "" "$s"
+
+# ---- deadlines, descriptors and saturation, on every backend (own servers) -----------------
+KL_DEADLINES_SOURCED=1
+. "$H/deadlines.sh"
 echo "runtime: $(( $(date +%s) - T_START )) s"
 
 # The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).

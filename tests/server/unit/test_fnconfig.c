@@ -42,6 +42,7 @@ static void test_config(void)
     CHECK(c.env.n == 2 && strcmp(c.env.v[1], "B_2=x=y") == 0);
     CHECK(c.timeout_ms == 500);
     CHECK(c.max_memory_mb == KL_FN_MEMORY_DEFAULT);
+    CHECK(c.max_open_files == KL_FN_OPEN_FILES_DEFAULT);
     CHECK(c.ndirs == 1 && strcmp(c.dirs[0].guest, "/data") == 0);
     dump = kl_fn_config_dump(&c);
     CHECK(dump != NULL && strstr(dump, "\"timeout_ms\":500") != NULL);
@@ -60,6 +61,9 @@ static void test_config(void)
     CHECK(parse("{\"route\":\"/x\",\"timeout_ms\":0}", why) == -EINVAL);
     CHECK(parse("{\"route\":\"/x\",\"timeout_ms\":\"5\"}", why) == -EINVAL);
     CHECK(parse("{\"route\":\"/x\",\"max_memory_mb\":99999}", why) == -EINVAL);
+    CHECK(parse("{\"route\":\"/x\",\"max_open_files\":0}", why) == -EINVAL);
+    CHECK(parse("{\"route\":\"/x\",\"max_open_files\":1025}", why) == -EINVAL);
+    CHECK(parse("{\"route\":\"/x\",\"max_open_files\":1024}", why) == 0);
     CHECK(parse("{\"route\":\"/x\",\"dirs\":[{\"host\":\"rel\",\"guest\":\"/d\"}]}", why) == -EINVAL);
     CHECK(parse("{\"route\":\"/x\",\"dirs\":[{\"host\":\"/no/such/dir\",\"guest\":\"/d\"}]}", why) == -EINVAL);
     CHECK(parse("{\"route\":\"/x\",\"route\":\"/y\"}", why) == -EINVAL);
