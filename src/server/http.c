@@ -244,6 +244,9 @@ static enum MHD_Result check_length(struct kl_req *r, struct MHD_Connection *c,
     *handled = 1;
     if (errno != 0 || end == cl || *end != 0)
         return kl_http_error(r, c, 400, "bad_request", "malformed Content-Length");
+    if (n > cap && r->fn != NULL && cap == (size_t)r->fn->cfg.max_body_kb << 10)
+        return kl_http_error(r, c, 413, "too_large", "request body of %llu bytes is over "
+                             "the function's limit of %u KiB", n, r->fn->cfg.max_body_kb);
     if (n > cap)
         return kl_http_error(r, c, 413, "too_large", "request body of %llu bytes "
                              "is over the limit of %zu bytes", n, cap);

@@ -171,10 +171,11 @@ attempt $A int80 1 "$SYS|general protection fault \(vector 13, error 0x402\) at 
 # `unreachable`), or the compat entry, which seccomp kills. A kernel built
 # without IA32 emulation leaves SYSENTER's target MSRs pointing nowhere
 # useful: the CPU then faults in the kernel, which turns it into a SIGSEGV
-# at an address of its own (seen here under PVM as "call stack exhausted").
+# at an address of its own (seen here under PVM as "call stack exhausted"
+# or as a page fault at a random rip).
 # What must hold on every CPU is that the guest ends with one trap line and
 # the call never returns into the guest (escaped() prints ESCAPED).
-attempt $A sysenter nz "trap: [a-z ]+|$SYS" sysenter
+attempt $A sysenter nz "trap: [a-z ]+|page fault at 0x[0-9a-f]+ \\(error 0x[0-9a-f]+, rip 0x[0-9a-f]+\\)|$SYS" sysenter
 # rt_sigreturn (allowed) through the tender's restorer into the 32-bit
 # code segment, then int $0x80 there: killed by seccomp, or a #GP where the
 # kernel has no 32-bit user code segment (no IA32 emulation).
