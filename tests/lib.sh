@@ -112,7 +112,8 @@ kl_backends_missing() {
 # KERNLESS_ISOLATION=BACKEND, which serve and run follow.
 # Inside a pass it returns at once. A pass that ends without its count line
 # counts one failure; the backends the host lacks are reported as skipped.
-# KL_EACH_TMP names a folder all passes share (removed at the end).
+# KL_EACH_TMP names a folder all passes share (removed at the end); KL_PASS
+# numbers the passes (kl_first_pass).
 kl_each_backend() {
   [ -n "${KL_ISO:-}" ] && return 0
   local suite=$1 iso auto line p f s rc out t0
@@ -120,7 +121,9 @@ kl_each_backend() {
   auto=$(KL_BACKENDS= kl_backends | cut -d' ' -f1)
   # A folder the passes share (a compile cache, say), gone at the end.
   export KL_EACH_TMP; KL_EACH_TMP=$(mktemp -d /tmp/kl-each.XXXXXX)
+  export KL_PASS=0
   for iso in $(kl_backends); do
+    KL_PASS=$((KL_PASS + 1))
     echo "--- $suite on the $iso backend$([ "$iso" = "$auto" ] && echo " (auto)")"
     out=$(mktemp); t0=$(date +%s)
     if [ "$iso" = "$auto" ]; then
@@ -143,6 +146,11 @@ kl_each_backend() {
   kl_finish "$suite"
   exit $?
 }
+
+# kl_first_pass: true outside kl_each_backend and in its first pass. For
+# checks that do not depend on the backend (the compiler, option parsing):
+# they run once, not once per backend.
+kl_first_pass() { [ "${KL_PASS:-1}" = 1 ]; }
 
 # kl_stop [SIGNAL]: stop the server kl_serve started (default SIGTERM) and reap it.
 kl_stop() {

@@ -9,10 +9,11 @@
 #     and one that exits non-zero reporting no failure counts one;
 #   - a suite that reports nothing at all (0 passed, 0 failed, 0 skipped)
 #     counts as one failure;
-#   - a suite whose shell reported an error of its own (an unset variable, a
-#     syntax error: "run.sh: line N: ..."), even in a subshell that let it go
-#     on, counts as one failure: its checks did not all run as written
-#     (suites on tests/lib.sh also count suite_died_midway when they stop);
+#   - a suite whose shell reported an error of its own (an unset variable,
+#     a syntax error, a misspelt command: "run.sh: line N: ..."), even in a
+#     subshell that let it go on, counts as one failure: its checks did not
+#     all run as written (suites on tests/lib.sh also count
+#     suite_died_midway when they stop);
 #   - a skip must say why: a suite that reports skips without a reason line
 #     ("SKIP <name>: <reason>", or spec's "skipped: <reason>") counts as one
 #     failure. A suite that cannot run on this machine at all (say, it needs
@@ -35,7 +36,7 @@ for s in $SUITES; do
   rc=${PIPESTATUS[0]}
   line=$(grep -E "^$s: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?\$" "$log" | tail -n 1)
   reasons=$(grep -cE "^SKIP [^ ]+: .|skipped: ." "$log")
-  shell_err=$(grep -m1 -E "\.sh: line [0-9]+: .*(unbound variable|syntax error|bad substitution|unexpected end of file)" "$log")
+  shell_err=$(grep -m1 -E "\.sh: line [0-9]+: .*(unbound variable|syntax error|bad substitution|unexpected end of file|command not found)" "$log")
   while IFS= read -r l; do skips+=("$l"); done < <(grep -E "^SKIP $s: ." "$log")
   rm -f "$log"
   if [ -z "$line" ]; then

@@ -12,7 +12,11 @@
 # with the process backend, filling the cache the run inside reads. Only the
 # runs happen inside (tests/kvm/inner.sh), all in ONE boot of the emulated
 # machine, with `--isolation kvm` and the plain build (ASan under TCG is slow).
-# KVM_TEST_NATIVE=1 / KVM_TEST_VM=1 force one way.
+# KVM_TEST_NATIVE=1 / KVM_TEST_VM=1 force one way. Natively, where the
+# VM-dependent suites run a kvm pass of their own (tests/lib.sh's
+# kl_backends has kvm), only the checks they lack run here: timing, big
+# stdin, clocks, --repeat's warm reset and the escape image (inner.sh says
+# which sections it leaves to them).
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."

@@ -48,6 +48,7 @@ suite died_syntax_error 'if then fi'
 suite died_stray_exit 'exit 0'
 suite died_exit_status 'false || exit 3'
 suite unset_in_subshell 'x=$(echo "$not_set_anywhere"); echo "$x"'
+suite misspelt_check 'pas middle'
 # server pasted exit codes into the string it searched: a command that had
 # to fail passed when it exited 0 with the right words.
 suite check_err_exit_0 'check_err cli_401 0 "HTTP 401" "kernless: ls: HTTP 401: unauthorized"'
@@ -60,6 +61,6 @@ expect whole green
 expect check_err_exit_1 green
 KL_BACKENDS="kvm process" expect each_backend_whole green
 KL_BACKENDS="kvm process" expect each_backend_pass_dies red
-for s in died_unset_variable died_syntax_error died_stray_exit died_exit_status unset_in_subshell check_err_exit_0; do expect $s red; done
+for s in died_unset_variable died_syntax_error died_stray_exit died_exit_status unset_in_subshell misspelt_check check_err_exit_0; do expect $s red; done
 echo "selftest_run_all: $passed passed, $failed failed"
 [ $failed -eq 0 ]
