@@ -23,7 +23,7 @@
  *  - Bump KL_ABI_VERSION on any change to this file.
  */
 
-#define KL_ABI_VERSION 3u
+#define KL_ABI_VERSION 4u
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -451,8 +451,10 @@ struct kl_image_hdr {
     uint64_t total_size;        /* file size, header included */
     uint8_t module_sha256[32];  /* hash of the source .wasm */
     uint8_t sha256[32];         /* hash of bytes [hdr_size, total_size) */
+    uint32_t isa_level;         /* x86-64 level the code was built for (common/isa.h) */
+    uint32_t pad;
 };
-_Static_assert(sizeof(struct kl_image_hdr) == 112, "kl_image_hdr layout");
+_Static_assert(sizeof(struct kl_image_hdr) == 120, "kl_image_hdr layout");
 
 #endif /* !__ASSEMBLER__ */
 

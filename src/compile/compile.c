@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/isa.h"
 #include "common/util.h"
 #include "compile/glue.h"
 #include "compile/imports.h"
@@ -22,7 +23,7 @@
 #define KL_MAX_MODULE_BYTES (64u << 20)      /* a module upload is bounded */
 #define KL_MAX_C_BYTES (512u << 20)          /* wasm2c output we are willing to patch */
 #define KL_CC_MAX_AS (8ull << 30)            /* address-space cap for cc */
-#define KL_CACHE_VERSION "kernless-cache-5"
+#define KL_CACHE_VERSION "kernless-cache-6"
 
 /*
  * Compile limits, tighter than the reader's (JS API) caps because here the
@@ -113,7 +114,10 @@ int kl_toolchain_get(struct kl_toolchain *tc, struct kl_err *err)
         return kl_err_prefix(err, "guest runtime missing (build it with make): ");
     tool_stamp(tc->cc, stamp[0], sizeof(stamp[0]));
     tool_stamp("wasm2c", stamp[1], sizeof(stamp[1]));
-    snprintf(stamp[2], sizeof(stamp[2]), "%s", KL_CACHE_VERSION);
+    /* The ISA level is in the key: an image built for x86-64-v3 is not
+     * found (and so is rebuilt) on a CPU without it, e.g. a copied cache. */
+    tc->isa_level = kl_isa_host();
+    snprintf(stamp[2], sizeof(stamp[2]), "%s isa=%u", KL_CACHE_VERSION, tc->isa_level);
     size_t n = rtlen + sizeof(stamp);
     uint8_t *all = malloc(n);
     if (!all) {
@@ -295,7 +299,13 @@ static int write_glue(const char *path, const struct kl_wasm_module *m, struct k
     return rc;
 }
 
-/* cc -c with the flags the guest runtime was built with (see Makefile). */
+/*
+ * cc -c with the flags the guest runtime was built with (see Makefile), but
+ * for this CPU's ISA level (x86-64-v3 where it has AVX2, BMI2, FMA): module
+ * code runs at CPL 3 with the host's (process) or the VM's XSAVE state (KVM
+ * enables it). -ffp-contract=off: Wasm float ops round one by one, so no
+ * a*b+c may become an FMA, which rounds once.
+ */
 static int cc_compile(const struct kl_toolchain *tc, const char *src, const char *obj, int opt,
                       uint32_t timeout_s, struct kl_err *err)
 {
@@ -306,7 +316,8 @@ static int cc_compile(const struct kl_toolchain *tc, const char *src, const char
      * leave behind (kl_compile_interrupted removes only our own folder). */
     const char *argv[] = {tc->cc, "-c", "-pipe", optflag, "-std=gnu11", "-ffreestanding", "-fno-pic",
                           "-fno-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
-                          "-mno-avx", "-mcmodel=small", "-fno-math-errno", "-nostdinc",
+                          kl_isa_march(tc->isa_level), "-ffp-contract=off",
+                          "-mcmodel=small", "-fno-math-errno", "-nostdinc",
                           /* Keep every Wasm call a real call: gcc otherwise turns
                            * some recursions into loops, and endless recursion must
                            * hit the stack guard ("call stack exhausted"). */
@@ -378,7 +389,7 @@ static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_
         (rc = kl_read_file(elf, KL_IMAGE_MAX, &elfdata, &elflen, err)) < 0)
         return rc;
     kl_sha256(wasm, len, sha);
-    rc = kl_kimg_from_elf(elfdata, elflen, sha, &img, &imglen, err);
+    rc = kl_kimg_from_elf(elfdata, elflen, sha, tc->isa_level, &img, &imglen, err);
     free(elfdata);
     if (rc == 0)
         rc = kl_write_file_atomic(out_path, img, imglen, 0644, err);

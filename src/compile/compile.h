@@ -88,7 +88,8 @@ struct kl_toolchain {
     char guest_dir[PATH_MAX];
     char cc[64];
     char cc_include[PATH_MAX];   /* filled by kl_toolchain_cc_include */
-    uint8_t identity[32];        /* hash of runtime + tool binaries */
+    uint8_t identity[32];        /* hash of runtime + tool binaries + ISA level */
+    unsigned isa_level;          /* x86-64 level modules are built for: this CPU's (common/isa.h) */
 };
 
 /** Resolve the guest runtime folder, the C compiler and their identity hash. */

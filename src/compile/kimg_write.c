@@ -15,6 +15,7 @@ static int seg_flags(uint32_t pf)
 }
 
 int kl_kimg_from_elf(const uint8_t *elf, size_t len, const uint8_t module_sha[32],
+                     unsigned isa_level,
                      uint8_t **out, size_t *outlen, struct kl_err *err)
 {
     const Elf64_Ehdr *eh = (const void *)elf;
@@ -65,6 +66,7 @@ int kl_kimg_from_elf(const uint8_t *elf, size_t len, const uint8_t module_sha[32
     hdr.nseg = nseg;
     hdr.total_size = total;
     memcpy(hdr.module_sha256, module_sha, 32);
+    hdr.isa_level = isa_level;
     kl_sha256(buf + sizeof(hdr), total - sizeof(hdr), hdr.sha256);
     memcpy(buf, &hdr, sizeof(hdr));
     *out = buf;

@@ -9,10 +9,12 @@
 
 /**
  * Turn the ELF64 executable `elf` (our own linker output) into an image:
- * header, one segment per PT_LOAD, the bytes, and the SHA-256. On success
- * *out is a malloc'd buffer of *outlen bytes.
+ * header, one segment per PT_LOAD, the bytes, and the SHA-256. The header
+ * records `isa_level`, the x86-64 level the code was compiled for, so a CPU
+ * without it refuses the image. On success *out is a malloc'd buffer of
+ * *outlen bytes.
  */
 int kl_kimg_from_elf(const uint8_t *elf, size_t len, const uint8_t module_sha[32],
-                     uint8_t **out, size_t *outlen, struct kl_err *err);
+                     unsigned isa_level, uint8_t **out, size_t *outlen, struct kl_err *err);
 
 #endif

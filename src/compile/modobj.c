@@ -264,7 +264,7 @@ static int link_in(const char *dir, const struct kl_toolchain *tc, const struct 
     argv[k++] = "-lgcc";
     if ((rc = kl_compile_run_tool("link", argv, timeout_of(opts), err)) < 0 ||
         (rc = kl_read_file(elf, KL_IMAGE_MAX, &elfdata, &elflen, err)) < 0 ||
-        (rc = kl_kimg_from_elf(elfdata, elflen, key, &img, &imglen, err)) < 0)
+        (rc = kl_kimg_from_elf(elfdata, elflen, key, tc->isa_level, &img, &imglen, err)) < 0)
         goto out;
     rc = kl_write_file_atomic(img_path, img, imglen, 0644, err);
 out:

@@ -5,19 +5,21 @@
 /*
  * Rounding uses the "add 2^52 (2^23)" trick, which rounds to nearest-even in
  * the default MXCSR mode that Wasm requires. Values with |x| >= 2^52 are
- * already integers; NaNs are quieted by x + x.
+ * already integers; NaNs are quieted by x + x. Names are in parentheses
+ * because math.h maps them to gcc builtins (which call these where the
+ * target has no single instruction for them).
  */
 #define TWO52 4503599627370496.0
 #define TWO23 8388608.0f
 
-double fabs(double x) { return __builtin_fabs(x); }
-float fabsf(float x) { return __builtin_fabsf(x); }
-double copysign(double x, double y) { return __builtin_copysign(x, y); }
-float copysignf(float x, float y) { return __builtin_copysignf(x, y); }
-double sqrt(double x) { return __builtin_sqrt(x); }
-float sqrtf(float x) { return __builtin_sqrtf(x); }
+double (fabs)(double x) { return __builtin_fabs(x); }
+float (fabsf)(float x) { return __builtin_fabsf(x); }
+double (copysign)(double x, double y) { return __builtin_copysign(x, y); }
+float (copysignf)(float x, float y) { return __builtin_copysignf(x, y); }
+double (sqrt)(double x) { return __builtin_sqrt(x); }
+float (sqrtf)(float x) { return __builtin_sqrtf(x); }
 
-double nearbyint(double x)
+double (nearbyint)(double x)
 {
     if (x != x)
         return x + x;
@@ -27,7 +29,7 @@ double nearbyint(double x)
     return copysign(t - TWO52, x);
 }
 
-float nearbyintf(float x)
+float (nearbyintf)(float x)
 {
     if (x != x)
         return x + x;
@@ -37,7 +39,7 @@ float nearbyintf(float x)
     return copysignf(t - TWO23, x);
 }
 
-double trunc(double x)
+double (trunc)(double x)
 {
     if (x != x)
         return x + x;
@@ -46,7 +48,7 @@ double trunc(double x)
     return copysign((double)(int64_t)x, x);
 }
 
-float truncf(float x)
+float (truncf)(float x)
 {
     if (x != x)
         return x + x;
@@ -55,7 +57,7 @@ float truncf(float x)
     return copysignf((float)(int32_t)x, x);
 }
 
-double floor(double x)
+double (floor)(double x)
 {
     double t = trunc(x);
     if (t > x)           /* only for negative non-integers; NaN compares false */
@@ -63,7 +65,7 @@ double floor(double x)
     return t;
 }
 
-float floorf(float x)
+float (floorf)(float x)
 {
     float t = truncf(x);
     if (t > x)
@@ -71,7 +73,7 @@ float floorf(float x)
     return t;
 }
 
-double ceil(double x)
+double (ceil)(double x)
 {
     double t = trunc(x);
     if (t < x)
@@ -80,7 +82,7 @@ double ceil(double x)
     return t;
 }
 
-float ceilf(float x)
+float (ceilf)(float x)
 {
     float t = truncf(x);
     if (t < x)

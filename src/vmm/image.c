@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/isa.h"
 #include "common/util.h"
 
 #define KL_IMAGE_MAX_FILE (KL_IMAGE_MAX + (1u << 20))
@@ -37,6 +38,11 @@ int kl_image_from_buf(uint8_t *data, size_t size, struct kl_image **out, struct 
     if (h->abi_version != KL_ABI_VERSION || h->hdr_size != sizeof(*h))
         return kl_errf(err, -EINVAL, "image ABI version %u, this kernless needs %u; recompile it",
                        h->abi_version, KL_ABI_VERSION);
+    /* Code built for x86-64-v3 would die of #UD here: refuse it in one line
+     * (the image cache keys on the level, so it builds one for this CPU). */
+    char why[192];
+    if (kl_isa_check(h->isa_level, kl_isa_cpu(), why, sizeof(why)) < 0)
+        return kl_errf(err, -ENOEXEC, "%s", why);
     if (h->total_size != size || h->nseg == 0 || h->nseg > KL_IMAGE_MAX_SEGS ||
         size - sizeof(*h) < h->nseg * sizeof(*segs))
         return kl_errf(err, -EINVAL, "image header is inconsistent with its size");

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/isa.h"
 #include "kernless/abi.h"
 
 #define KICK_SIGNAL SIGUSR2
@@ -281,6 +282,35 @@ static uint8_t kvm_tr_type(void)
     return tr_type;
 }
 
+/*
+ * AVX in the guest (modules are built for x86-64-v3 where the CPU has it,
+ * common/isa.h): CR4.OSXSAVE and XCR0 = x87|SSE|AVX, or VEX code faults
+ * with #UD. Then the VM's state is saved and restored with XSAVE, which
+ * covers the YMM upper halves that KVM_GET/SET_FPU leave alone, so no
+ * request's vector registers outlive its reset.
+ */
+#define CR4_OSXSAVE (1ull << 18)
+#define XCR0_X87_SSE_AVX 0x7ull
+
+static int kvm_avx(void)
+{
+    return (kl_isa_cpu() & KL_ISA_F_OSAVX) != 0;
+}
+
+static int kvm_set_xcr0(struct kl_vm *vm, struct kl_err *err)
+{
+    struct kvm_xcrs x;
+
+    memset(&x, 0, sizeof(x));
+    x.nr_xcrs = 1;
+    x.xcrs[0].xcr = 0;
+    x.xcrs[0].value = XCR0_X87_SSE_AVX;
+    if (ioctl(vm->vcpu, KVM_SET_XCRS, &x) < 0)
+        return kl_errf(err, -errno, "KVM_SET_XCRS (AVX state for x86-64-v3 code): %s",
+                       strerror(errno));
+    return 0;
+}
+
 static int kvm_enter_user64(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t cr3,
                        struct kl_err *err)
 {
@@ -292,6 +322,8 @@ static int kvm_enter_user64(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64
     /* PE|MP|ET|NE|WP|PG; EM clear so SSE works (DESIGN-NOTES 2.7). */
     sr.cr0 = 0x1 | 0x2 | 0x10 | 0x20 | 0x10000 | 0x80000000;
     sr.cr4 = 0x20 | 0x200 | 0x400;   /* PAE | OSFXSR | OSXMMEXCPT */
+    if (kvm_avx())
+        sr.cr4 |= CR4_OSXSAVE;
     sr.cr3 = cr3;
     sr.efer = 0x100 | 0x400 | 0x800; /* LME | LMA | NXE */
     seg_user(&sr.cs, KL_SEL_UCODE, 1);
@@ -311,6 +343,9 @@ static int kvm_enter_user64(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64
     sr.idt.limit = 32 * 16 - 1;
     if (ioctl(vm->vcpu, KVM_SET_SREGS, &sr) < 0)
         return kl_errf(err, -errno, "KVM_SET_SREGS: %s", strerror(errno));
+    int rc = kvm_avx() ? kvm_set_xcr0(vm, err) : 0;
+    if (rc < 0)
+        return rc;
     memset(&regs, 0, sizeof(regs));
     regs.rip = rip;
     regs.rsp = rsp;
@@ -428,6 +463,7 @@ struct kl_vm_state {
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     struct kvm_fpu fpu;
+    struct kvm_xsave xsave;          /* instead of fpu where the guest has AVX */
 };
 
 static struct kl_vm_state *kvm_state_alloc(void)
@@ -449,7 +485,8 @@ static int kvm_save(struct kl_vm *vm, struct kl_vm_state *st)
 {
     if (ioctl(vm->vcpu, KVM_GET_REGS, &st->regs) < 0 ||
         ioctl(vm->vcpu, KVM_GET_SREGS, &st->sregs) < 0 ||
-        ioctl(vm->vcpu, KVM_GET_FPU, &st->fpu) < 0)
+        (kvm_avx() ? ioctl(vm->vcpu, KVM_GET_XSAVE, &st->xsave)
+                   : ioctl(vm->vcpu, KVM_GET_FPU, &st->fpu)) < 0)
         return -errno;
     st->sregs.tr.type = kvm_tr_type();   /* not KVM's read-out (0xB on AMD) */
     return 0;
@@ -462,7 +499,8 @@ static int kvm_restore(struct kl_vm *vm, const struct kl_vm_state *st)
     sr.tr.type = kvm_tr_type();          /* whatever the saved state says */
     if (ioctl(vm->vcpu, KVM_SET_SREGS, &sr) < 0 ||
         ioctl(vm->vcpu, KVM_SET_REGS, &st->regs) < 0 ||
-        ioctl(vm->vcpu, KVM_SET_FPU, &st->fpu) < 0)
+        (kvm_avx() ? ioctl(vm->vcpu, KVM_SET_XSAVE, &st->xsave)
+                   : ioctl(vm->vcpu, KVM_SET_FPU, &st->fpu)) < 0)
         return -errno;
     return 0;
 }

@@ -9,4 +9,16 @@ int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
+
+/*
+ * Everything here is built -ffreestanding, which makes gcc treat memcpy as an
+ * opaque call. wasm2c bit-casts every f32/f64 <-> i32/i64 (reinterpret, NaN
+ * quieting) with memcpy(&t, &x, 8): as a call that cost 5-10x on float code
+ * (issue 22). As builtins, fixed-size copies become one mov, and other sizes
+ * still call the functions above (libc.c defines them as (memcpy) etc.).
+ */
+#define memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+#define memmove(d, s, n) __builtin_memmove((d), (s), (n))
+#define memset(d, c, n) __builtin_memset((d), (c), (n))
+#define memcmp(a, b, n) __builtin_memcmp((a), (b), (n))
 #endif
