@@ -118,7 +118,8 @@ dl_stop_within() {
   SPID=
 }
 
-for ISO in $(kl_backends); do
+# In a pass of kl_each_backend (KL_ISO set) only that pass's backend.
+for ISO in ${KL_ISO:-$(kl_backends)}; do
   # ---- far deadlines, fd exhaustion, early 413, bounded drain ---------------------------
   # The default drain (10 s) is what the drain check below measures.
   if ! dl_start "$ISO"; then

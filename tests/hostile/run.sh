@@ -14,6 +14,7 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+kl_each_backend hostile   # once per backend the host has (tests/lib.sh)
 H=$ROOT/tests/hostile
 W=$BUILD/hostile-test
 # Compiled images survive between runs (the server verifies each one's hash
