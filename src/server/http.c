@@ -20,7 +20,7 @@
  * How long a connection may take, in whole seconds of libmicrohttpd's
  * inactivity timer, which any byte resets: so a client trickling a byte
  * every few seconds never trips it, and receiving a body also has a total
- * deadline (body_deadline_ms). Waiting for a request (a new connection, or
+ * deadline (start_body_clock). Waiting for a request (a new connection, or
  * one kept alive) is short; sending an answer (a slow reader, a deploy's
  * progress stream) keeps the old, generous limit.
  */
@@ -213,7 +213,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 
     if (r == NULL)
         return;
-    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && !r->responded)
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && r->started && !r->responded)
         body_cut(r, "no byte of it came within the idle limit");
     /* A connection kept alive waits for its next request briefly. */
     MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)KL_WAIT_REQUEST_S);
@@ -373,7 +373,7 @@ static int arm_body_timer(struct kl_req *r, struct MHD_Connection *c)
  * trickled body holds a connection and its thread; issue 20). */
 static enum MHD_Result start_body_clock(struct kl_req *r, struct MHD_Connection *c)
 {
-    uint64_t ms = KL_API_BODY_MS;
+    uint64_t ms = r->kind == KL_REQ_API ? KL_API_BODY_MS : KL_FN_BODY_MIN_MS;
 
     if (r->kind == KL_REQ_WAGI)
         ms = r->fn->cfg.timeout_ms > KL_FN_BODY_MIN_MS ? r->fn->cfg.timeout_ms
