@@ -16,6 +16,21 @@
 #include "server/wagi_env.h"
 #include "vmm/vm.h"
 
+/*
+ * How long a connection may take, in whole seconds of libmicrohttpd's
+ * inactivity timer, which any byte resets: so a client trickling a byte
+ * every few seconds never trips it, and receiving a body also has a total
+ * deadline (start_body_clock). Waiting for a request (a new connection, or
+ * one kept alive) is short; sending an answer (a slow reader, a deploy's
+ * progress stream) keeps the old, generous limit.
+ */
+#define KL_WAIT_REQUEST_S 15
+#define KL_ANSWER_IDLE_S 120
+/* A function's body must be in by max(its timeout, this); an API body (a
+ * module of up to --max-upload-mb) by KL_API_BODY_MS. */
+#define KL_FN_BODY_MIN_MS 10000
+#define KL_API_BODY_MS 300000
+
 /* A header value must be one line of visible text for MHD and for logs. */
 static void one_line(char *s, size_t max)
 {
@@ -174,6 +189,23 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return r;
 }
 
+/* Log (and count) a request whose body did not arrive in time: its
+ * connection is closed without an answer, which libmicrohttpd cannot send
+ * while it still reads the body. */
+static void body_cut(struct kl_req *r, const char *why)
+{
+    size_t plen = kl_target_path_len(r->target ? r->target : "");
+
+    kl_log("%s %s %.*s%s -> connection closed: request body not received within "
+           "%llu ms (%s)", r->id, r->method ? r->method : "?",
+           (int)(plen > 200 ? 200 : plen), r->target ? r->target : "",
+           plen > 200 ? "..." : "",
+           (unsigned long long)((r->body_deadline_ns - r->t0_ns) / 1000000), why);
+    kl_metrics_observe(r->metric_fn[0] ? r->metric_fn : KL_METRICS_NO_FUNCTION, 408,
+                       (double)(kl_now_ns() - r->t0_ns) / 1e9, "body_timeout");
+    r->responded = 1;
+}
+
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
                     enum MHD_RequestTerminationCode toe)
 {
@@ -181,6 +213,10 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 
     if (r == NULL)
         return;
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && r->started && !r->responded)
+        body_cut(r, "no byte of it came within the idle limit");
+    /* A connection kept alive waits for its next request briefly. */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)KL_WAIT_REQUEST_S);
     if (r->pp != NULL)
         MHD_destroy_post_processor(r->pp);
     kl_deploy_put(r->deploy);
@@ -319,6 +355,39 @@ static enum MHD_Result admin_other(struct kl_req *r, struct MHD_Connection *c,
     return kl_http_send(r, c, 307, resp, NULL);
 }
 
+/*
+ * Arm the connection's idle timer to the time left until the body deadline
+ * (rounded up to its whole seconds): a client that stops sending is cut
+ * then, one that trickles is cut at its next byte past the deadline.
+ * 0 when the deadline has passed.
+ */
+static int arm_body_timer(struct kl_req *r, struct MHD_Connection *c)
+{
+    uint64_t now = kl_now_ns();
+
+    if (now >= r->body_deadline_ns)
+        return 0;
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned)((r->body_deadline_ns - now + 999999999ull) / 1000000000ull));
+    return 1;
+}
+
+/* The deadline for the whole request body, from the request line on (a
+ * trickled body holds a connection and its thread; issue 20). */
+static enum MHD_Result start_body_clock(struct kl_req *r, struct MHD_Connection *c)
+{
+    uint64_t ms = r->kind == KL_REQ_API ? KL_API_BODY_MS : KL_FN_BODY_MIN_MS;
+
+    if (r->kind == KL_REQ_WAGI)
+        ms = r->fn->cfg.timeout_ms > KL_FN_BODY_MIN_MS ? r->fn->cfg.timeout_ms
+                                                        : KL_FN_BODY_MIN_MS;
+    r->body_deadline_ns = r->t0_ns + ms * 1000000ull;
+    if (!arm_body_timer(r, c))
+        return kl_http_error(r, c, 408, "body_timeout", "the request headers took over "
+                             "%llu ms", (unsigned long long)ms);
+    return MHD_YES;
+}
+
 /* First call for a request: headers are in, the body is not. Functions and
  * the admin side never answer on each other's listener (issue 20): a
  * function's page must not share an origin with the dashboard. */
@@ -329,6 +398,9 @@ static enum MHD_Result begin(struct kl_req *r, struct MHD_Connection *c)
     enum MHD_Result ret;
     int handled;
 
+    /* Until the request's own deadline is known (start_body_clock), and
+     * for a body that follows an early answer. */
+    r->body_deadline_ns = r->t0_ns + KL_FN_BODY_MIN_MS * 1000000ull;
     ret = check_limits(r, c, &handled);
     if (handled)
         return ret;
@@ -362,7 +434,7 @@ static enum MHD_Result begin(struct kl_req *r, struct MHD_Connection *c)
     if (handled)
         return ret;
     r->body.cap = r->pp ? 0 : cap;
-    return MHD_YES;
+    return start_body_clock(r, c);
 }
 
 /* Body bytes: keep up to the cap, then only remember that it overflowed. */
@@ -419,6 +491,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return begin(r, c);
     }
     if (*size != 0) {
+        /* Also after an early answer (404, 413...): its body is still read. */
+        if (!arm_body_timer(r, c)) {
+            if (!r->responded)
+                body_cut(r, "it came too slowly");
+            return MHD_NO;   /* close the connection */
+        }
         if (!r->responded)
             absorb(r, data, *size);
         *size = 0;
@@ -426,6 +504,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     }
     if (r->responded)
         return MHD_YES;
+    /* The body is in: answering has the generous idle limit again. */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)KL_ANSWER_IDLE_S);
     return finish(r, c);
 }
 
@@ -501,7 +581,7 @@ struct MHD_Daemon *kl_http_start(struct kl_server *s, int admin, struct kl_err *
                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
                          MHD_OPTION_NOTIFY_COMPLETED, on_done, l,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KL_WAIT_REQUEST_S,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(KL_HEADERS_MAX + KL_URL_MAX + 16384),
                          MHD_OPTION_END);
     if (d == NULL) {

@@ -53,6 +53,7 @@ struct kl_req {
     /* body */
     struct kl_buf body;
     int too_big;
+    uint64_t body_deadline_ns;   /* the whole body must be in by then */
     /* for metrics */
     char metric_fn[KL_FN_NAME_MAX + 1];
 };

@@ -159,8 +159,9 @@ static int create(struct kl_pool *p, struct kl_warm **w, struct kl_err *err)
     return rc;
 }
 
-int kl_pool_acquire(struct kl_pool *p, uint32_t wait_ms, struct kl_warm **w, int *cold,
-                    struct kl_err *err)
+/* One try of kl_pool_acquire: an idle VM, a new one, or a wait for either. */
+static int acquire_once(struct kl_pool *p, uint32_t wait_ms, struct kl_warm **w, int *cold,
+                        struct kl_err *err)
 {
     struct timespec dl;
     int queued = 0;
@@ -207,6 +208,20 @@ int kl_pool_acquire(struct kl_pool *p, uint32_t wait_ms, struct kl_warm **w, int
         waiting--;
     pthread_mutex_unlock(&lock);
     return 0;
+}
+
+int kl_pool_acquire(struct kl_pool *p, uint32_t wait_ms, struct kl_warm **w, int *cold,
+                    struct kl_err *err)
+{
+    int rc;
+
+    /* An idle VM whose sandbox died while it waited (killed by an operator
+     * or the OOM killer) is replaced, not handed out: that request got 502.
+     * Each such VM is destroyed, so this ends with the idle list. */
+    while ((rc = acquire_once(p, wait_ms, w, cold, err)) == 0 && !*cold &&
+           !kl_warm_usable(*w))
+        kl_pool_release(p, *w, 0);
+    return rc;
 }
 
 void kl_pool_release(struct kl_pool *p, struct kl_warm *w, int reusable)

@@ -514,26 +514,69 @@ int kl_proc_spares(unsigned n)
     return 0;
 }
 
+/*
+ * Drop the spares whose tender has died (killed by an operator or the OOM
+ * killer while it waited): handing one out ended its request with 502
+ * "could not lock down". One waitid() per spare (WNOHANG on its pidfd,
+ * about a microsecond). The dead are returned through DEAD to be freed
+ * outside the lock. Called with the lock held.
+ */
+static unsigned drop_dead_spares(struct kl_vm **dead)
+{
+    unsigned i, kept = 0, n = 0;
+
+    for (i = 0; i < nspares; i++) {
+        if (kl_proc_check_dead(spares[i]))
+            dead[n++] = spares[i];
+        else
+            spares[kept++] = spares[i];
+    }
+    nspares = kept;
+    if (n)
+        pthread_cond_signal(&want);   /* make their replacements */
+    return n;
+}
+
+/* How many times in a row a fresh spare may die before the request gives up. */
+#define TAKE_TRIES 3
+
 int kl_proc_take(struct kl_vm **out, struct kl_err *err)
 {
-    int rc = 0;
+    struct kl_vm *dead[64];
+    unsigned ndead, i;
+    int rc = 0, tries = 0;
 
     if ((rc = kl_proc_init(err)) < 0)
         return rc;
     pthread_mutex_lock(&lock);
-    if (!nspares) {
+    for (;;) {
+        ndead = drop_dead_spares(dead);
+        if (ndead) {
+            pthread_mutex_unlock(&lock);
+            for (i = 0; i < ndead; i++)
+                kl_proc_free(dead[i]);
+            pthread_mutex_lock(&lock);
+            if (++tries > TAKE_TRIES) {
+                rc = kl_errf(err, -ECHILD, "every new sandbox died before use");
+                break;
+            }
+            continue;
+        }
+        if (nspares) {
+            *out = spares[--nspares];
+            pthread_cond_signal(&want);   /* make the next spare */
+            break;
+        }
         waiting++;
         last_rc = 0;
         pthread_cond_signal(&want);
         while (!nspares && last_rc == 0)
             pthread_cond_wait(&have, &lock);
         waiting--;
-    }
-    if (nspares) {
-        *out = spares[--nspares];
-        pthread_cond_signal(&want);   /* make the next spare */
-    } else {
-        rc = kl_errf(err, last_rc, "%s", last_err.msg);
+        if (!nspares) {
+            rc = kl_errf(err, last_rc, "%s", last_err.msg);
+            break;
+        }
     }
     pthread_mutex_unlock(&lock);
     return rc;

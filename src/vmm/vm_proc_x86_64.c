@@ -123,10 +123,12 @@ static int proc_quiesce(struct kl_vm *vm)
     volatile struct kl_chan *c = vm->chan;
     int rc;
 
-    if (vm->parked)
-        return 0;
+    /* Dead first: a parked sandbox can still be killed while it waits in
+     * the pool, and must then be replaced, not resumed. */
     if (vm->dead || kl_proc_check_dead(vm))
         return -ECHILD;
+    if (vm->parked)
+        return 0;
     if (!vm->locked || __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != KL_CHAN_CALL)
         return -EIO;   /* not waiting for us: killed at a timeout, or never answered */
     c->reply = KL_CHAN_PARK;

@@ -575,6 +575,13 @@ int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
 
 uint64_t kl_warm_last_reset_ns(const struct kl_warm *w) { return w->reset_ns; }
 int kl_warm_broken(const struct kl_warm *w) { return w->broken; }
+
+int kl_warm_usable(struct kl_warm *w)
+{
+    if (!w->broken && kl_vm_quiesce(w->in.vm) < 0)
+        w->broken = 1;   /* e.g. its sandbox was killed while idle */
+    return !w->broken;
+}
 uint32_t kl_warm_last_reset_pages(const struct kl_warm *w) { return w->reset_pages; }
 
 void kl_warm_destroy(struct kl_warm *w)

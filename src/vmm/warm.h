@@ -44,6 +44,13 @@ int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
 /** 1 if the last reset failed: the VM must be destroyed, not reused. */
 int kl_warm_broken(const struct kl_warm *w);
 
+/**
+ * 1 if the VM can serve a request now: its last reset succeeded and, where
+ * the backend can tell (process: its sandbox is alive and parked), it is
+ * still stopped. A VM that is not is marked broken: destroy it.
+ */
+int kl_warm_usable(struct kl_warm *w);
+
 /** Nanoseconds the last reset took. */
 uint64_t kl_warm_last_reset_ns(const struct kl_warm *w);
 

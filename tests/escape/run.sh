@@ -404,5 +404,82 @@ fi
 # After the first server stopped (it used $SPID, $U).
 if [ -s "$TMP/hello.wasm" ]; then proc_server; else fail proc-serve "no hello.wasm to deploy"; fi
 
+# ---- a dead spare is never handed out (issue 20, part G) -------------------------
+# Every sandbox of a live process-backend server is killed, warm and spares
+# alike (an operator, the OOM killer): the next requests must each be
+# served by a fresh sandbox. Before the fix the pool resumed the dead warm
+# one (502 "the sandbox process died") and the spawner handed out a dead
+# spare (502 "the sandbox could not lock down: killed by signal 9").
+dead_spare() {
+  local dt=$TMP/dead-tender/kl-sandbox pids n i body why=""
+  mkdir -p "$TMP/dead-tender" && cp "$BUILD/guest/kl-sandbox" "$dt"
+  KERNLESS_SANDBOX_BIN=$dt kl_serve "$TMP/dserve.out" "$TMP/dserve.err" --data "$TMP/ddata" --isolation process
+  [ -n "$PORT" ] || { fail dead_spare_never_handed_out "no listening line: $(tail -c 300 "$TMP/dserve.err")"; return; }
+  if ! KERNLESS_DATA=$TMP/ddata "$KL" deploy hello "$TMP/hello.wasm" --route /hello >"$TMP/ddeploy.out" 2>&1; then
+    fail dead_spare_never_handed_out "deploy: $(tail -c 300 "$TMP/ddeploy.out")"; kl_stop; return
+  fi
+  check dead-spare-hello-before 200 "$(curl -s -m 20 -o /dev/null -w '%{http_code}' "$U/hello")"
+  # The warm sandbox back in the pool and at least one spare made.
+  for _ in $(seq 1 50); do [ "$(tender_pids "$dt" | grep -c .)" -ge 2 ] && break; sleep 0.1; done
+  pids=$(tender_pids "$dt" | tr '\n' ' ')
+  n=$(echo $pids | wc -w)
+  kill -KILL $pids 2>/dev/null
+  for _ in $(seq 1 20); do [ -z "$(echo $pids | xargs -n1 | while read -r p; do [ -d /proc/$p ] && echo $p; done)" ] && break; sleep 0.1; done
+  [ "$n" -ge 2 ] || why+="want a warm sandbox and a spare to kill, found $n; "
+  for i in 1 2 3 4; do
+    body=$(curl -s -m 20 -w ' %{http_code}' "$U/hello")
+    case $body in *" 200") ;; *) why+="request $i: $(echo "$body" | tr '\n' ' ' | head -c 160); " ;; esac
+  done
+  [ -z "$why" ] && pass "dead_spare_never_handed_out ($n sandboxes killed)" || fail dead_spare_never_handed_out "${why%; }"
+  s=$(grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/dserve.err")
+  [ -z "$s" ] && pass dead-spare-no-sanitizer-report || fail dead-spare-no-sanitizer-report "$s"
+  kl_stop
+  n=$(tender_pids "$dt" | tr '\n' ' '); [ -n "$n" ] && kill -KILL $n 2>/dev/null
+}
+if [ -s "$TMP/hello.wasm" ]; then dead_spare; else fail dead_spare_never_handed_out "no hello.wasm to deploy"; fi
+
+# ---- no spare outlives a server that exits at once (issue 20, part G) ---------------
+# Two engineers saw a spare left running as root, parent pid 1, after a
+# `kernless serve` that exited within milliseconds of starting and after
+# `kernless run -v`. 50 rounds of quick exits, in turn: a serve whose two
+# listeners want the same port (it exits with an error once its spare maker
+# has started), `kernless run -v` of an empty module, and a serve ended by
+# SIGKILL or SIGTERM as soon as its first sandbox appears. After each, no
+# sandbox of its own tender copy may be left 2 s after it exited. The
+# rounds that wait for a sandbox are the control: they must see one.
+orphan_loop() {
+  local ot=$TMP/orphan-tender/kl-sandbox i p left seen=0 want=0 why="" port sig
+  mkdir -p "$TMP/orphan-tender" "$TMP/odata" && chmod 700 "$TMP/odata" && cp "$BUILD/guest/kl-sandbox" "$ot"
+  printf '(module (func (export "_start")))' >"$TMP/empty.wat"
+  if ! wat2wasm "$TMP/empty.wat" -o "$TMP/empty.wasm" 2>"$TMP/empty.log"; then
+    fail no_orphan_spare_after_quick_exit "wat2wasm: $(head -c 200 "$TMP/empty.log")"; return
+  fi
+  for i in $(seq 1 50); do
+    case $((i % 4)) in
+    0) port=$((20000 + RANDOM % 30000))
+       KERNLESS_SANDBOX_BIN=$ot "$KL" serve --isolation process --data "$TMP/odata" \
+         --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$port" >/dev/null 2>&1 ;;
+    1) KERNLESS_SANDBOX_BIN=$ot "$KL" run -v --isolation process "$TMP/empty.wasm" >/dev/null 2>&1 ;;
+    *) [ $((i % 4)) = 2 ] && sig=KILL || sig=TERM
+       want=$((want + 1))
+       KERNLESS_SANDBOX_BIN=$ot "$KL" serve --isolation process --data "$TMP/odata" \
+         --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 >/dev/null 2>&1 &
+       p=$!
+       for _ in $(seq 1 300); do [ -n "$(tender_pids "$ot")" ] && { seen=$((seen + 1)); break; }; sleep 0.01; done
+       kill -$sig "$p" 2>/dev/null; wait "$p" 2>/dev/null ;;
+    esac
+    for _ in $(seq 1 20); do [ -z "$(tender_pids "$ot")" ] && break; sleep 0.1; done
+    left=$(tender_pids "$ot" | tr '\n' ' ')
+    if [ -n "$left" ]; then
+      for p in $left; do why+="round $i: sandbox $p $(awk '/^(PPid|Uid):/ { printf "%s%s ", $1, $2 }' /proc/$p/status 2>/dev/null); "; done
+      kill -KILL $left 2>/dev/null
+    fi
+  done
+  [ "$seen" = "$want" ] || why+="the control rounds saw a sandbox in $seen of $want; "
+  [ -z "$why" ] && pass "no_orphan_spare_after_quick_exit (50 rounds, $seen with sandboxes)" ||
+    fail no_orphan_spare_after_quick_exit "${why%; }"
+}
+orphan_loop
+
 # The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
 kl_end

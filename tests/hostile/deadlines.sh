@@ -21,6 +21,10 @@
 #                          --max-running and the queue: a control function
 #                          and a deploy get 200 or a prompt 503, and the VM
 #                          count returns to baseline;
+#   phase_trickled_body_*  a body trickled 4 bytes per half second, or
+#                          headers and then silence: answered or cut by
+#                          max(function timeout, 10 s) + margin, while a
+#                          control is served (they held a thread for good);
 #   phase_*                many timeouts at once, requests waiting in the
 #                          queue, cold starts, a client that never reads and
 #                          a sandbox killed mid-request: each answered by its
@@ -131,6 +135,7 @@ for ISO in ${KL_ISO:-$(kl_backends)}; do
   dl_deploy hog fd_hog --timeout-ms 30000 --dir-ro "$DL/ro::/data" || ok=0
   dl_deploy hog16 fd_hog --max-open-files 16 --dir-ro "$DL/ro::/data" || ok=0
   dl_deploy hello hello --max-body-kb 64 || ok=0
+  dl_deploy trickle hello --timeout-ms 1000 || ok=0
   if [ $ok = 1 ]; then pass "deadlines_deploy_$ISO"
   else fail "deadlines_deploy_$ISO" "$(tail -c 300 "$DL/deploy.log")"; fi
 
@@ -199,6 +204,56 @@ except socket.timeout:
 EOF
 )
   check_has "body_over_fn_limit_early_$ISO" "413" "$code"
+
+  # Slowly trickled bodies (issue 20): a client sends a 1 MB body 4 bytes
+  # every half second (libmicrohttpd's idle timer, reset by every byte, never
+  # fires), another sends its headers and then nothing. The function's
+  # timeout is 1 s, so its body must be in by max(1 s, 10 s): each is
+  # answered or cut by then plus the timer's second and the margin, while a
+  # control request is served. Before the fix, both held their connection
+  # and thread for as long as they liked (the idle limit was 120 s).
+  pids=
+  for mode in trickle silent; do
+    /usr/bin/python3 - "$mode" "$PORT" $((10 + 1 + MARGIN_S + 10)) >"$DL/tb.$mode" 2>&1 <<'EOF' &
+import socket, sys, time
+mode, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.create_connection(("127.0.0.1", port))
+t0 = time.monotonic()
+s.sendall(b"POST /trickle HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\nExpect:\r\n\r\n")
+s.settimeout(0.5)
+def end(what):
+    print(what, "%.1f" % (time.monotonic() - t0))
+    sys.exit(0)
+while time.monotonic() - t0 < limit:
+    try:
+        d = s.recv(200)
+        end("answered " + d.split(b"\r\n")[0].decode(errors="replace") if d else "cut")
+    except socket.timeout:
+        pass
+    except OSError:
+        end("cut")
+    if mode == "trickle":
+        try:
+            s.sendall(b"abcd")
+        except OSError:
+            end("cut")
+end("open")
+EOF
+    pids="$pids $!"
+  done
+  sleep 2
+  dl_hit "$DL/tb.ctl" "$U/trickle"
+  wait $pids
+  dl_result "phase_trickled_body_control_served_$ISO" "$(dl_within "$DL/tb.ctl" 200 $((2 + MARGIN_S)))"
+  for mode in trickle silent; do
+    read -r what t <"$DL/tb.$mode"
+    why=
+    case $what in cut|answered) ;; *) why="still open after ${t}s: $(head -c 200 "$DL/tb.$mode")" ;; esac
+    [ -z "$why" ] && ! awk -v t="$t" -v m=$((10 + 1 + MARGIN_S)) 'BEGIN { exit !(t <= m) }' &&
+      why="$what after ${t}s, want at most $((10 + 1 + MARGIN_S))s"
+    dl_result "phase_trickled_body_cut_${mode}_$ISO" "$why"
+  done
+  check_has "phase_trickled_body_logged_$ISO" "request body not received within 10000 ms" "$(cat "$DL/serve.err")"
 
   # SIGTERM while far sleeps with a 2-minute deadline are in flight: the
   # drain (10 s by default) ends them, and the server exits.
@@ -304,3 +359,6 @@ time.sleep(12)' "$PORT" & pids="$pids $!"
   s=$(grep -m3 -E 'ERROR: AddressSanitizer|runtime error:' "$DL/serve.err")
   check "saturation_no_sanitizer_reports_$ISO" "" "$s"
 done
+
+# Alone, this file ends its own run (sourced, run.sh does).
+if [ -z "${KL_DEADLINES_SOURCED:-}" ]; then kl_end; fi
