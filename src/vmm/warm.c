@@ -102,15 +102,18 @@ static int walk(struct kl_warm *w, uint64_t gva, uint64_t len, uint8_t *host, in
     return 0;
 }
 
+/* The guest-writable ranges of the low area (boot block to I/O area, heap,
+ * stack): the reset and its check walk the same ones. */
+static const struct { uint64_t gva, len; } low[] = {
+    {KL_BOOT_GVA, KL_IO_END - KL_BOOT_GVA},
+    {KL_HEAP_GVA, KL_HEAP_SIZE},
+    {KL_STACK_GVA, KL_STACK_SIZE},
+};
+
 /* Every user-writable range of the guest, with its host address. */
 static int walk_writable(struct kl_warm *w, int mems_to_snapshot, page_fn fn)
 {
     struct kl_inst *in = &w->in;
-    static const struct { uint64_t gva, len; } low[] = {
-        {KL_BOOT_GVA, KL_IO_END - KL_BOOT_GVA},
-        {KL_HEAP_GVA, KL_HEAP_SIZE},
-        {KL_STACK_GVA, KL_STACK_SIZE},
-    };
     int rc;
 
     for (size_t i = 0; i < sizeof(low) / sizeof(low[0]); i++)
@@ -400,11 +403,6 @@ static int check_range(struct kl_warm *w, uint64_t gva, uint64_t len, uint8_t *h
 static int check_reset(struct kl_warm *w, struct kl_err *err)
 {
     struct kl_inst *in = &w->in;
-    static const struct { uint64_t gva, len; } low[] = {
-        {KL_BOOT_GVA, KL_IO_END - KL_BOOT_GVA},
-        {KL_HEAP_GVA, KL_HEAP_SIZE},
-        {KL_STACK_GVA, KL_STACK_SIZE},
-    };
     int rc;
 
     for (size_t i = 0; i < sizeof(low) / sizeof(low[0]); i++)

@@ -35,12 +35,24 @@ abi_le=$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((abi & 255)) $((abi >> 8 & 255)
 # build's ABI version, so they pass the version check and reach the hash,
 # segment and entry checks behind it. The hash covers only what follows the
 # header, so a valid seed stays valid.
+# Patching the version alone goes stale as soon as the header's layout
+# changes (its size is checked next: 15 edges), so two seeds are also made
+# afresh from an image this build compiles: one passed as is (mode 0), one
+# rehashed (mode 1).
 reseed_images() {
   local f
   for f in "$1"/*; do
     [ "$(head -c 9 "$f" | tail -c 8 | od -An -c | tr -d ' ')" = 'KLIMG\0\0\0' ] || continue
     printf "$abi_le" | dd of="$f" bs=1 seek=9 conv=notrunc status=none
   done
+  printf '(module (memory 1) (func (export "_start")))' >"$out/seed.wat"
+  if wat2wasm "$out/seed.wat" -o "$out/seed.wasm" 2>"$out/seed.log" &&
+     "$BUILD/kernless" compile "$out/seed.wasm" -o "$out/seed.kimg" 2>>"$out/seed.log"; then
+    { printf '\x00'; cat "$out/seed.kimg"; } >"$1/fresh-mode0"
+    { printf '\x01'; cat "$out/seed.kimg"; } >"$1/fresh-mode1"
+  else
+    echo "fuzz_image: no fresh seed image: $(head -c 300 "$out/seed.log")"
+  fi
 }
 
 while read -r name rest; do
