@@ -247,10 +247,6 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     char fn_url[300], admin_url[300];
     int rc;
 
-    if ((rc = split_listen("--listen", o->listen, s->listen_host, s->listen_port, err)) < 0 ||
-        (rc = split_listen("--admin-listen", o->admin_listen, s->admin_host,
-                           s->admin_port, err)) < 0)
-        return rc;
     s->max_body = (size_t)o->max_body_mb << 20;
     s->max_upload = (size_t)o->max_upload_mb << 20;
     s->compile_timeout_s = (unsigned)o->compile_timeout_s;
@@ -377,6 +373,14 @@ int kl_cmd_serve(int argc, char **argv)
          * hostile requests without it, flat with it). */
         mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+        /* Bad addresses are refused first, with one line: before the data
+         * folder and before the backend's fallback note. */
+        if ((rc = split_listen("--listen", o.listen, s.listen_host, s.listen_port, &err)) < 0 ||
+            (rc = split_listen("--admin-listen", o.admin_listen, s.admin_host,
+                               s.admin_port, &err)) < 0) {
+            fprintf(stderr, "kernless: serve: %s\n", err.msg);
+            return 1;
+        }
         umask(077);   /* registry, images and modules are for this user only */
         sigemptyset(&set);
         sigaddset(&set, SIGINT);

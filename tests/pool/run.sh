@@ -275,5 +275,8 @@ for ISO in $ISOS; do
   verify_checks "$ISO"
 done
 
+# A backend this host lacks is a skip with its reason, never silence.
+kl_backends_missing pool
+
 # The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
 kl_end
