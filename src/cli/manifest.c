@@ -35,8 +35,10 @@ static const struct {
     {"name", "string", 1}, {"source", "string", 1}, {"route", "string", 1},
     {"env", "table", 0}, {"timeout_ms", "integer", 0}, {"memory_mb", "integer", 0},
     {"files", "array", 0}, {"build", "string", 0}, {"watch", "array", 0},
+    {"max_open_files", "integer", 0},
 };
-#define FN_KEYS_HELP "name, source, route, env, timeout_ms, memory_mb, files, build, watch"
+#define FN_KEYS_HELP "name, source, route, env, timeout_ms, memory_mb, files, build, watch, " \
+                     "max_open_files"
 
 /* "an integer", "a string": for messages. */
 static const char *article(const char *type)
@@ -293,7 +295,9 @@ static int parse_config(const struct mf_ctx *c, json_t *t, const char *fp, const
         parse_files(c, json_object_get(t, "files"), fp, who, dirs) < 0)
         return -1;
     if (parse_limit(c, t, fp, who, "timeout_ms", KL_FN_TIMEOUT_MAX, "timeout_ms", f->config) < 0 ||
-        parse_limit(c, t, fp, who, "memory_mb", KL_FN_MEMORY_MAX, "max_memory_mb", f->config) < 0)
+        parse_limit(c, t, fp, who, "memory_mb", KL_FN_MEMORY_MAX, "max_memory_mb", f->config) < 0 ||
+        parse_limit(c, t, fp, who, "max_open_files", KL_FN_OPEN_FILES_MAX, "max_open_files",
+                    f->config) < 0)
         return -1;
     text = json_dumps(f->config, JSON_COMPACT);
     memset(&fc, 0, sizeof(fc));

@@ -144,6 +144,7 @@ env = { GREETING = "hi-there" }
 files = ["static"]
 timeout_ms = 5000
 memory_mb = 64
+max_open_files = 7
 EOF
 up_start "$P" "$W/up" --watch
 if [ -n "$UPURL" ]; then pass up_starts; else fail up_starts "$(tail -c 400 "$W/up.err")"; exit 1; fi
@@ -155,6 +156,10 @@ check up_serves_files "v1 hi-there from a file" "$(curl -s "$UPURL/files/x")"
 UPADMIN=$(sed -n 's/^Serving .* (admin API and dashboard on \(http:[^,]*\), .*/\1/p' "$W/up.out" | head -1)
 check up_admin_listener_apart "404 200" "$(curl -s -o /dev/null -w '%{http_code}' "$UPADMIN/hello") $(curl -s -o /dev/null -w '%{http_code}' "$UPADMIN/healthz")"
 check_has up_ran_build "files: building: clang" "$(cat "$W/up.err")"
+# The manifest's max_open_files reaches the deployed config (it was a
+# deploy flag only: the key was refused as unknown).
+check manifest_max_open_files "7" "$(curl -s -H "Authorization: Bearer $(cat "$P/.kernless/data/admin.token")" \
+  "$UPADMIN/v1/functions/files" | jq -r '.. | objects | select(has("max_open_files")) | .max_open_files' | head -1)"
 
 # watch_rounds N: wait until up has finished N rebuild rounds (it says
 # "Watching for changes." after each, once it looks at the files again).
