@@ -30,9 +30,12 @@ CXX        ?= g++
 HOST_CXXFLAGS = -std=c++17 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS)
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-HOST_SRCS := $(wildcard src/common/*.c src/vmm/*.c src/compile/*.c src/server/*.c src/cli/*.c src/wast/*.c src/lang/*.c)
-HOST_ASMS := $(wildcard src/vmm/*.S)
-HOST_CXXS := $(wildcard src/cli/*.cpp)
+# Every host source under src/ (any depth), except the guest runtime and the
+# sandbox tender, which are freestanding and built below with their own flags.
+HOST_FIND  = $(shell find src -name '$1' -not -path 'src/guest/*' -not -path 'src/sandbox/*' | LC_ALL=C sort)
+HOST_SRCS := $(call HOST_FIND,*.c)
+HOST_ASMS := $(call HOST_FIND,*.S)
+HOST_CXXS := $(call HOST_FIND,*.cpp)
 # `kernless new`'s project templates (templates/<name>/...), embedded as C arrays.
 TEMPLATE_FILES := $(shell find templates -type f 2>/dev/null | LC_ALL=C sort)
 TEMPLATE_DIRS  := $(shell find templates -type d 2>/dev/null)
