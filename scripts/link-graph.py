@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """link-graph.py - the link-level dependency graph of the host objects: which file uses which other file's symbols.
 
-Usage: scripts/link-graph.py BUILD/obj [--order base,fn,vm,...] [--report]
+Usage: scripts/link-graph.py BUILD/obj [--order a,b,c/d,...] [--layers FILE]
 
 Reads every object under BUILD/obj/src with `nm`, joins each undefined symbol
 to the object that defines it, and prints:
   - the folder graph (src/<folder> -> src/<folder>, with the symbols that make
     each edge),
   - every cycle of files (strongly connected component) of more than two files,
-  - with --order, every edge that goes upward in that order (a folder may use
-    only folders listed before it).
-Exits 1 when --order is given and an upward edge or a cycle of more than two
-files exists, so `make test` can enforce the layering once the tree keeps it.
+  - with --order (or --layers FILE: one folder per line, lowest first, '#'
+    comments), every edge that goes upward in that order: a folder may use
+    only folders listed before it. A folder is a file's directory under src/,
+    so src/vm/kvm/x.c is in folder "vm/kvm".
+Only objects whose source (src/PATH.{c,S,cpp}) still exists are read, so an
+object left behind by a moved file cannot invent an edge.
+Exits 1 when an order is given and an upward edge, a folder missing from the
+order or a cycle of more than two files exists (tests/layers runs it).
 Why from the objects and not the #includes: a header can declare another
 file's function, which hides the real dependency from the include graph.
 """
@@ -21,11 +25,29 @@ import sys
 from collections import defaultdict
 
 
-def objects(root):
+def objects(root, srcroot):
     for d, _, files in os.walk(root):
         for f in files:
-            if f.endswith(".o"):
+            if not f.endswith(".o"):
+                continue
+            rel = os.path.relpath(os.path.join(d, f), root)[:-2]
+            if srcroot is None or any(os.path.exists(os.path.join(srcroot, rel + e))
+                                      for e in (".c", ".S", ".cpp")):
                 yield os.path.join(d, f)
+
+
+def folder(name):
+    return os.path.dirname(name) or "."
+
+
+def read_layers(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                out.append(line)
+    return out
 
 
 def nm(path, undefined):
@@ -78,11 +100,18 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     root = os.path.join(sys.argv[1], "src")
+    srcroot = "src"
+    if "--src" in sys.argv:
+        srcroot = sys.argv[sys.argv.index("--src") + 1]
+    if srcroot == "-":
+        srcroot = None
     order = None
     if "--order" in sys.argv:
         order = sys.argv[sys.argv.index("--order") + 1].split(",")
+    if "--layers" in sys.argv:
+        order = read_layers(sys.argv[sys.argv.index("--layers") + 1])
     defs, uses = {}, {}
-    for o in objects(root):
+    for o in objects(root, srcroot):
         name = os.path.relpath(o, root)[:-2]
         uses[name] = nm(o, True)
         for s in nm(o, False):
@@ -94,7 +123,7 @@ def main():
             t = defs.get(s)
             if t and t != f:
                 edges[f].add(t)
-                why[(f.split("/")[0], t.split("/")[0])].add(f"{f} -> {t} ({s})")
+                why[(folder(f), folder(t))].add(f"{f} -> {t} ({s})")
     bad = 0
     print("folder edges:")
     for (a, b), w in sorted(why.items()):
