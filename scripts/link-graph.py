@@ -117,12 +117,14 @@ def main():
         for s in nm(o, False):
             defs[s] = name
     edges = defaultdict(set)
+    filesym = {}
     why = defaultdict(set)
     for f, syms in uses.items():
         for s in syms:
             t = defs.get(s)
             if t and t != f:
                 edges[f].add(t)
+                filesym.setdefault((f, t), s)
                 why[(folder(f), folder(t))].add(f"{f} -> {t} ({s})")
     bad = 0
     print("folder edges:")
@@ -133,6 +135,9 @@ def main():
         if len(comp) > 2:
             bad += 1
             print(f"cycle of {len(comp)} files: {' '.join(comp)}")
+            for f in comp:
+                for t in sorted(edges[f] & set(comp)):
+                    print(f"  {f} -> {t} ({filesym[(f, t)]})")
     if order:
         rank = {f: i for i, f in enumerate(order)}
         for (a, b), w in sorted(why.items()):
