@@ -24,7 +24,7 @@ PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call kl_pkg,$$(shell pkg-config --cflags $$
 PKG_LIBS   = $(eval PKG_LIBS := $$(call kl_pkg,$$(shell pkg-config --libs $$(PKGS) || echo KL_PKG_FAILED),--libs))$(PKG_LIBS)
 HOST_CFLAGS = -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS)
 HOST_LIBS   = $(PKG_LIBS) -lstdc++ -lpthread -lm
-# The one C++ file (src/cli/toml_json.cpp: toml++ reads kernless.toml and
+# The one C++ file (src/client/toml_json.cpp: toml++ reads kernless.toml and
 # hands C a JSON value), with the same warnings as errors.
 CXX        ?= g++
 HOST_CXXFLAGS = -std=c++17 -O2 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS)
@@ -136,7 +136,7 @@ TENDER_SRCS := $(wildcard src/sandbox/*.c src/sandbox/*.S)
 TENDER_CFLAGS = -std=gnu11 -O2 -g0 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
                  -fno-asynchronous-unwind-tables -mno-avx -mgeneral-regs-only -nostdinc \
                  -isystem $(GUEST_INC) -Iinclude -Isrc
-$(BUILD)/guest/kl-sandbox: $(TENDER_SRCS) src/sandbox/tender.ld src/vmm/proc_chan.h include/kernless/abi.h | $(DEPS_STAMP)
+$(BUILD)/guest/kl-sandbox: $(TENDER_SRCS) src/sandbox/tender.ld src/vm/proc/proc_chan.h include/kernless/abi.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(TENDER_CFLAGS) -static -nostdlib -no-pie -Wl,-T,src/sandbox/tender.ld \
 		-Wl,--build-id=none -o $@ $(TENDER_SRCS)

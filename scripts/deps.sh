@@ -13,7 +13,7 @@ PKGS=(
   rustc libstd-rust-dev-wasm32          # Rust -> wasm32-wasi
   libmicrohttpd-dev        # HTTP serving
   libjansson-dev           # JSON
-  libtomlplusplus-dev      # kernless.toml, read by toml++ (src/cli/toml_json.cpp, the one C++ file; g++ is in build-essential)
+  libtomlplusplus-dev      # kernless.toml, read by toml++ (src/client/toml_json.cpp, the one C++ file; g++ is in build-essential)
   libsqlite3-dev           # the registry
   libpq-dev                # the shared registry of a cluster (serve --registry postgresql://...)
   postgresql               # tests/cluster and `make cluster` start a real PostgreSQL 15

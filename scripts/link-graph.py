@@ -12,6 +12,9 @@ to the object that defines it, and prints:
     comments), every edge that goes upward in that order: a folder may use
     only folders listed before it. A folder is a file's directory under src/,
     so src/vm/kvm/x.c is in folder "vm/kvm".
+    A layers line may add the word `private` after the folder: then no other
+    folder may use it at all (a backend behind an interface, reached only
+    through what it registers), and every such edge is reported.
 Only objects whose source (src/PATH.{c,S,cpp}) still exists are read, so an
 object left behind by a moved file cannot invent an edge.
 Exits 1 when an order is given and an upward edge, a folder missing from the
@@ -41,13 +44,16 @@ def folder(name):
 
 
 def read_layers(path):
-    out = []
+    """The order of folders, and the set of those marked `private`."""
+    out, private = [], set()
     with open(path) as f:
         for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                out.append(line)
-    return out
+            words = line.split("#", 1)[0].split()
+            if words:
+                out.append(words[0])
+                if "private" in words[1:]:
+                    private.add(words[0])
+    return out, private
 
 
 def nm(path, undefined):
@@ -105,11 +111,11 @@ def main():
         srcroot = sys.argv[sys.argv.index("--src") + 1]
     if srcroot == "-":
         srcroot = None
-    order = None
+    order, private = None, set()
     if "--order" in sys.argv:
         order = sys.argv[sys.argv.index("--order") + 1].split(",")
     if "--layers" in sys.argv:
-        order = read_layers(sys.argv[sys.argv.index("--layers") + 1])
+        order, private = read_layers(sys.argv[sys.argv.index("--layers") + 1])
     defs, uses = {}, {}
     for o in objects(root, srcroot):
         name = os.path.relpath(o, root)[:-2]
@@ -146,6 +152,9 @@ def main():
             if a not in rank or b not in rank or rank[b] >= rank[a]:
                 bad += 1
                 print(f"upward edge {a} -> {b}: " + "; ".join(sorted(w)[:3]))
+            elif b in private:
+                bad += 1
+                print(f"private folder used {a} -> {b}: " + "; ".join(sorted(w)[:3]))
         sys.exit(1 if bad else 0)
 
 

@@ -19,7 +19,7 @@
  *  - Each hostcall has exactly one struct; fields are marked IN (guest to
  *    host) or OUT (host to guest). Layouts are fixed by _Static_assert.
  *  - Guest pointers are kl_gptr_t: opaque 64-bit integers on the host side,
- *    resolved only through the host's checked accessor (src/vmm/gmem.c).
+ *    resolved only through the host's checked accessor (src/inst/gmem.c).
  *  - Bump KL_ABI_VERSION on any change to this file.
  */
 

@@ -16,4 +16,10 @@ struct kl_cmd {
     int (*run)(int argc, char **argv);
 };
 
+/**
+ * Run the subcommand argv[1] (src/cli/commands.c); `kernless --help` lists
+ * them. Returns the process exit status.
+ */
+int kl_cmd_dispatch(int argc, char **argv);
+
 #endif

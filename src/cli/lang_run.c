@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang/engine.h"
 #include "cli/opts.h"
-#include "vmm/run.h"
+#include "inst/run.h"
+#include "lang/engine.h"
 
 /* The rewritten argv: lives as long as the process (reachable, not leaked). */
 static char **volatile run_argv;

@@ -2,12 +2,14 @@
 #include "cli/opts.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/vm.h"
+#include "compile/compile.h"
+#include "vm/vm.h"
 
 int kl_cli_fail(const char *fmt, ...)
 {
@@ -68,4 +70,21 @@ const char *kl_cli_isolation_desc(char *buf, size_t size)
     else
         snprintf(buf, size, "%s", kl_isolation_name());
     return buf;
+}
+
+/* Ctrl-C or a kill during a compile: clean up the build, then die of the
+ * signal as if there were no handler. */
+static void on_stop_signal(int sig)
+{
+    kl_compile_interrupted();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void kl_cli_stop_signals(int on)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], on ? on_stop_signal : SIG_DFL);
 }

@@ -30,4 +30,10 @@ int kl_cli_isolation(const char *value);
  */
 const char *kl_cli_isolation_desc(char *buf, size_t size);
 
+/**
+ * Install (on = 1) or remove (0) the handler that makes Ctrl-C or a kill
+ * during a compile clean up its build folder before dying of the signal.
+ */
+void kl_cli_stop_signals(int on);
+
 #endif

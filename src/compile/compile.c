@@ -18,7 +18,7 @@
 #include "compile/kimg_write.h"
 #include "compile/subproc.h"
 #include "compile/wasm_module.h"
-#include "vmm/image.h"
+#include "inst/image.h"
 
 #define KL_MAX_MODULE_BYTES (64u << 20)      /* a module upload is bounded */
 #define KL_MAX_C_BYTES (512u << 20)          /* wasm2c output we are willing to patch */

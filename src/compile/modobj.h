@@ -11,7 +11,7 @@
 #include "compile/wasm_module.h"
 
 /*
- * An invoke image (KL_MODE_INVOKE, see vmm/invoke.h) holds any number of
+ * An invoke image (KL_MODE_INVOKE, see wast/invoke.h) holds any number of
  * modules. Each module is compiled once into an object named by its content
  * (module bytes + toolchain + options), with its own wasm2c name, so the
  * same module can appear in many images and objects are shared between

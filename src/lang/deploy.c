@@ -11,10 +11,10 @@
 #include "kernless/abi.h"
 #include "lang/bundle.h"
 #include "lang/engine.h"
-#include "server/buf.h"
+#include "common/buf.h"
 #include "server/fnconfig.h"
-#include "vmm/run.h"
-#include "vmm/warm.h"
+#include "inst/run.h"
+#include "inst/warm.h"
 
 /* Add {host, guest} to the config's folders (guest: /app or the stdlib's). */
 static int add_app_dir(struct kl_fn_config *cfg, const char *dir, const char *guest, char *why,

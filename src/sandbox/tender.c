@@ -2,13 +2,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/proc_chan.h"
+#include "vm/proc/proc_chan.h"
 
 /*
  * Freestanding: no libc, so nothing the guest could reach exists beyond
  * this file. It starts under the spawner's filter (proc_spawn.c: only the
  * calls of its own set-up), confines itself when told (confine(): a spare
- * waits like that), maps the layout its supervisor (vm_proc_x86_64.c)
+ * waits like that), maps the layout its supervisor (src/vm/proc/proc_x86_64.c)
  * wrote, and then locks down: afterwards it can only wait on and wake the
  * channel's futex word, return from signal handlers and exit. Between
  * requests it parks (proc_chan.h, tender_x86_64.S).

@@ -1,5 +1,5 @@
 /* tender_x86_64.S - the process sandbox's entry, hostcall gate and register resume (linked first, at KL_GATE_GVA). */
-#include "vmm/proc_chan.h"
+#include "vm/proc/proc_chan.h"
 
 #define KL_TENDER_STACK_SIZE 65536
 

@@ -1,4 +1,6 @@
 /* api.c - the management API under /v1/ (functions, versions, logs, invoke, stats) and /metrics. */
+#include "server/api.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,12 +8,46 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "server/cluster.h"
 #include "server/deploy.h"
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/pool.h"
-#include "vmm/vm.h"
+#include "server/table.h"
+#include "server/wagi.h"
+#include "vm/vm.h"
+
+#define KL_API_BODY_MAX 65536        /* JSON bodies of the management API */
+#define KL_CONFIG_MAX 262144         /* the deploy "config" part */
+/* An API body (a module of up to --max-upload-mb) must be in by then. */
+#define KL_API_BODY_MS 300000
+
+/** Management API operations, decided from method + path before the body arrives. */
+enum kl_api_op {
+    KL_API_NONE, KL_API_LIST, KL_API_INFO, KL_API_REMOVE, KL_API_DEPLOY,
+    KL_API_ROLLBACK, KL_API_LOGS, KL_API_INVOKE, KL_API_METRICS, KL_API_STATS,
+    KL_API_NODES,
+};
+
+/* An API request's own state (r->ctx). */
+struct api_req {
+    enum kl_api_op op;
+    char fn_name[KL_FN_NAME_MAX + 1];
+    struct MHD_PostProcessor *pp;   /* a deploy's multipart parser */
+    struct kl_buf part_config;
+    struct kl_buf part_module;
+    char part_error[160];
+    struct kl_deploy *deploy;
+    struct kl_table *table;         /* an invoke's, held until the request ends */
+};
+
+static struct api_req *api_of(struct kl_req *r)
+{
+    return r->ctx;
+}
+
+static int api_upload(struct kl_req *r, const char *data, size_t n);
 
 /* Which operation a method + path names; *known tells a 405 from a 404. */
 static enum kl_api_op classify(const char *method, const char *path, char *name,
@@ -68,11 +104,11 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
     struct kl_buf *b;
 
     if (key != NULL && strcmp(key, "config") == 0) {
-        b = &r->part_config;
+        b = &api_of(r)->part_config;
     } else if (key != NULL && strcmp(key, "module") == 0) {
-        b = &r->part_module;
+        b = &api_of(r)->part_module;
     } else {
-        snprintf(r->part_error, sizeof(r->part_error), "unexpected form field "
+        snprintf(api_of(r)->part_error, sizeof(api_of(r)->part_error), "unexpected form field "
                  "\"%.40s\" (want config and module)", key ? key : "");
         return MHD_NO;
     }
@@ -83,49 +119,59 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
-enum MHD_Result kl_api_begin(struct kl_req *r, struct MHD_Connection *c,
-                             const char *path, size_t *body_cap, int *handled)
+static enum MHD_Result api_begin(void *hctx, struct kl_req *r, struct MHD_Connection *c,
+                                 const char *path, size_t *body_cap, int *handled)
 {
+    struct api_req *a = calloc(1, sizeof(*a));
     int known;
 
     *handled = 1;
-    r->op = classify(r->method, path, r->fn_name, sizeof(r->fn_name), &known);
-    if (r->op == KL_API_NONE && known)
+    if (a == NULL)
+        return kl_http_error(r, c, 500, "internal", "out of memory");
+    r->ctx = a;
+    kl_buf_init(&a->part_config, KL_CONFIG_MAX);
+    kl_buf_init(&a->part_module, r->srv->max_upload);
+    r->body_ms = KL_API_BODY_MS;
+    api_of(r)->op = classify(r->method, path, api_of(r)->fn_name, sizeof(api_of(r)->fn_name), &known);
+    if (api_of(r)->op == KL_API_NONE && known)
         return kl_http_error(r, c, 405, "bad_method", "method %s not allowed on %s",
                              r->method, path);
-    if (r->op == KL_API_NONE)
+    if (api_of(r)->op == KL_API_NONE)
         return kl_http_error(r, c, 404, "not_found", "no API endpoint %s", path);
-    if (r->fn_name[0] && !kl_fn_name_ok(r->fn_name))
+    if (api_of(r)->fn_name[0] && !kl_fn_name_ok(api_of(r)->fn_name))
         return kl_http_error(r, c, 400, "bad_request", "bad function name");
     *body_cap = KL_API_BODY_MAX;
-    if (r->op == KL_API_INVOKE)
+    if (api_of(r)->op == KL_API_INVOKE)
         *body_cap = r->srv->max_body;
-    if (r->op == KL_API_DEPLOY) {
+    if (api_of(r)->op == KL_API_DEPLOY) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 
         *body_cap = r->srv->max_upload + KL_CONFIG_MAX + 65536;
         /* MHD would also take urlencoded forms; a module is binary, so only
          * multipart makes sense. */
         if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0)
-            r->pp = MHD_create_post_processor(c, 65536, on_part, r);
-        if (r->pp == NULL)
+            api_of(r)->pp = MHD_create_post_processor(c, 65536, on_part, r);
+        if (api_of(r)->pp == NULL)
             return kl_http_error(r, c, 415, "bad_request", "deploy wants a "
                                  "multipart/form-data body with config and module");
+        r->upload = api_upload;
+        r->upload_cap = r->srv->max_upload;
     }
     *handled = 0;
     return MHD_YES;
 }
 
-int kl_api_upload(struct kl_req *r, const char *data, size_t n)
+/* Feed upload bytes to the deploy's multipart parser. */
+static int api_upload(struct kl_req *r, const char *data, size_t n)
 {
-    if (r->part_error[0] != 0)
+    if (api_of(r)->part_error[0] != 0)
         return -EINVAL;
-    if (MHD_post_process(r->pp, data, n) == MHD_YES)
+    if (MHD_post_process(api_of(r)->pp, data, n) == MHD_YES)
         return 0;
     if (r->too_big)
         return -E2BIG;
-    if (r->part_error[0] == 0)
-        snprintf(r->part_error, sizeof(r->part_error), "malformed multipart body");
+    if (api_of(r)->part_error[0] == 0)
+        snprintf(api_of(r)->part_error, sizeof(api_of(r)->part_error), "malformed multipart body");
     return -EINVAL;
 }
 
@@ -161,17 +207,17 @@ static enum MHD_Result do_deploy(struct kl_req *r, struct MHD_Connection *c)
 {
     struct MHD_Response *resp;
     struct kl_deploy *d;
-    int ok = MHD_destroy_post_processor(r->pp) == MHD_YES, status;
+    int ok = MHD_destroy_post_processor(api_of(r)->pp) == MHD_YES, status;
 
-    r->pp = NULL;
-    if (r->part_error[0] != 0 || !ok)
+    api_of(r)->pp = NULL;
+    if (api_of(r)->part_error[0] != 0 || !ok)
         return kl_http_error(r, c, 400, "bad_request", "%s",
-                             r->part_error[0] ? r->part_error : "malformed multipart body");
-    if (r->part_config.len == 0 || r->part_module.len == 0)
+                             api_of(r)->part_error[0] ? api_of(r)->part_error : "malformed multipart body");
+    if (api_of(r)->part_config.len == 0 || api_of(r)->part_module.len == 0)
         return kl_http_error(r, c, 400, "bad_request", "deploy needs both a "
                              "\"config\" and a \"module\" part");
-    d = r->deploy = kl_deploy_new(r->srv, r->fn_name, r->id, &r->part_config,
-                                  &r->part_module);
+    d = api_of(r)->deploy = kl_deploy_new(r->srv, api_of(r)->fn_name, r->id, &api_of(r)->part_config,
+                                  &api_of(r)->part_module);
     if (d == NULL)
         return kl_http_error(r, c, 500, "internal", "out of memory");
     if (qint(c, "progress", 0, 0, 1) == 0) {
@@ -186,7 +232,7 @@ static enum MHD_Result do_deploy(struct kl_req *r, struct MHD_Connection *c)
     if (resp == NULL)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
-    r->deploy = NULL;   /* ownership moved to the response */
+    api_of(r)->deploy = NULL;   /* ownership moved to the response */
     return kl_http_send(r, c, 200, resp, NULL);
 }
 
@@ -227,9 +273,9 @@ static enum MHD_Result do_remove(struct kl_req *r, struct MHD_Connection *c)
     int rc;
 
     pthread_mutex_lock(&r->srv->control_lock);
-    rc = kl_reg_remove(r->srv->reg, r->fn_name, &orphans, &err);
+    rc = kl_reg_remove(r->srv->reg, api_of(r)->fn_name, &orphans, &err);
     if (rc == 0 && kl_server_reload(r->srv, &err) < 0)
-        kl_log("rm %s: republish failed: %s", r->fn_name, err.msg);
+        kl_log("rm %s: republish failed: %s", api_of(r)->fn_name, err.msg);
     pthread_mutex_unlock(&r->srv->control_lock);
     if (rc < 0) {
         kl_strv_free(&orphans);
@@ -237,10 +283,10 @@ static enum MHD_Result do_remove(struct kl_req *r, struct MHD_Connection *c)
     }
     unlink_orphans(r->srv, &orphans);
     kl_strv_free(&orphans);
-    kl_logs_remove(r->srv->logs, r->fn_name);
-    kl_metrics_forget(r->fn_name);
-    kl_log("removed %s [%s]", r->fn_name, r->id);
-    return kl_http_json(r, c, 200, json_pack("{s:b,s:s}", "ok", 1, "name", r->fn_name));
+    kl_logs_remove(r->srv->logs, api_of(r)->fn_name);
+    kl_metrics_forget(api_of(r)->fn_name);
+    kl_log("removed %s [%s]", api_of(r)->fn_name, r->id);
+    return kl_http_json(r, c, 200, json_pack("{s:b,s:s}", "ok", 1, "name", api_of(r)->fn_name));
 }
 
 static enum MHD_Result do_rollback(struct kl_req *r, struct MHD_Connection *c)
@@ -262,22 +308,22 @@ static enum MHD_Result do_rollback(struct kl_req *r, struct MHD_Connection *c)
         json_decref(o);
     }
     pthread_mutex_lock(&r->srv->control_lock);
-    rc = kl_reg_activate(r->srv->reg, r->fn_name, &version, &err);
+    rc = kl_reg_activate(r->srv->reg, api_of(r)->fn_name, &version, &err);
     if (rc == 0 && kl_server_reload(r->srv, &err) < 0)
-        kl_log("rollback %s: republish failed: %s", r->fn_name, err.msg);
+        kl_log("rollback %s: republish failed: %s", api_of(r)->fn_name, err.msg);
     pthread_mutex_unlock(&r->srv->control_lock);
     if (rc < 0)
         return kl_http_error(r, c, reg_status(rc), "registry", "%s", err.msg);
-    kl_log("rolled %s back to v%d [%s]", r->fn_name, version, r->id);
+    kl_log("rolled %s back to v%d [%s]", api_of(r)->fn_name, version, r->id);
     return kl_http_json(r, c, 200, json_pack("{s:b,s:s,s:i}", "ok", 1, "name",
-                                             r->fn_name, "version", version));
+                                             api_of(r)->fn_name, "version", version));
 }
 
 static enum MHD_Result do_info(struct kl_req *r, struct MHD_Connection *c, int list)
 {
     struct kl_err err = {0};
     json_t *o = list ? kl_reg_list_json(r->srv->reg, &err)
-                     : kl_reg_info_json(r->srv->reg, r->fn_name, &err);
+                     : kl_reg_info_json(r->srv->reg, api_of(r)->fn_name, &err);
 
     if (o == NULL)
         return kl_http_error(r, c, reg_status(err.code), "registry", "%s", err.msg);
@@ -308,9 +354,9 @@ static enum MHD_Result do_logs(struct kl_req *r, struct MHD_Connection *c)
     struct kl_err err = {0};
     json_t *o;
 
-    if (!exists(r->srv, r->fn_name))
-        return kl_http_error(r, c, 404, "not_found", "no function named %s", r->fn_name);
-    o = kl_logs_read(r->srv->logs, r->fn_name, qint(c, "after", 0, 0, INT64_MAX),
+    if (!exists(r->srv, api_of(r)->fn_name))
+        return kl_http_error(r, c, 404, "not_found", "no function named %s", api_of(r)->fn_name);
+    o = kl_logs_read(r->srv->logs, api_of(r)->fn_name, qint(c, "after", 0, 0, INT64_MAX),
                      (int)qint(c, "limit", 1000, 1, 10000),
                      (int)qint(c, "wait", 0, 0, 30) * 1000, &err);
     if (o == NULL)
@@ -325,10 +371,10 @@ static enum MHD_Result do_invoke(struct kl_req *r, struct MHD_Connection *c)
     char target[KL_ROUTE_MAX + 2];
     size_t n;
 
-    r->table = kl_server_table(r->srv);
-    fn = r->table ? kl_table_find(r->table, r->fn_name) : NULL;
+    api_of(r)->table = kl_server_table(r->srv);
+    fn = api_of(r)->table ? kl_table_find(api_of(r)->table, api_of(r)->fn_name) : NULL;
     if (fn == NULL)
-        return kl_http_error(r, c, 404, "not_found", "no function named %s", r->fn_name);
+        return kl_http_error(r, c, 404, "not_found", "no function named %s", api_of(r)->fn_name);
     /* Label metrics only for real functions: unknown names must not mint series. */
     snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", fn->name);
     n = strlen(fn->cfg.route);
@@ -368,9 +414,9 @@ static enum MHD_Result do_stats(struct kl_req *r, struct MHD_Connection *c)
     return kl_http_json(r, c, 200, o);
 }
 
-enum MHD_Result kl_api_finish(struct kl_req *r, struct MHD_Connection *c)
+static enum MHD_Result api_finish(void *hctx, struct kl_req *r, struct MHD_Connection *c)
 {
-    switch (r->op) {
+    switch (api_of(r)->op) {
     case KL_API_LIST:
         return do_info(r, c, 1);
     case KL_API_INFO:
@@ -395,4 +441,34 @@ enum MHD_Result kl_api_finish(struct kl_req *r, struct MHD_Connection *c)
         break;
     }
     return kl_http_error(r, c, 404, "not_found", "no such API endpoint");
+}
+
+static void api_done(struct kl_req *r)
+{
+    struct api_req *a = r->ctx;
+
+    if (a == NULL)
+        return;
+    if (a->pp != NULL)
+        MHD_destroy_post_processor(a->pp);
+    kl_deploy_put(a->deploy);
+    kl_table_put(a->table);
+    kl_buf_free(&a->part_config);
+    kl_buf_free(&a->part_module);
+    free(a);
+    r->ctx = NULL;
+}
+
+static const struct kl_http_handler api_handler = {api_begin, api_finish, api_done};
+
+int kl_api_register(struct kl_server *s)
+{
+    const unsigned f = KL_ROUTE_RESERVED | KL_ROUTE_AUTH;
+    int rc;
+
+    if ((rc = kl_http_route_add(s, KL_LISTEN_ADMIN, "/v1", f, &api_handler, NULL)) < 0 ||
+        (rc = kl_http_route_add(s, KL_LISTEN_ADMIN, "/v1/", f | KL_ROUTE_PREFIX,
+                                &api_handler, NULL)) < 0)
+        return rc;
+    return kl_http_route_add(s, KL_LISTEN_ADMIN, "/metrics", f, &api_handler, NULL);
 }

@@ -8,19 +8,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "kernless/abi.h"
 #include "server/metrics.h"
 #include "server/exec.h"
 #include "server/server.h"
-#include "vmm/vm.h"
+#include "server/table.h"
+#include "vm/vm.h"
 
 int kl_cluster_open(struct kl_server *s, const char *url, struct kl_err *err)
 {
     char path[PATH_MAX + 32], line[KL_TOKEN_HEX + 2], mine[KL_TOKEN_HEX + 1];
     int rc;
 
-    if ((rc = kl_reg_open_pg(url, &s->reg, err)) < 0)
+    if ((rc = kl_reg_open(url, NULL, &s->reg, err)) < 0)
         return rc;
     snprintf(mine, sizeof(mine), "%s", s->token);
     if ((rc = kl_reg_token_share(s->reg, s->token, sizeof(s->token), err)) < 0)

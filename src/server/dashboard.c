@@ -1,7 +1,10 @@
 /* dashboard.c - the web dashboard's assets under /_/, built into the binary, with strict security headers. */
 #include "server/dashboard.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "server/wagi_env.h"
 
 /* Made from src/server/dashboard/ by `xxd -i -n kl_dash_NAME` at build time
  * (the Makefile's $(BUILD)/gen/dashboard_assets.c), so the binary needs no
@@ -30,11 +33,6 @@ static const struct asset {
             "connect-src 'self'; img-src 'self'; base-uri 'none'; " \
             "form-action 'none'; frame-ancestors 'none'"
 
-int kl_dashboard_path(const char *path)
-{
-    return strcmp(path, "/_") == 0 || strncmp(path, "/_/", 3) == 0;
-}
-
 /* The headers every dashboard answer carries (kl_http_send adds nosniff). */
 static void harden(struct MHD_Response *resp)
 {
@@ -45,7 +43,11 @@ static void harden(struct MHD_Response *resp)
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
 }
 
-enum MHD_Result kl_dashboard_serve(struct kl_req *r, struct MHD_Connection *c,
+/* A GET or HEAD of a dashboard path: its asset (or 404, 405, or a redirect
+ * from "/_" to "/_/"), with a strict Content-Security-Policy. The assets
+ * hold no secret, so they need no token: the page asks for one and sends it
+ * on its own API calls. */
+static enum MHD_Result serve_asset(struct kl_req *r, struct MHD_Connection *c,
                                    const char *path)
 {
     struct MHD_Response *resp;
@@ -74,4 +76,41 @@ enum MHD_Result kl_dashboard_serve(struct kl_req *r, struct MHD_Connection *c,
     MHD_add_response_header(resp, "Content-Type", a->ctype);
     harden(resp);
     return kl_http_send(r, c, 200, resp, NULL);
+}
+
+static enum MHD_Result dash_finish(void *hctx, struct kl_req *r, struct MHD_Connection *c)
+{
+    char path[KL_URL_MAX + 1];
+
+    snprintf(path, sizeof(path), "%.*s", (int)kl_target_path_len(r->target), r->target);
+    return serve_asset(r, c, path);
+}
+
+/* The admin listener's "/" leads to the dashboard, before any body. */
+static enum MHD_Result root_begin(void *hctx, struct kl_req *r, struct MHD_Connection *c,
+                                  const char *path, size_t *cap, int *handled)
+{
+    struct MHD_Response *resp;
+
+    *handled = 1;
+    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Location", "/_/");
+    return kl_http_send(r, c, 307, resp, NULL);
+}
+
+static const struct kl_http_handler dash_handler = {NULL, dash_finish, NULL};
+static const struct kl_http_handler root_handler = {root_begin, NULL, NULL};
+
+int kl_dashboard_register(struct kl_server *s)
+{
+    const unsigned f = KL_ROUTE_RESERVED | KL_ROUTE_OWN_POLICY;
+    int rc;
+
+    if ((rc = kl_http_route_add(s, KL_LISTEN_ADMIN, "/_", f, &dash_handler, NULL)) < 0 ||
+        (rc = kl_http_route_add(s, KL_LISTEN_ADMIN, "/_/", f | KL_ROUTE_PREFIX,
+                                &dash_handler, NULL)) < 0)
+        return rc;
+    return kl_http_route_add(s, KL_LISTEN_ADMIN, "/", 0, &root_handler, NULL);
 }

@@ -1,6 +1,7 @@
 /* deploy.c - the deploy pipeline: store module, compile with progress, load, commit, republish. */
 #include "server/deploy.h"
 
+#include "common/log.h"
 #include "lang/bundle.h"
 #include "lang/deploy.h"
 
@@ -16,6 +17,7 @@
 #include "common/util.h"
 #include "compile/compile.h"
 #include "server/server.h"
+#include "server/table.h"
 
 struct kl_deploy {
     pthread_mutex_t lock;

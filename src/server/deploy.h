@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
-#include "server/buf.h"
+#include "common/buf.h"
 
 struct kl_server;
 struct kl_deploy;

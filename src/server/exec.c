@@ -13,9 +13,10 @@
 #include "common/util.h"
 #include "server/server.h"
 #include "server/pool.h"
-#include "vmm/image.h"
-#include "vmm/landlock.h"
-#include "vmm/seccomp.h"
+#include "server/table.h"
+#include "inst/image.h"
+#include "vm/landlock.h"
+#include "vm/seccomp.h"
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kl_img_ref *cache;
@@ -175,7 +176,7 @@ static int run_pooled(const struct kl_fn *fn, const struct kl_run_config *cfg,
 
 /*
  * vCPU helpers. A thread that runs a guest gets the seccomp allow-list for
- * the rest of its life (src/vmm/seccomp.c), and a libmicrohttpd connection
+ * the rest of its life (src/vm/seccomp.c), and a libmicrohttpd connection
  * thread later serves whatever else comes on its keep-alive connection,
  * including a deploy that starts a thread and forks the compiler. So guests
  * never run on connection threads: a request borrows an idle helper thread

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "vmm/run.h"
+#include "inst/run.h"
 
 struct kl_fn;
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/buf.h"
+#include "common/buf.h"
 #include "server/router.h"
 
 #define KL_FN_NAME_MAX 63

@@ -1,4 +1,4 @@
-/* http.c - libmicrohttpd daemon: request limits, auth, dispatch to the API, WAGI, the dashboard and built-ins. */
+/* http.c - libmicrohttpd daemon: request limits, auth, and dispatch to the routes modules registered (functions, API, dashboard, /healthz). */
 #include "server/http.h"
 
 #include <errno.h>
@@ -9,12 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/log.h"
 #include "common/util.h"
-#include "server/dashboard.h"
-#include "server/deploy.h"
 #include "server/metrics.h"
 #include "server/wagi_env.h"
-#include "vmm/vm.h"
 
 /*
  * How long a connection may take, in whole seconds of libmicrohttpd's
@@ -26,10 +24,6 @@
  */
 #define KL_WAIT_REQUEST_S 15
 #define KL_ANSWER_IDLE_S 120
-/* A function's body must be in by max(its timeout, this); an API body (a
- * module of up to --max-upload-mb) by KL_API_BODY_MS. */
-#define KL_FN_BODY_MIN_MS 10000
-#define KL_API_BODY_MS 300000
 
 /* A header value must be one line of visible text for MHD and for logs. */
 static void one_line(char *s, size_t max)
@@ -50,7 +44,7 @@ static void one_line(char *s, size_t max)
 static void harden_admin(const struct kl_req *r, struct MHD_Response *resp)
 {
     MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
-    if (r->kind == KL_REQ_DASHBOARD)
+    if (r->flags & KL_ROUTE_OWN_POLICY)
         return;
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Content-Security-Policy",
@@ -69,7 +63,7 @@ enum MHD_Result kl_http_send(struct kl_req *r, struct MHD_Connection *c,
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     /* Our own answers are never to be sniffed into HTML; a function's
      * headers are its own business. */
-    if (r->kind != KL_REQ_WAGI)
+    if (!(r->flags & KL_ROUTE_FUNCTION))
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->admin)
         harden_admin(r, resp);
@@ -139,7 +133,7 @@ enum MHD_Result kl_http_error(struct kl_req *r, struct MHD_Connection *c,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     one_line(msg, 400);
-    if (r->kind == KL_REQ_WAGI) {
+    if (r->flags & KL_ROUTE_FUNCTION) {
         n = asprintf(&body, "%d %s: %s\n", status, phrase(status), msg);
     } else {
         o = json_pack("{s:s,s:i,s:s}", "error", msg, "status", status,
@@ -155,7 +149,7 @@ enum MHD_Result kl_http_error(struct kl_req *r, struct MHD_Connection *c,
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type", r->kind == KL_REQ_WAGI
+    MHD_add_response_header(resp, "Content-Type", r->flags & KL_ROUTE_FUNCTION
                             ? "text/plain; charset=utf-8" : "application/json");
     MHD_add_response_header(resp, "X-Kernless-Error", msg);
     if (status == 401)
@@ -184,8 +178,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     r->target = strndup(uri ? uri : "", KL_URL_MAX + 1);
     kl_random_hex(r->id, 8);
     kl_buf_init(&r->body, 0);
-    kl_buf_init(&r->part_config, KL_CONFIG_MAX);
-    kl_buf_init(&r->part_module, r->srv->max_upload);
     return r;
 }
 
@@ -217,13 +209,9 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
         body_cut(r, "no byte of it came within the idle limit");
     /* A connection kept alive waits for its next request briefly. */
     MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)KL_WAIT_REQUEST_S);
-    if (r->pp != NULL)
-        MHD_destroy_post_processor(r->pp);
-    kl_deploy_put(r->deploy);
-    kl_table_put(r->table);
+    if (r->via != NULL && r->via->h->done != NULL)
+        r->via->h->done(r);
     kl_buf_free(&r->body);
-    kl_buf_free(&r->part_config);
-    kl_buf_free(&r->part_module);
     free(r->target);
     free(r);
     *con_cls = NULL;
@@ -280,9 +268,9 @@ static enum MHD_Result check_length(struct kl_req *r, struct MHD_Connection *c,
     *handled = 1;
     if (errno != 0 || end == cl || *end != 0)
         return kl_http_error(r, c, 400, "bad_request", "malformed Content-Length");
-    if (n > cap && r->fn != NULL && cap == (size_t)r->fn->cfg.max_body_kb << 10)
+    if (n > cap && r->cap_what[0])
         return kl_http_error(r, c, 413, "too_large", "request body of %llu bytes is over "
-                             "the function's limit of %u KiB", n, r->fn->cfg.max_body_kb);
+                             "%s", n, r->cap_what);
     if (n > cap)
         return kl_http_error(r, c, 413, "too_large", "request body of %llu bytes "
                              "is over the limit of %zu bytes", n, cap);
@@ -303,56 +291,90 @@ static int authorized(struct kl_req *r, struct MHD_Connection *c)
     return kl_token_equal(h, strlen(h), r->srv->token);
 }
 
-/* Route a function request; holds a table reference until the request ends. */
-static enum MHD_Result begin_wagi(struct kl_req *r, struct MHD_Connection *c,
-                                  const char *path, size_t plen, size_t *cap,
-                                  int *handled)
+/* Does `rt` name `path`: all of it, or (a prefix route) its start? */
+static int route_matches(const struct kl_http_route *rt, const char *path)
 {
-    const struct kl_route *route;
+    if (rt->flags & KL_ROUTE_PREFIX)
+        return strncmp(path, rt->path, rt->len) == 0;
+    return strcmp(path, rt->path) == 0;
+}
 
-    r->kind = KL_REQ_WAGI;
-    r->table = kl_server_table(r->srv);
-    route = r->table ? kl_router_match(&r->table->router, path, plen) : NULL;
+/* The route for `path` among those on `listener`: the one naming the whole
+ * path, else the longest prefix; NULL when none. */
+static const struct kl_http_route *route_find(const struct kl_server *s, unsigned listener,
+                                              const char *path)
+{
+    const struct kl_http_route *best = NULL;
+    size_t i, score, best_score = 0;
+
+    for (i = 0; i < s->n_routes; i++) {
+        const struct kl_http_route *rt = &s->routes[i];
+
+        if (!(rt->listeners & listener) || !route_matches(rt, path))
+            continue;
+        score = rt->flags & KL_ROUTE_PREFIX ? rt->len : (size_t)-1;
+        if (best == NULL || score > best_score) {
+            best = rt;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+/* Is `path` reserved by a route of another listener (the API and the
+ * dashboard never answer on the functions' origin)? */
+static int reserved_elsewhere(const struct kl_server *s, unsigned listener, const char *path)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_routes; i++)
+        if ((s->routes[i].flags & KL_ROUTE_RESERVED) &&
+            !(s->routes[i].listeners & listener) && route_matches(&s->routes[i], path))
+            return 1;
+    return 0;
+}
+
+int kl_http_route_add(struct kl_server *s, unsigned listeners, const char *path,
+                      unsigned flags, const struct kl_http_handler *h, void *hctx)
+{
+    struct kl_http_route *rt;
+
+    if (strlen(path) >= sizeof(rt->path))
+        return -ENAMETOOLONG;
+    rt = realloc(s->routes, (s->n_routes + 1) * sizeof(*rt));
+    if (rt == NULL)
+        return -ENOMEM;
+    s->routes = rt;
+    rt = &s->routes[s->n_routes++];
+    *rt = (struct kl_http_route){.listeners = listeners, .flags = flags, .h = h, .hctx = hctx};
+    snprintf(rt->path, sizeof(rt->path), "%s", path);
+    rt->len = strlen(path);
+    return 0;
+}
+
+void kl_http_routes_free(struct kl_server *s)
+{
+    free(s->routes);
+    s->routes = NULL;
+    s->n_routes = 0;
+}
+
+/* Take `rt` for the request: its flags, the token it may need, its begin. */
+static enum MHD_Result take_route(struct kl_req *r, struct MHD_Connection *c,
+                                  const struct kl_http_route *rt, const char *path,
+                                  size_t *cap, int *handled)
+{
+    r->flags = rt->flags;
     *handled = 1;
-    if (route == NULL)
-        return kl_http_error(r, c, 404, "no_route", "no function is routed at this path");
-    r->fn = route->target;
-    r->route = route->pattern;
-    snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", r->fn->name);
-    /* The function's own limit: a larger declared body is refused from its
-     * Content-Length, and a streamed one is kept only up to it (the rest is
-     * read and dropped, then answered 413: a client still sending would not
-     * see an earlier answer). */
-    *cap = r->srv->max_body;
-    if ((size_t)r->fn->cfg.max_body_kb << 10 < *cap)
-        *cap = (size_t)r->fn->cfg.max_body_kb << 10;
+    if ((rt->flags & KL_ROUTE_AUTH) && !authorized(r, c))
+        return kl_http_error(r, c, 401, "unauthorized", "missing or wrong "
+                             "bearer token (see <data>/admin.token)");
+    /* From here on the route's `done` frees what its begin made. */
+    r->via = rt;
     *handled = 0;
-    return MHD_YES;
-}
-
-/* The management API and the dashboard: only on the admin listener. */
-static int is_admin_path(const char *path)
-{
-    return kl_dashboard_path(path) || strcmp(path, "/metrics") == 0 ||
-           strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0;
-}
-
-/* What the admin listener answers that is neither API nor dashboard: "/"
- * leads to the dashboard, anything else is no function of ours. */
-static enum MHD_Result admin_other(struct kl_req *r, struct MHD_Connection *c,
-                                   const char *path)
-{
-    struct MHD_Response *resp;
-
-    r->kind = KL_REQ_BUILTIN;
-    if (strcmp(path, "/") != 0)
-        return kl_http_error(r, c, 404, "not_found", "the admin listener serves no "
-                             "function (functions are on the --listen address)");
-    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (resp == NULL)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Location", "/_/");
-    return kl_http_send(r, c, 307, resp, NULL);
+    if (rt->h->begin == NULL)
+        return MHD_YES;
+    return rt->h->begin(rt->hctx, r, c, path, cap, handled);
 }
 
 /*
@@ -376,11 +398,8 @@ static int arm_body_timer(struct kl_req *r, struct MHD_Connection *c)
  * trickled body holds a connection and its thread; issue 20). */
 static enum MHD_Result start_body_clock(struct kl_req *r, struct MHD_Connection *c)
 {
-    uint64_t ms = r->kind == KL_REQ_API ? KL_API_BODY_MS : KL_FN_BODY_MIN_MS;
+    uint64_t ms = r->body_ms;
 
-    if (r->kind == KL_REQ_WAGI)
-        ms = r->fn->cfg.timeout_ms > KL_FN_BODY_MIN_MS ? r->fn->cfg.timeout_ms
-                                                        : KL_FN_BODY_MIN_MS;
     r->body_deadline_ns = r->t0_ns + ms * 1000000ull;
     if (!arm_body_timer(r, c))
         return kl_http_error(r, c, 408, "body_timeout", "the request headers took over "
@@ -393,6 +412,8 @@ static enum MHD_Result start_body_clock(struct kl_req *r, struct MHD_Connection 
  * function's page must not share an origin with the dashboard. */
 static enum MHD_Result begin(struct kl_req *r, struct MHD_Connection *c)
 {
+    unsigned listener = r->admin ? KL_LISTEN_ADMIN : KL_LISTEN_FUNCTIONS;
+    const struct kl_http_route *rt;
     size_t plen, cap = 0;
     char path[KL_URL_MAX + 1];
     enum MHD_Result ret;
@@ -400,40 +421,31 @@ static enum MHD_Result begin(struct kl_req *r, struct MHD_Connection *c)
 
     /* Until the request's own deadline is known (start_body_clock), and
      * for a body that follows an early answer. */
-    r->body_deadline_ns = r->t0_ns + KL_FN_BODY_MIN_MS * 1000000ull;
+    r->body_ms = KL_HTTP_BODY_MIN_MS;
+    r->body_deadline_ns = r->t0_ns + KL_HTTP_BODY_MIN_MS * 1000000ull;
     ret = check_limits(r, c, &handled);
     if (handled)
         return ret;
     plen = kl_target_path_len(r->target);
     memcpy(path, r->target, plen);
     path[plen] = 0;
-    if (strcmp(path, "/healthz") == 0) {
-        r->kind = KL_REQ_BUILTIN;
-    } else if (!r->admin && is_admin_path(path)) {
-        r->kind = KL_REQ_BUILTIN;
+    rt = route_find(r->srv, listener, path);
+    /* A route naming the whole path here wins (/healthz is on both). */
+    if ((rt == NULL || (rt->flags & KL_ROUTE_PREFIX)) &&
+        reserved_elsewhere(r->srv, listener, path))
         return kl_http_error(r, c, 404, "not_found", "not found here (the management "
                              "API and the dashboard are on the --admin-listen address)");
-    } else if (r->admin && !is_admin_path(path)) {
-        return admin_other(r, c, path);
-    } else if (kl_dashboard_path(path)) {
-        r->kind = KL_REQ_DASHBOARD;
-    } else if (r->admin) {
-        r->kind = KL_REQ_API;
-        if (!authorized(r, c))
-            return kl_http_error(r, c, 401, "unauthorized", "missing or wrong "
-                                 "bearer token (see <data>/admin.token)");
-        ret = kl_api_begin(r, c, path, &cap, &handled);
-        if (handled)
-            return ret;
-    } else {
-        ret = begin_wagi(r, c, path, plen, &cap, &handled);
-        if (handled)
-            return ret;
-    }
+    if (rt == NULL)
+        return kl_http_error(r, c, 404, "not_found", r->admin ? "the admin listener "
+                             "serves no function (functions are on the --listen address)"
+                             : "nothing is served at this path");
+    ret = take_route(r, c, rt, path, &cap, &handled);
+    if (handled)
+        return ret;
     ret = check_length(r, c, cap, &handled);
     if (handled)
         return ret;
-    r->body.cap = r->pp ? 0 : cap;
+    r->body.cap = r->upload ? 0 : cap;
     return start_body_clock(r, c);
 }
 
@@ -442,9 +454,9 @@ static void absorb(struct kl_req *r, const char *data, size_t n)
 {
     if (r->too_big)
         return;
-    if (r->pp != NULL) {
-        if (kl_api_upload(r, data, n) < 0)
-            r->too_big = r->part_error[0] == 0;
+    if (r->upload != NULL) {
+        if (r->upload(r, data, n) == -E2BIG)
+            r->too_big = 1;
         return;
     }
     if (kl_buf_append(&r->body, data, n) == -E2BIG)
@@ -455,24 +467,11 @@ static enum MHD_Result finish(struct kl_req *r, struct MHD_Connection *c)
 {
     if (r->too_big)
         return kl_http_error(r, c, 413, "too_large", "request body over the "
-                             "limit of %zu bytes", r->pp ? r->srv->max_upload
+                             "limit of %zu bytes", r->upload ? r->upload_cap
                              : r->body.cap);
-    switch (r->kind) {
-    case KL_REQ_BUILTIN:   /* /healthz: no token needed, says nothing secret */
-        return kl_http_json(r, c, 200, json_pack("{s:s,s:s}", "status", "ok", "isolation",
-                                                 kl_isolation_name()));
-    case KL_REQ_API:
-        return kl_api_finish(r, c);
-    case KL_REQ_DASHBOARD: {
-        char path[KL_URL_MAX + 1];
-
-        snprintf(path, sizeof(path), "%.*s", (int)kl_target_path_len(r->target), r->target);
-        return kl_dashboard_serve(r, c, path);
-    }
-    case KL_REQ_WAGI:
-        break;
-    }
-    return kl_wagi_serve(r, c, r->fn, r->target, r->route, r->method);
+    if (r->via == NULL)   /* every request without a route was answered at begin */
+        return MHD_NO;
+    return r->via->h->finish(r->via->hctx, r, c);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,

@@ -1,4 +1,4 @@
-/* http.h - per-request state and response helpers on top of libmicrohttpd. */
+/* http.h - the HTTP front on libmicrohttpd: routes that modules register, per-request state, response helpers. */
 #ifndef KL_SERVER_HTTP_H
 #define KL_SERVER_HTTP_H
 
@@ -6,27 +6,58 @@
 #include <microhttpd.h>
 #include <stdint.h>
 
-#include "server/buf.h"
+#include "common/buf.h"
 #include "server/server.h"
 
 #define KL_URL_MAX 8192              /* request target bytes -> 414 */
 #define KL_HEADERS_MAX 32768         /* all header bytes -> 431 */
 #define KL_HEADER_COUNT_MAX 100      /* header fields -> 431 */
-#define KL_API_BODY_MAX 65536        /* JSON bodies of the management API */
-#define KL_CONFIG_MAX 262144         /* the deploy "config" part */
+/* A request body must be in within this, or its handler's longer time. */
+#define KL_HTTP_BODY_MIN_MS 10000
 
-enum kl_req_kind { KL_REQ_BUILTIN, KL_REQ_API, KL_REQ_WAGI, KL_REQ_DASHBOARD };
+/* Which listener a route is served on. */
+#define KL_LISTEN_FUNCTIONS 1u       /* --listen */
+#define KL_LISTEN_ADMIN 2u           /* --admin-listen */
 
-/** Management API operations, decided from method + path before the body arrives. */
-enum kl_api_op {
-    KL_API_NONE, KL_API_LIST, KL_API_INFO, KL_API_REMOVE, KL_API_DEPLOY,
-    KL_API_ROLLBACK, KL_API_LOGS, KL_API_INVOKE, KL_API_METRICS, KL_API_STATS,
-    KL_API_NODES,
+/* Route flags. */
+#define KL_ROUTE_PREFIX 1u    /* `path` is a prefix (ending in '/'), else the whole path */
+#define KL_ROUTE_RESERVED 2u  /* the other listener refuses the path (404): no shared origin */
+#define KL_ROUTE_AUTH 4u      /* the admin bearer token is required (401) */
+#define KL_ROUTE_FUNCTION 8u  /* a function answers: its own headers, plain-text errors */
+#define KL_ROUTE_OWN_POLICY 16u /* the handler sets its own framing and script policy */
+
+struct kl_req;
+
+/**
+ * What serves a route, registered at start-up by the module that owns it
+ * (kl_http_route_add). `hctx` is the module's own context given at
+ * registration; per-request state goes in r->ctx.
+ */
+struct kl_http_handler {
+    /**
+     * The headers are in, the body is not: set up the request (r->ctx, the
+     * body cap in *cap, r->body_ms, r->upload) or answer at once (set
+     * *handled and return that answer). NULL: nothing to set up, the cap 0.
+     */
+    enum MHD_Result (*begin)(void *hctx, struct kl_req *r, struct MHD_Connection *c,
+                             const char *path, size_t *cap, int *handled);
+    /** The whole body is in: answer. */
+    enum MHD_Result (*finish)(void *hctx, struct kl_req *r, struct MHD_Connection *c);
+    /** The request is over: free r->ctx. NULL when begin keeps none. */
+    void (*done)(struct kl_req *r);
 };
 
-struct kl_deploy;
+/** One registered route (http.c's table in struct kl_server). */
+struct kl_http_route {
+    char path[32];
+    size_t len;
+    unsigned listeners;       /* KL_LISTEN_* */
+    unsigned flags;           /* KL_ROUTE_* */
+    const struct kl_http_handler *h;
+    void *hctx;
+};
 
-/** Everything the server tracks about one HTTP request. */
+/** Everything the HTTP front tracks about one request; the handler's own state is in `ctx`. */
 struct kl_req {
     struct kl_server *srv;
     int admin;                   /* arrived on the admin listener */
@@ -37,26 +68,35 @@ struct kl_req {
     uint64_t t0_ns;
     int started;
     int responded;
-    enum kl_req_kind kind;
-    /* WAGI */
-    struct kl_table *table;      /* reference held while the request runs */
-    const struct kl_fn *fn;
-    const char *route;
-    /* API */
-    enum kl_api_op op;
-    char fn_name[KL_FN_NAME_MAX + 1];
-    struct MHD_PostProcessor *pp;
-    struct kl_buf part_config;
-    struct kl_buf part_module;
-    char part_error[160];
-    struct kl_deploy *deploy;
+    /* the route taken (NULL before routing, or when answered without one) */
+    const struct kl_http_route *via;
+    unsigned flags;              /* the route's KL_ROUTE_* */
+    void *ctx;                   /* the handler's, freed by its `done` */
     /* body */
     struct kl_buf body;
     int too_big;
     uint64_t body_deadline_ns;   /* the whole body must be in by then */
+    uint64_t body_ms;            /* how long it may take (begin may raise it) */
+    char cap_what[64];           /* the cap in words for a 413, e.g. "the function's limit of 8 KiB" */
+    /* A handler that parses the body as it streams (a multipart upload) sets
+     * this: bytes go to it, not to `body`; -E2BIG means over `upload_cap`. */
+    int (*upload)(struct kl_req *r, const char *data, size_t n);
+    size_t upload_cap;
     /* for metrics */
     char metric_fn[KL_FN_NAME_MAX + 1];
 };
+
+/**
+ * Register `h` for `path` on `listeners` (KL_LISTEN_*) with KL_ROUTE_*
+ * `flags`; call before kl_http_start. A request takes the route that names
+ * its whole path, else the longest prefix. Returns 0, -ENAMETOOLONG or
+ * -ENOMEM.
+ */
+int kl_http_route_add(struct kl_server *s, unsigned listeners, const char *path,
+                      unsigned flags, const struct kl_http_handler *h, void *hctx);
+
+/** Drop the route table (after the daemons stopped). */
+void kl_http_routes_free(struct kl_server *s);
 
 /**
  * Start the HTTP daemon for `s` on its function listen address (`admin` 0:
@@ -90,23 +130,5 @@ enum MHD_Result kl_http_json(struct kl_req *r, struct MHD_Connection *c,
 enum MHD_Result kl_http_bytes(struct kl_req *r, struct MHD_Connection *c,
                               int status, const char *ctype, const void *p,
                               size_t n);
-
-/** Decide the API operation and its body cap; an error response is queued on failure. */
-enum MHD_Result kl_api_begin(struct kl_req *r, struct MHD_Connection *c,
-                             const char *path, size_t *body_cap, int *handled);
-
-/** Feed upload bytes to an API request (deploy multipart parsing). */
-int kl_api_upload(struct kl_req *r, const char *data, size_t n);
-
-/** Run the API operation once the whole body is in. */
-enum MHD_Result kl_api_finish(struct kl_req *r, struct MHD_Connection *c);
-
-/**
- * Serve a WAGI request for `fn`: `target` is what the function sees as the
- * request target and `route` the route it matched.
- */
-enum MHD_Result kl_wagi_serve(struct kl_req *r, struct MHD_Connection *c,
-                              const struct kl_fn *fn, const char *target,
-                              const char *route, const char *method);
 
 #endif

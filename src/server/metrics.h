@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "server/buf.h"
+#include "common/buf.h"
 
 /** The label used for requests that reached no function (404, rejects). */
 #define KL_METRICS_NO_FUNCTION "-"

@@ -5,10 +5,10 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "server/buf.h"
-#include "vmm/image.h"
-#include "vmm/run.h"
-#include "vmm/warm.h"
+#include "common/buf.h"
+#include "inst/image.h"
+#include "inst/run.h"
+#include "inst/warm.h"
 
 /** Server-wide pool settings. */
 struct kl_pool_opts {

@@ -15,11 +15,6 @@
  * placeholders (the PostgreSQL backend turns them into $N), every parameter
  * passed as text and converted by the column it meets, and upserts. */
 
-int kl_reg_open(const char *path, struct kl_registry **out, struct kl_err *err)
-{
-    return kl_reg_open_sqlite(path, out, err);
-}
-
 void kl_reg_close(struct kl_registry *r)
 {
     if (r == NULL)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "server/buf.h"
+#include "common/buf.h"
 
 struct kl_registry;
 
@@ -40,16 +40,16 @@ struct kl_reg_node {
  */
 typedef void (*kl_reg_change_fn)(void *ctx, const char *name);
 
-/** Open (creating if needed) the SQLite registry file of a single node (WAL mode). */
-int kl_reg_open(const char *path, struct kl_registry **out, struct kl_err *err);
-
 /**
- * Open the PostgreSQL registry a cluster shares: `url` is a postgresql://
- * URI or a libpq conninfo string. Creates the tables if needed; refuses a
- * schema newer than KL_REG_SCHEMA_VERSION (-EPROTO) and an unreachable
- * database (-ENOTCONN), each with one line in err.
+ * Open the registry, the one entry for every backend: with `url` (a
+ * postgresql:// URI or a libpq conninfo string) the PostgreSQL registry a
+ * cluster shares, else the SQLite file of a single node at `path` (WAL
+ * mode), created if needed. Creates the tables if needed; refuses a schema
+ * newer than KL_REG_SCHEMA_VERSION (-EPROTO) and an unreachable database
+ * (-ENOTCONN), each with one line in err.
  */
-int kl_reg_open_pg(const char *url, struct kl_registry **out, struct kl_err *err);
+int kl_reg_open(const char *url, const char *path, struct kl_registry **out,
+                struct kl_err *err);
 
 /** Close the database (stopping the watcher first). */
 void kl_reg_close(struct kl_registry *r);

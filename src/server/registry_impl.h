@@ -61,6 +61,9 @@ struct kl_registry {
  */
 int kl_reg_init_common(struct kl_registry *r, struct kl_err *err);
 
+/** Open the PostgreSQL registry at `url` (see kl_reg_open). */
+int kl_reg_open_pg(const char *url, struct kl_registry **out, struct kl_err *err);
+
 /** Open the SQLite registry file at `path`. */
 int kl_reg_open_sqlite(const char *path, struct kl_registry **out,
                        struct kl_err *err);

@@ -1,4 +1,4 @@
-/* registry_pg.h - what the PostgreSQL backend's files share (registry_pg.c, registry_pg_nodes.c). */
+/* registry_pg.h - what the PostgreSQL backend's files share (registry_pg.c, registry_pg_conn.c, registry_pg_nodes.c). */
 #ifndef KL_SERVER_REGISTRY_PG_H
 #define KL_SERVER_REGISTRY_PG_H
 
@@ -33,6 +33,24 @@ static inline struct reg_pg *pg_of(struct kl_registry *r)
 {
     return (struct reg_pg *)r;
 }
+
+/** libpq's multi-line message `in` as one line of single spaces into `out`. */
+void kl_pg_one_line(const char *in, char *out, size_t len);
+
+/** An error of `c` into `err`: -ENOTCONN (503 upstream) when the connection is gone, else -EIO. */
+int kl_pg_conn_err(PGconn *c, struct kl_err *err, const char *what);
+
+/** Outside a transaction, connect again if the connection was lost. */
+int kl_pg_ensure_conn(struct reg_pg *p, struct kl_err *err);
+
+/**
+ * Run a statement (PQexec without parameters, else PQexecParams); outside
+ * a transaction a connection found dead is made again and the statement
+ * retried once.
+ */
+PGresult *kl_pg_exec_retry(struct reg_pg *p, const char *sql, int nparams,
+                           const char *const *params, const int *lens,
+                           const int *fmts, int binary);
 
 /** Connect to `url` (URI or conninfo), with a short default timeout and notices silenced. */
 PGconn *kl_pg_connect(const char *url);

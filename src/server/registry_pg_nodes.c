@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "server/server.h"
 
 static int row_node(void *ctx, int n, const char *const *c)

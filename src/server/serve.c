@@ -1,9 +1,9 @@
-/* serve.c - `kernless serve`: open the data folder, load the registry, serve HTTP until a signal. */
+/* serve.c - the server's start and stop: open the data folder, load the registry, serve HTTP until a signal, drain. */
+#include "server/serve.h"
+
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,173 +13,30 @@
 #include <unistd.h>
 
 #include "server/pool.h"
-#include "vmm/vm.h"
+#include "vm/vm.h"
 
-#include "cli/commands.h"
-#include "cli/opts.h"
+#include "common/log.h"
 #include "server/cluster.h"
+#include "server/deploy.h"
+#include "server/api.h"
+#include "server/dashboard.h"
+#include "server/healthz.h"
 #include "server/http.h"
+#include "server/table.h"
+#include "server/wagi.h"
 
-#define DEFAULT_LISTEN "127.0.0.1:8080"
-#define DEFAULT_ADMIN_LISTEN "127.0.0.1:8081"
-
-void kl_log(const char *fmt, ...)
+void kl_serve_config_default(struct kl_serve_config *cfg)
 {
-    char line[1200], ts[32];
-    struct timespec now;
-    struct tm tm;
-    va_list ap;
-
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    /* One write per line so lines from different threads never interleave. */
-    fprintf(stderr, "%s kernless: %s\n", ts, line);
-}
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: kernless serve [--listen HOST:PORT] [--admin-listen HOST:PORT]\n"
-        "                      [--data DIR] [--max-body-mb N]\n"
-        "                      [--max-upload-mb N] [--max-running N] [--max-per-fn N]\n"
-        "                      [--queue N] [--idle-ms N] [--compile-timeout-s N]\n"
-        "                      [--isolation auto|kvm|process]\n"
-        "                      [--registry URL] [--node-name NAME] [--advertise HOST:PORT]\n"
-        "                      [--admin-advertise HOST:PORT]\n"
-        "                      [--no-prefetch] [--drain-ms N]\n"
-        "  --listen      address functions are served on (default " DEFAULT_LISTEN ";\n"
-        "                port 0 picks one)\n"
-        "  --admin-listen address of the management API (/v1), /metrics and the\n"
-        "                dashboard (/_/), a separate origin that serves no function\n"
-        "                (default " DEFAULT_ADMIN_LISTEN "; port 0 picks one)\n"
-        "  --data        state folder: registry, images, admin token (default\n"
-        "                $KERNLESS_DATA, else $XDG_DATA_HOME/kernless, else\n"
-        "                ~/.local/share/kernless)\n"
-        "  --max-body-mb largest function request body (default 8)\n"
-        "  --max-upload-mb largest module upload (default 64)\n"
-        "  --max-running VMs alive at once, warm or busy, over all functions (default 64)\n"
-        "  --max-per-fn  VMs of one function at once (default 16)\n"
-        "  --queue       requests that may wait for a VM at once; past it 503 (default 256)\n"
-        "  --idle-ms     a function idle this long gives its VMs back (default 60000)\n"
-        "  --compile-timeout-s a deploy's whole compile, past it 422 (default 300)\n"
-        "  --isolation   what confines each VM: kvm (a KVM micro-VM), process (a\n"
-        "                seccomp-confined process) or auto (kvm where it works, else\n"
-        "                process; the default, or $KERNLESS_ISOLATION)\n"
-        "  --registry    a PostgreSQL registry shared by a cluster of nodes\n"
-        "                (postgresql://... or a libpq conninfo string); default: the\n"
-        "                SQLite file in the data folder (one node)\n"
-        "  --node-name   this node's name in the cluster (default HOSTNAME:PORT)\n"
-        "  --advertise   the address other nodes and HAProxy reach this node at\n"
-        "                (default the --listen address)\n"
-        "  --admin-advertise the address the CLI reaches this node's admin API at\n"
-        "                (default the --admin-listen address)\n"
-        "  --no-prefetch a cluster node fetches each image only when a request first\n"
-        "                needs it, not all of them after each change (less disk; but\n"
-        "                while the registry is down it serves only what it fetched)\n"
-        "  --drain-ms    on SIGTERM/SIGINT, how long requests in flight may finish;\n"
-        "                then the server ends them (and their VMs) and exits, as it\n"
-        "                does at a second signal (default 10000)\n");
-}
-
-struct opts {
-    const char *listen;
-    const char *admin_listen;
-    const char *data;
-    long max_body_mb;
-    long max_upload_mb;
-    long max_running;
-    long max_per_fn;
-    long queue;
-    long idle_ms;
-    long compile_timeout_s;
-    const char *isolation;   /* NULL: $KERNLESS_ISOLATION, else auto */
-    const char *registry;    /* NULL: SQLite in the data folder */
-    const char *node_name;
-    const char *advertise;
-    const char *admin_advertise;
-    int no_prefetch;
-    long drain_ms;
-};
-
-static int number(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_opts(int argc, char **argv, struct opts *o)
-{
-    static const struct option lo[] = {
-        {"listen", required_argument, 0, 'l'}, {"data", required_argument, 0, 'd'},
-        {"admin-listen", required_argument, 0, 'a'},
-        {"max-body-mb", required_argument, 0, 'b'},
-        {"max-upload-mb", required_argument, 0, 'u'},
-        {"max-running", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
-        {"max-per-fn", required_argument, 0, 'p'}, {"queue", required_argument, 0, 'q'},
-        {"idle-ms", required_argument, 0, 'i'},
-        {"compile-timeout-s", required_argument, 0, 'c'},
-        {"isolation", required_argument, 0, 'I'},
-        {"registry", required_argument, 0, 'R'},
-        {"node-name", required_argument, 0, 'N'},
-        {"advertise", required_argument, 0, 'A'},
-        {"admin-advertise", required_argument, 0, 'D'},
-        {"no-prefetch", no_argument, 0, 'P'},
-        {"drain-ms", required_argument, 0, 'W'},
-        {0, 0, 0, 0},
-    };
-    int c;
-
-    *o = (struct opts){.listen = DEFAULT_LISTEN, .admin_listen = DEFAULT_ADMIN_LISTEN,
-                       .max_body_mb = 8, .max_upload_mb = 64, .max_running = 64,
-                       .max_per_fn = 16, .queue = 256, .idle_ms = 60000,
-                       .compile_timeout_s = 300, .drain_ms = 10000};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        if (c == 'l') o->listen = optarg;
-        else if (c == 'a') o->admin_listen = optarg;
-        else if (c == 'I') o->isolation = optarg;
-        else if (c == 'R') o->registry = optarg;
-        else if (c == 'N') o->node_name = optarg;
-        else if (c == 'A') o->advertise = optarg;
-        else if (c == 'D') o->admin_advertise = optarg;
-        else if (c == 'P') o->no_prefetch = 1;
-        else if (c == 'd') o->data = optarg;
-        else if (c == 'b' && number(optarg, 1, 1024, &o->max_body_mb) == 0) continue;
-        else if (c == 'u' && number(optarg, 1, 1024, &o->max_upload_mb) == 0) continue;
-        else if (c == 'r' && number(optarg, 1, 4096, &o->max_running) == 0) continue;
-        else if (c == 'p' && number(optarg, 1, 4096, &o->max_per_fn) == 0) continue;
-        else if (c == 'q' && number(optarg, 0, 100000, &o->queue) == 0) continue;
-        else if (c == 'i' && number(optarg, 1, 86400000, &o->idle_ms) == 0) continue;
-        else if (c == 'c' && number(optarg, 1, 900, &o->compile_timeout_s) == 0) continue;
-        else if (c == 'W' && number(optarg, 0, 3600000, &o->drain_ms) == 0) continue;
-        else if (c == 'h') { usage(stdout); return 1; }
-        else {
-            if (c != '?')
-                fprintf(stderr, "kernless: serve: bad number \"%s\"\n", optarg);
-            usage(stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "kernless: serve: unexpected argument %s\n", argv[optind]);
-        return -1;
-    }
-    return 0;
+    *cfg = (struct kl_serve_config){.listen = KL_SERVE_DEFAULT_LISTEN,
+                                    .admin_listen = KL_SERVE_DEFAULT_ADMIN_LISTEN,
+                                    .max_body_mb = 8, .max_upload_mb = 64, .max_running = 64,
+                                    .max_per_fn = 16, .queue = 256, .idle_ms = 60000,
+                                    .compile_timeout_s = 300,
+                                    .isolation = KL_ISOLATION_AUTO, .drain_ms = 10000};
 }
 
 /* Data folder, token, registry and logs. */
-static int open_state(struct kl_server *s, const struct opts *o, struct kl_err *err)
+static int open_state(struct kl_server *s, const struct kl_serve_config *o, struct kl_err *err)
 {
     char dir[PATH_MAX], db[PATH_MAX + 32], *real;
     int rc, created;
@@ -210,7 +67,7 @@ static int open_state(struct kl_server *s, const struct opts *o, struct kl_err *
     if (o->registry != NULL)
         rc = kl_cluster_open(s, o->registry, err);
     else
-        rc = kl_reg_open(db, &s->reg, err);
+        rc = kl_reg_open(NULL, db, &s->reg, err);
     if (rc < 0)
         return rc;
     return kl_logs_open(db, &s->logs, err);
@@ -231,6 +88,17 @@ static int split_listen(const char *flag, const char *addr, char *host, char *po
     return 0;
 }
 
+int kl_serve_config_check(const struct kl_serve_config *cfg, struct kl_err *err)
+{
+    struct kl_server *s = NULL;
+    char host[sizeof(s->listen_host)], port[sizeof(s->listen_port)];
+    int rc;
+
+    if ((rc = split_listen("--listen", cfg->listen, host, port, err)) < 0)
+        return rc;
+    return split_listen("--admin-listen", cfg->admin_listen, host, port, err);
+}
+
 /* "http://HOST:PORT", with brackets around an IPv6 host. */
 static void url_of(const char *host, const char *port, char *out, size_t len)
 {
@@ -241,7 +109,7 @@ static void url_of(const char *host, const char *port, char *out, size_t len)
 
 /* Everything up to the listening daemons (d[0] functions, d[1] admin); the
  * caller waits and tears down. */
-static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **d,
+static int start(struct kl_server *s, const struct kl_serve_config *o, struct MHD_Daemon **d,
                  struct kl_err *err)
 {
     char fn_url[300], admin_url[300];
@@ -265,6 +133,10 @@ static int start(struct kl_server *s, const struct opts *o, struct MHD_Daemon **
     pthread_mutex_unlock(&s->control_lock);
     if (rc < 0)
         return rc;
+    /* Each module routes its own paths (http.c dispatches by this table). */
+    if ((rc = kl_healthz_register(s)) < 0 || (rc = kl_wagi_register(s)) < 0 ||
+        (rc = kl_api_register(s)) < 0 || (rc = kl_dashboard_register(s)) < 0)
+        return kl_errf(err, rc, "cannot register the HTTP routes");
     d[0] = kl_http_start(s, 0, err);
     if (d[0] == NULL)
         return err->code ? err->code : -EIO;
@@ -333,7 +205,7 @@ static void drain_start(struct drain *dr)
         pthread_detach(t);
 }
 
-/* Guests' handles (wasi_host.c) and VMs take descriptors from the server's
+/* Guests' handles (src/host/wasi_handles.c) and VMs take descriptors from the server's
  * table: use the whole hard limit, not the customary soft 1024. */
 static void raise_fd_limit(void)
 {
@@ -346,7 +218,27 @@ static void raise_fd_limit(void)
     }
 }
 
-int kl_cmd_serve(int argc, char **argv)
+/* The backend the CLI chose, before any VM and any vCPU thread's seccomp
+ * filter; when auto fell back to the process sandbox the log says why.
+ * -1 after one "kernless: ..." line when it cannot run here. */
+static int select_isolation(const struct kl_serve_config *o)
+{
+    struct kl_err err = {0};
+
+    if (kl_isolation_select(o->isolation, &err) < 0) {
+        if (o->isolation_env)
+            fprintf(stderr, "kernless: %s (from KERNLESS_ISOLATION=%s)\n", err.msg,
+                    o->isolation_env);
+        else
+            fprintf(stderr, "kernless: %s\n", err.msg);
+        return -1;
+    }
+    if (kl_isolation_note()[0])
+        kl_log("isolation: %s (KVM not usable: %s)", kl_isolation_name(), kl_isolation_note());
+    return 0;
+}
+
+int kl_server_run(const struct kl_serve_config *cfg)
 {
     struct kl_server s;
     struct MHD_Daemon *d[2] = {NULL, NULL};
@@ -359,10 +251,9 @@ int kl_cmd_serve(int argc, char **argv)
     pthread_mutex_init(&s.table_lock, NULL);
     pthread_mutex_init(&s.control_lock, NULL);
     pthread_mutex_init(&s.compile_lock, NULL);
+    s.rebuild = kl_deploy_rebuild;   /* table.c's hook: no table -> deploy edge */
     {
-        struct opts o;
-        if ((rc = parse_opts(argc, argv, &o)) != 0)
-            return rc > 0 ? 0 : 2;
+        const struct kl_serve_config o = *cfg;
         /* Block the stop signals before any thread exists, so only
          * sigwait below ever receives them. */
         signal(SIGPIPE, SIG_IGN);
@@ -387,12 +278,8 @@ int kl_cmd_serve(int argc, char **argv)
         sigaddset(&set, SIGTERM);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         /* The backend, before any VM and any vCPU thread's seccomp filter. */
-        if ((rc = kl_cli_isolation(o.isolation)) != 0)
-            return rc;
-        if (kl_isolation_note()[0]) {
-            char desc[700];
-            kl_log("isolation: %s", kl_cli_isolation_desc(desc, sizeof(desc)));
-        }
+        if (select_isolation(&o) < 0)
+            return 1;
         raise_fd_limit();
         dr.ms = o.drain_ms;
         rc = start(&s, &o, d, &err);
@@ -413,5 +300,6 @@ int kl_cmd_serve(int argc, char **argv)
     kl_cluster_close(&s);
     kl_table_put(s.table);
     kl_logs_close(s.logs);
+    kl_http_routes_free(&s);
     return rc == 0 ? 0 : 1;
 }

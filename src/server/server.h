@@ -1,4 +1,4 @@
-/* server.h - the state of one `kernless serve` process, shared by the HTTP, API and WAGI layers. */
+/* server.h - the state of one `kernless serve` process, shared by the HTTP, API and WAGI layers; the function table is in table.h. */
 #ifndef KL_SERVER_SERVER_H
 #define KL_SERVER_SERVER_H
 
@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "server/datadir.h"
 #include "server/exec.h"
 #include "server/fnconfig.h"
@@ -14,31 +15,19 @@
 #include "server/registry.h"
 #include "server/router.h"
 
-struct kl_fn_lazy;
-
-/**
- * One active function version as served; immutable once published, but
- * for `img` of a cluster node, filled by the first request (kl_fn_image).
- */
-struct kl_fn {
-    char *name;
-    int version;
-    struct kl_fn_config cfg;
-    struct kl_img_ref *img;   /* NULL when the image could not be loaded (or not yet) */
-    char img_error[512];
-    struct kl_fn_lazy *lazy;  /* set when `img` is fetched on first need */
-};
-
-/** A snapshot of every active function and the routes to them. */
-struct kl_table {
-    int refs;                 /* atomic */
-    struct kl_router router;
-    struct kl_fn *fns;
-    size_t n;
-};
+struct kl_table;
+struct kl_http_route;
 
 struct kl_cluster;
 struct kl_server;
+
+/**
+ * Compile the stored module with this SHA-256 again into the image cache,
+ * its path into `out`: how the table recovers a version whose image is gone
+ * or stale. Returns 0 or -errno with `err` filled.
+ */
+typedef int (*kl_rebuild_fn)(struct kl_server *s, const char *sha256, char *out,
+                             size_t out_len, struct kl_err *err);
 
 /**
  * One HTTP listener's context: functions (`--listen`) and the management
@@ -75,34 +64,9 @@ struct kl_server {
     pthread_mutex_t control_lock; /* serialises registry changes + republish */
     pthread_mutex_t compile_lock; /* one compile at a time: it uses every core */
     int deploys_running;          /* atomic: detached deploy threads alive */
+    kl_rebuild_fn rebuild;        /* set at start-up (kl_deploy_rebuild) */
+    struct kl_http_route *routes; /* http.c: what each module registered */
+    size_t n_routes;
 };
-
-/** Print one timestamped line on the server's stderr. */
-void kl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/**
- * Rebuild the function table from the registry and publish it; requests in
- * flight keep the old table until they finish. Call with control_lock held.
- */
-int kl_server_reload(struct kl_server *s, struct kl_err *err);
-
-/** Take a reference to the current table (never NULL after start-up). */
-struct kl_table *kl_server_table(struct kl_server *s);
-
-/** Drop a table reference; the last one frees it. */
-void kl_table_put(struct kl_table *t);
-
-/**
- * The image `fn` runs, loading it first if it is fetched on first need (a
- * cluster node: from the registry); NULL with the reason in `why`.
- */
-const struct kl_img_ref *kl_fn_image(const struct kl_fn *fn, char *why, size_t len);
-
-/** The function called `name` in a table, or NULL. */
-const struct kl_fn *kl_table_find(const struct kl_table *t, const char *name);
-
-/** Full path of an image recorded in the registry (name under images/ or absolute). */
-void kl_server_image_path(const struct kl_server *s, const char *image,
-                          char *out, size_t len);
 
 #endif

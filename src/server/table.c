@@ -1,5 +1,5 @@
 /* table.c - build the function table from the registry and swap it in without blocking requests. */
-#include "server/server.h"
+#include "server/table.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/deploy.h"
+#include "common/log.h"
 
 struct build {
     struct kl_server *srv;
@@ -67,8 +67,12 @@ static int load_now(struct kl_server *s, const struct kl_reg_version *v,
         return 0;
     kl_log("%s v%d: image %s: %s; compiling the stored module again", v->name,
            v->version, v->image, err.msg);
-    if (kl_deploy_rebuild(s, v->sha256, path, sizeof(path), &err) == 0 &&
-        kl_exec_image_get(path, img, &err) == 0)
+    /* The rebuild hook (serve.c sets kl_deploy_rebuild): the table does not
+     * know the compiler, only that a stored module can be made an image. */
+    if (s->rebuild == NULL)
+        kl_errf(&err, -ENOSYS, "no compiler to rebuild the image with");
+    else if (s->rebuild(s, v->sha256, path, sizeof(path), &err) == 0 &&
+             kl_exec_image_get(path, img, &err) == 0)
         return 0;
     snprintf(why, len, "%s", err.msg);
     kl_log("%s v%d: unavailable: %s", v->name, v->version, err.msg);

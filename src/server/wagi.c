@@ -1,4 +1,6 @@
-/* wagi.c - serve one request with a function: CGI env in, run the VM, CGI response out. */
+/* wagi.c - the functions' route: match a request to a function, CGI env in, run the VM, CGI response out. */
+#include "server/wagi.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -7,8 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/log.h"
 #include "server/cgi_response.h"
 #include "server/http.h"
+#include "server/table.h"
 #include "server/wagi_env.h"
 
 struct headers {
@@ -138,7 +142,7 @@ static int build(struct kl_req *r, struct MHD_Connection *c, const struct kl_fn 
 
     if (hs == NULL)
         return -ENOMEM;
-    hs->skip_auth = r->kind == KL_REQ_API;
+    hs->skip_auth = r->admin;   /* only an API invoke arrives on the admin listener */
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect, hs);
     remote_addr(c, addr, sizeof(addr));
     q.method = method;
@@ -204,4 +208,74 @@ enum MHD_Result kl_wagi_serve(struct kl_req *r, struct MHD_Connection *c,
         ret = run_failed(r, c, fn, &res);
     kl_run_result_free(&res);
     return ret;
+}
+
+/* A function request's own state: the table it was routed with (a
+ * reference held until the request ends) and what it matched there. */
+struct wagi_req {
+    struct kl_table *table;
+    const struct kl_fn *fn;
+    const char *route;
+};
+
+static enum MHD_Result wagi_begin(void *hctx, struct kl_req *r, struct MHD_Connection *c,
+                                  const char *path, size_t *cap, int *handled)
+{
+    const struct kl_route *route;
+    struct wagi_req *w = calloc(1, sizeof(*w));
+    size_t fn_cap;
+
+    *handled = 1;
+    if (w == NULL)
+        return kl_http_error(r, c, 500, "internal", "out of memory");
+    r->ctx = w;
+    w->table = kl_server_table(r->srv);
+    route = w->table ? kl_router_match(&w->table->router, path, strlen(path)) : NULL;
+    if (route == NULL)
+        return kl_http_error(r, c, 404, "no_route", "no function is routed at this path");
+    w->fn = route->target;
+    w->route = route->pattern;
+    snprintf(r->metric_fn, sizeof(r->metric_fn), "%s", w->fn->name);
+    /* The function's own limit: a larger declared body is refused from its
+     * Content-Length, and a streamed one is kept only up to it (the rest is
+     * read and dropped, then answered 413: a client still sending would not
+     * see an earlier answer). */
+    *cap = r->srv->max_body;
+    fn_cap = (size_t)w->fn->cfg.max_body_kb << 10;
+    if (fn_cap <= *cap) {
+        *cap = fn_cap;
+        snprintf(r->cap_what, sizeof(r->cap_what), "the function's limit of %u KiB",
+                 w->fn->cfg.max_body_kb);
+    }
+    /* The body must be in within the function's own time, at least the minimum. */
+    if (w->fn->cfg.timeout_ms > KL_HTTP_BODY_MIN_MS)
+        r->body_ms = w->fn->cfg.timeout_ms;
+    *handled = 0;
+    return MHD_YES;
+}
+
+static enum MHD_Result wagi_finish(void *hctx, struct kl_req *r, struct MHD_Connection *c)
+{
+    struct wagi_req *w = r->ctx;
+
+    return kl_wagi_serve(r, c, w->fn, r->target, w->route, r->method);
+}
+
+static void wagi_done(struct kl_req *r)
+{
+    struct wagi_req *w = r->ctx;
+
+    if (w != NULL)
+        kl_table_put(w->table);
+    free(w);
+    r->ctx = NULL;
+}
+
+static const struct kl_http_handler wagi_handler = {wagi_begin, wagi_finish, wagi_done};
+
+int kl_wagi_register(struct kl_server *s)
+{
+    /* Every path of the functions' listener that no other route names. */
+    return kl_http_route_add(s, KL_LISTEN_FUNCTIONS, "/", KL_ROUTE_PREFIX | KL_ROUTE_FUNCTION,
+                             &wagi_handler, NULL);
 }

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "server/buf.h"
+#include "common/buf.h"
 
 #define KL_WAGI_MAX_HEADERS 200
 #define KL_WAGI_MAX_ARGS 1024

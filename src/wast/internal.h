@@ -9,8 +9,8 @@
 #include "common/err.h"
 #include "compile/modobj.h"
 #include "compile/wasm_module.h"
-#include "vmm/image.h"
-#include "vmm/invoke.h"
+#include "inst/image.h"
+#include "wast/invoke.h"
 #include "wast/wast.h"
 
 /*

@@ -55,6 +55,56 @@ wait_body() {
 section() { echo "--- $1 (${SECONDS}s)"; }
 
 cc_wasm() { clang --target=wasm32-wasi -O2 "$1" -o "$2" -Wl,--strip-debug 2>>"$W/build.log"; }
+
+section "cli help and version"
+# ---- --help for every command, --version (src/cli/commands.c) -------------
+# Every command: `kernless CMD --help` and `-h` print its usage on stdout
+# (first line "usage: kernless CMD") and exit 0, with nothing on stderr.
+CLI_CMDS="run compile wast serve deploy ls info rm logs rollback invoke dashboard new up nodes haproxy-config"
+for c in $CLI_CMDS; do
+  for h in --help -h; do
+    out=$("$KL" "$c" "$h" 2>"$W/help.err" </dev/null); rc=$?
+    t=cli_help_${c//-/_}; [ "$h" = -h ] && t=${t}_short
+    if [ $rc -ne 0 ]; then fail "$t" "exit $rc: $(head -c 200 "$W/help.err")"
+    elif [ "$(printf '%s\n' "$out" | head -n 1 | cut -d' ' -f1-3)" != "usage: kernless $c" ]; then
+      fail "$t" "stdout does not start with 'usage: kernless $c': $(printf '%s' "$out" | head -c 200)"
+    elif [ -s "$W/help.err" ]; then fail "$t" "stderr: $(head -c 200 "$W/help.err")"
+    else pass "$t"; fi
+  done
+done
+# `kernless --help` lists exactly these commands, each with a summary.
+out=$("$KL" --help 2>/dev/null); rc=$?
+listed=$(printf '%s\n' "$out" | sed -n '/^commands:/,$p' | sed -nE 's/^  ([a-z-]+) +[a-z].*/\1/p' | tr '\n' ' ')
+check cli_help_lists_commands "0 $CLI_CMDS " "$rc $listed"
+# An operand ends the options: a guest's own --help is the guest's.
+out=$("$KL" run /nonexistent.wasm --help 2>&1); rc=$?
+case "$out" in usage:*) fail cli_help_after_operand "printed usage: $out" ;;
+  *) check cli_help_after_operand "1" "$rc" ;; esac
+# --version: the release, the image ABI, the backends.
+out=$("$KL" --version 2>"$W/version.err"); rc=$?
+want_rel=$(sed -nE 's/^#define KL_VERSION "(.*)"/\1/p' include/kernless/version.h)
+want_abi=$(sed -nE 's/^#define KL_ABI_VERSION ([0-9]+)u?/\1/p' include/kernless/abi.h)
+check cli_version_rc "0" "$rc"
+check cli_version_release "kernless ${want_rel:-?}" "$(printf '%s\n' "$out" | head -n 1)"
+check_has cli_version_abi "image ABI version ${want_abi:-?}" "$out"
+if [ -e /dev/kvm ]; then
+  check_has cli_version_kvm "backend kvm: available" "$out"
+else
+  check_has cli_version_kvm "backend kvm: unavailable (" "$out"
+fi
+check_has cli_version_default "default isolation: " "$out"
+# Without /dev/kvm (a private /dev): KVM unavailable and why, process used.
+if unshare -m true 2>/dev/null; then
+  out=$(unshare -m sh -c 'mount -t tmpfs kl-nokvm /dev && mknod -m 666 /dev/null c 1 3 &&
+        mknod -m 666 /dev/zero c 1 5 && mknod -m 666 /dev/urandom c 1 9 && exec "$@"' sh \
+        "$KL" --version 2>&1); rc=$?
+  check cli_version_no_kvm_rc "0" "$rc"
+  check_has cli_version_no_kvm_why "backend kvm: unavailable (cannot open /dev/kvm" "$out"
+  check_has cli_version_no_kvm_process "backend process: available" "$out"
+  check_has cli_version_no_kvm_default "default isolation: process" "$out"
+else
+  skip cli_version_no_kvm "unshare -m refused here (needs CAP_SYS_ADMIN)"
+fi
 P=$W/proj
 mkdir -p "$P/static"
 if cc_wasm examples/wagi-hello/hello.c "$P/hello.wasm"; then pass build_wasm
@@ -303,7 +353,7 @@ else skip new_assemblyscript_up_serves "npm could not install assemblyscript (no
 
 section "new python/js"
 # Python and JS: served once their engines are in the binary; until then
-# up must refuse with the one clear line of src/cli/lang_hook.c.
+# up must refuse with the one clear line of src/client/lang_hook.c.
 for t in python js; do
   want="Hello from Python!"; [ $t = js ] && want="Hello from JS!"
   dir=$W/new-$t; mkdir -p "$dir"
@@ -318,7 +368,7 @@ for t in python js; do
     err=$(cd "$dir/hi" && KERNLESS_URL=http://127.0.0.1:9 "$KL" deploy hi $src --route /hi 2>&1)
     check "new_${t}_deploy_refused_clearly" \
       "kernless: deploy hi: $src: Python/JavaScript functions are not available in this build" "$err"
-    skip "new_${t}_up_serves" "this build has no Python/JavaScript engine (src/cli/lang_hook.c)"
+    skip "new_${t}_up_serves" "this build has no Python/JavaScript engine (src/client/lang_hook.c)"
   fi
   up_stop
 done

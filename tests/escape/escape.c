@@ -29,7 +29,7 @@ enum {
     NR_execve = 59, NR_kill = 62, NR_ptrace = 101, NR_futex = 202, NR_openat = 257,
 };
 
-/* The channel of the process backend (src/vmm/proc_chan.h): the futex word
+/* The channel of the process backend (src/vm/proc/proc_chan.h): the futex word
  * and the fields a hostcall posts. Only the race attempt uses them. */
 #define CHAN_GVA 0x3FF0000ull
 #define CHAN_STATE ((volatile uint32_t *)(CHAN_GVA + 0))

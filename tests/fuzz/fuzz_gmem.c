@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/gmem.h"
+#include "inst/gmem.h"
 
 #define BACK_MAX 4096u   /* bytes of real memory behind each region */
 

@@ -6,11 +6,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/instance.h"
-#include "vmm/wasi_host.h"
+#include "inst/core_calls.h"
+#include "inst/hostcall.h"
+#include "inst/instance.h"
+#include "inst/linmem.h"
+#include "inst/service.h"
+#include "host/wasi_service.h"
+#include "wast/invoke.h"
 
 /*
- * The real kl_hostcall_dispatch, the real handlers (hostcalls.c, the WASI
+ * The real kl_hostcall_dispatch, the real handlers (core_calls.c, the WASI
  * filesystem in wasi_host*.c, invoke.c) and the real output delivery with
  * its limits (inst_output.c) run against an instance with no VM: its guest
  * memory is a few exactly sized heap buffers, so ASan sees any access a
@@ -84,7 +89,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.err.limit = (size_t)p[1] * 64;
     in.deadline_ns = 1;   /* long past: a sleep or a stdin wait times out at once */
     in.mode = KL_MODE_COMMAND;
-    if (kl_wasi_host_open(&in.fs, &cfg, &err) < 0)
+    if (kl_core_calls_register() < 0 || kl_wasi_host_register() < 0 || kl_invoke_register() < 0)
+        abort();
+    if (kl_services_open(&in, &cfg, &err) < 0)
         abort();
     hc = calloc(1, KL_HCALL_SIZE), out = calloc(1, OUT_BACK);
     errb = calloc(1, ERR_BACK), mem = calloc(1, MEM_BACK);
@@ -112,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (in.out.len > in.out.limit || in.err.len > in.err.limit)
             abort();   /* a capture never passes its limit */
     }
-    kl_wasi_host_close(in.fs);
+    kl_services_close(&in);
     free(in.out.buf), free(in.err.buf);
     free(hc), free(out), free(errb), free(mem);
     close(devnull);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "vmm/image.h"
+#include "inst/image.h"
 
 /*
  * The first input byte picks a mode. Mode 0 passes the rest as is: almost

@@ -12,8 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/instance.h"
-#include "vmm/wasi_host.h"
+#include "inst/gmem.h"
+#include "host/wasi_dispatch.h"
+#include "host/wasi_handles.h"
 
 /*
  * Real files: every input opens a fresh handle table on a sandbox folder
@@ -28,14 +29,6 @@
 
 static char outer[PATH_MAX], root[PATH_MAX];
 static int base_fds;
-
-/* The run ends through here when the guest passes a bad buffer; the real
- * one lives in run.c with the whole VM, which this target does not need. */
-int kl_inst_finish(struct kl_inst *in, enum kl_result_kind kind, const char *fmt, ...)
-{
-    (void)in, (void)kind, (void)fmt;
-    return KL_HC_DONE;
-}
 
 static int count_entries(const char *dir)
 {
@@ -142,8 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint8_t guest[GUEST_SIZE];
     struct kl_run_config cfg;
     struct kl_preopen pre[2];
-    struct kl_run_result res;
-    struct kl_inst in;
+    struct kl_gmem gm;
+    struct kl_fs *fs;
     struct kl_err err = {0};
     size_t k;
 
@@ -161,12 +154,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pre[1] = (struct kl_preopen){root, "/ro", 1};
     cfg.npreopens = 2;
     cfg.preopens = pre;
-    memset(&in, 0, sizeof(in));
-    memset(&res, 0, sizeof(res));
-    in.res = &res;
-    if (kl_wasi_host_open(&in.fs, &cfg, &err) < 0)
+    memset(&gm, 0, sizeof(gm));
+    if (kl_wasi_host_open(&fs, &cfg, &err) < 0)
         abort();
-    kl_gmem_set(&in.gm, "memory 0", GUEST_GVA, sizeof(guest), guest, 1);
+    kl_gmem_set(&gm, "memory 0", GUEST_GVA, sizeof(guest), guest, 1);
     for (int calls = 0; size > 0 && calls < 16; calls++) {
         struct kl_hc_fs a;
 
@@ -185,10 +176,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Handles: mostly the few that exist, sometimes anything. */
         if (!(a.h >> 31)) a.h %= 8;
         if (!(a.h2 >> 31)) a.h2 %= 8;
-        if (kl_hc_fs(&in, &a) == KL_HC_DONE)
+        /* A bad guest buffer would end the run (kl_hc_fs). */
+        if (kl_wasi_fs_call(fs, &gm, &a, &err) < 0)
             break;
     }
-    kl_wasi_host_close(in.fs);
+    kl_wasi_host_close(fs);
     if (count_fds() != base_fds) {
         fprintf(stderr, "fuzz_wasi_fs: %d sandbox fds open after the run, %d before\n", count_fds(), base_fds);
         abort();   /* a host fd outlived the run */

@@ -1,4 +1,4 @@
-/* novm_stubs.c - for fuzz targets that link src/vmm code without a VM: the VM calls it references, each one aborting if reached. */
+/* novm_stubs.c - for fuzz targets that link src/inst and src/host code without a VM: the VM calls it references, each one aborting if reached. */
 #include <stdlib.h>
 
 /*
@@ -13,7 +13,7 @@ NEVER(kl_inst_handle_exit)
 NEVER(kl_inst_setup)
 NEVER(kl_inst_teardown)
 NEVER(kl_vm_arm_timeout)
-NEVER(kl_vm_complete_io)
 NEVER(kl_vm_disarm_timeout)
-NEVER(kl_vm_enter_user64)
+NEVER(kl_vm_enter)
+NEVER(kl_vm_name)
 NEVER(kl_vm_run)

@@ -3,8 +3,9 @@
 #
 # Why from the objects: a header can declare another file's function, which
 # hides the real dependency from the include graph; the linker's view cannot
-# lie. Two controls first prove the checker fails on what it must catch (an
-# upward edge, a cycle of three files, a folder missing from the order), then
+# lie. Controls first prove the checker fails on what it must catch (an
+# upward edge, a cycle of three files, a folder missing from the order, a
+# private folder used by another), then
 # the real tree is checked: every violation is one failed check naming it.
 set -u
 BUILD=${1:-build}
@@ -50,6 +51,14 @@ printf 'low\n' >"$T/ok/layers"
 out=$(python3 $CHECK "$T/ok/obj" --src "$T/ok/src" --layers "$T/ok/layers" 2>&1); rc=$?
 check_err layers_control_unlisted_folder_fails "$rc" "upward edge high -> low" "$out"
 
+# Control: a folder marked private (a VM backend) used by a folder above it:
+# not upward, but only the backend itself may link against it.
+fixture "$T/priv" "vm/v=int v(void){return 0;}" "vm/kvm/k=int v(void); int k(void){return v();}" \
+        "inst/i=int k(void); int i(void){return k();}"
+printf 'vm\nvm/kvm private\ninst\n' >"$T/priv/layers"
+out=$(python3 $CHECK "$T/priv/obj" --src "$T/priv/src" --layers "$T/priv/layers" 2>&1); rc=$?
+check_err layers_control_private_folder_fails "$rc" "private folder used inst -> vm/kvm: inst/i -> vm/kvm/k (k)" "$out"
+
 # Control: an object whose source is gone (a moved file) is not read.
 fixture "$T/stale" "low/a=int a(void){return 1;}" "high/b=int b(void){return 2;}"
 mkdir -p "$T/stale/obj/src/low" && cp "$T/up/obj/src/low/a.o" "$T/stale/obj/src/low/old.o"
@@ -62,7 +71,7 @@ if [ ! -d "$BUILD/obj/src" ]; then
   fail layers_tree "no objects in $BUILD/obj/src (build first)"
 else
   out=$(python3 $CHECK "$BUILD/obj" --src src --layers src/layers.txt 2>&1); rc=$?
-  bad=$(printf '%s\n' "$out" | grep -E '^(upward edge|cycle of)')
+  bad=$(printf '%s\n' "$out" | grep -E '^(upward edge|private folder|cycle of)')
   if [ -n "$bad" ]; then
     while IFS= read -r l; do fail layers_tree "$l"; done <<<"$bad"
     printf '%s\n' "$out" | grep -E '^  [a-z]' | grep ' -> .*(' | head -40

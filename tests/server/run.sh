@@ -30,7 +30,7 @@ unit_srcs() {
   esac
 }
 for t in cgi_response wagi_env router fnconfig metrics; do
-  if ! gcc $UCF $USAN tests/server/unit/test_$t.c $(unit_srcs $t) src/server/buf.c \
+  if ! gcc $UCF $USAN tests/server/unit/test_$t.c $(unit_srcs $t) src/common/buf.c \
        -o "$W/test_$t" 2>"$W/test_$t.log"; then
     fail "unit_$t" "does not build: $(head -c 300 "$W/test_$t.log")"; continue
   fi
@@ -312,6 +312,20 @@ check_has "restart_rust" "body: again" "$($C --data-binary again "$U/rs/x")"
 check "restart_no_compile" "$imgs_before" "$(ls -l --time-style=+%s%N "$W/data/images" | md5sum)"
 check "restart_no_recompile_log" "" "$(grep 'compiling the stored module' "$W/serve.err")"
 check "restart_same_token" "$TOKEN" "$(cat "$W/data/admin.token")"
+# ---- a lost image is compiled again from the stored module ---------------------------
+# table.c asks the rebuild hook serve.c sets (kl_deploy_rebuild); without the
+# hook the function would answer 503 "image unavailable".
+stop_server
+img=$(python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(c.execute("SELECT v.image FROM versions v JOIN functions f ON f.name = v.name AND f.active = v.version WHERE f.name = ?", ("hello",)).fetchone()[0])' "$W/data/registry.db" 2>&1)
+check "lost_image_found" "1" "$([ -n "$img" ] && [ -f "$W/data/images/$img" ] && echo 1)"
+rm -f "$W/data/images/$img"
+start_server
+if [ -z "$PORT" ]; then fail "lost_image_restart" "server did not come back: $(tail -c 300 "$W/serve.err")"; exit 1; fi
+check "lost_image_rebuilt" "version two" "$($C "$U/hello")"
+check_has "lost_image_rebuilt_log" "compiling the stored module again" "$(cat "$W/serve.err")"
+
 # The admin token was sent with every API call above (and a wrong one too):
 # it appears in none of the server's output, nor in any function's logs.
 check "token_never_logged" "" "$(grep -lF "$TOKEN" "$W/serve.out" "$W/serve.err" 2>/dev/null)"

@@ -1,9 +1,9 @@
-/* test_gmem.c - unit tests for the log of guest pages the host writes (vmm/gmem.h), which the warm reset restores. */
+/* test_gmem.c - unit tests for the log of guest pages the host writes (inst/gmem.h), which the warm reset restores. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "vmm/gmem.h"
+#include "inst/gmem.h"
 #include "unit.h"
 
 /* Collects what kl_gwritten_take hands out. */

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "vmm/landlock.h"
-#include "vmm/seccomp.h"
+#include "vm/landlock.h"
+#include "vm/seccomp.h"
 
 static char pre[256], outside[256];
 

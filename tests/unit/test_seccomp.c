@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "vmm/seccomp.h"
+#include "vm/seccomp.h"
 
 /* The Seccomp: field of this thread's /proc status (`fd`, opened before
  * Landlock confined the thread; -1: open it now): 0 off, 2 filtering. */

@@ -12,11 +12,14 @@
 
 #include "common/util.h"
 #include "compile/compile.h"
-#include "vmm/image.h"
-#include "vmm/instance.h"
-#include "vmm/run.h"
-#include "vmm/vm.h"
-#include "vmm/wasi_host.h"
+#include "inst/image.h"
+#include "inst/hostcall.h"
+#include "inst/instance.h"
+#include "inst/run.h"
+#include "inst/service.h"
+#include "vm/vm.h"
+#include "host/wasi_handles.h"
+#include "host/wasi_service.h"
 #include "unit.h"
 
 static char tmpdir[PATH_MAX];
@@ -61,7 +64,8 @@ static void test_boundary(void)
     cfg.preopens = &p;
     memset(&inst, 0, sizeof(inst));
     inst.res = &res;
-    CHECK(kl_wasi_host_open(&inst.fs, &cfg, &err) == 0);
+    CHECK(kl_wasi_host_register() == 0);
+    CHECK(kl_services_open(&inst, &cfg, &err) == 0);
     kl_gmem_set(&inst.gm, "memory 0", GVA, sizeof(guest), guest, 1);
     memcpy(guest, "../x", 4);
 
@@ -119,8 +123,7 @@ static void test_boundary(void)
         a.path_len = 1;
         CHECK(call(&a, &rc) == 0 && a.result == (uint64_t)i + 2);
     }
-    kl_wasi_host_close(inst.fs);
-    inst.fs = NULL;
+    kl_services_close(&inst);
 }
 
 /* ---- whole runs: every host fd is gone after exit, trap and timeout ---- */
