@@ -33,7 +33,11 @@ struct kl_vm {
     struct kvm_run *run;
     size_t run_size;
     timer_t timer;
-    int timer_armed;
+    int timer_made;                /* `timer` exists; it kicks the thread numbered timer_thread */
+    uint64_t timer_thread;
+    uint32_t tsc_khz;              /* KVM_GET_TSC_KHZ, read once: 0 until then */
+    int sync_regs;                 /* KVM_CAP_SYNC_REGS has regs and sregs */
+    int sync_pending;              /* run->s.regs holds a restore the next KVM_RUN applies */
     int io_pending;                /* the last exit was an `out`: KVM completes it on the next KVM_RUN */
     uint8_t *low;                  /* host view of guest-physical [0, KL_LOW_END) */
     struct kl_pt pt;               /* page tables in the low area's table pool */

@@ -189,6 +189,9 @@ static int vm_create_now(struct kl_vm **out, struct kl_err *err)
     }
     if ((rc = setup_cpuid(vm, err)) < 0)
         goto err_close;
+    rc = ioctl(vm->vm, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+    vm->sync_regs = rc > 0 && (rc & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
+                                  (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
     *out = vm;
     return 0;
 
@@ -303,6 +306,23 @@ static int kvm_set_xcr0(struct kl_vm *vm, struct kl_err *err)
 static int kvm_complete_io(struct kl_vm *vm);
 
 /*
+ * A restore left in run->s.regs for the next KVM_RUN (kvm_restore) is
+ * applied now with the ioctls, before anything else reads or sets those
+ * registers: every register path but KVM_RUN itself goes through here.
+ */
+static int sync_flush(struct kl_vm *vm)
+{
+    if (!vm->sync_pending)
+        return 0;
+    vm->sync_pending = 0;
+    vm->run->kvm_dirty_regs = 0;
+    if (ioctl(vm->vcpu, KVM_SET_SREGS, &vm->run->s.regs.sregs) < 0 ||
+        ioctl(vm->vcpu, KVM_SET_REGS, &vm->run->s.regs.regs) < 0)
+        return -errno;
+    return 0;
+}
+
+/*
  * User mode (CPL 3) in 64-bit mode with paging on, through the VM's own
  * page tables and descriptor tables. A pending `out` is finished first, so
  * KVM cannot later apply that completion (an instruction skip) to the new
@@ -316,6 +336,8 @@ static int kvm_enter(struct kl_vm *vm, uint64_t rip, uint64_t rsp, struct kl_err
 
     if ((rc = kvm_complete_io(vm)) < 0)
         return kl_errf(err, rc, "KVM_RUN (completing I/O): %s", strerror(-rc));
+    if ((rc = sync_flush(vm)) < 0)
+        return kl_errf(err, rc, "KVM_SET_SREGS: %s", strerror(-rc));
     if ((rc = kl_kvm_low_register(vm, err)) < 0)
         return rc;
     if (ioctl(vm->vcpu, KVM_GET_SREGS, &sr) < 0)
@@ -366,6 +388,8 @@ int kl_kvm_run(struct kl_vm *vm, struct kl_vm_exit *exit)
     current_run = run;
     rc = ioctl(vm->vcpu, KVM_RUN, 0);
     current_run = NULL;
+    /* KVM clears the dirty bits of a pending restore once it applied it. */
+    vm->sync_pending = run->kvm_dirty_regs != 0;
     if (rc < 0) {
         run->immediate_exit = 0;
         if (errno == EINTR || errno == EAGAIN) {
@@ -411,7 +435,8 @@ static int kvm_fault(struct kl_vm *vm, struct kl_vm_fault *f)
     struct kvm_sregs sr;
     const uint64_t *frame;
 
-    if (ioctl(vm->vcpu, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu, KVM_GET_SREGS, &sr) < 0)
+    if (sync_flush(vm) < 0 || ioctl(vm->vcpu, KVM_GET_REGS, &regs) < 0 ||
+        ioctl(vm->vcpu, KVM_GET_SREGS, &sr) < 0)
         return -errno;
     /* The frame must lie in the ring-0 stack; anything else means the stub
      * did not run as built. */
@@ -426,24 +451,56 @@ static int kvm_fault(struct kl_vm *vm, struct kl_vm_fault *f)
     return 0;
 }
 
+/* Read once per VM: every vCPU ioctl costs a vcpu_load, which is dear
+ * under nested virtualization, and the rate does not change. */
 static uint64_t kvm_tsc_khz(struct kl_vm *vm)
 {
-    int khz = ioctl(vm->vcpu, KVM_GET_TSC_KHZ, 0);
-    return khz > 0 ? (uint64_t)khz : 0;
+    int khz;
+
+    if (vm->tsc_khz)
+        return vm->tsc_khz;
+    khz = ioctl(vm->vcpu, KVM_GET_TSC_KHZ, 0);
+    vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+    return vm->tsc_khz;
 }
 
+/* This thread's number, never reused in the process (a thread id is, once
+ * its thread ends): a VM's timer is kept while it runs on the same thread. */
+static uint64_t thread_serial(void)
+{
+    static uint64_t next;
+    static __thread uint64_t mine;
+
+    if (!mine)
+        mine = __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED);
+    return mine;
+}
+
+/*
+ * The timeout kick goes to the thread running the vCPU. The timer is made
+ * once per VM and thread and then only re-armed: creating and deleting one
+ * per request cost two more system calls each time.
+ */
 static int kvm_arm_timeout(struct kl_vm *vm, uint64_t ms)
 {
     struct sigevent sev;
     struct itimerspec its;
+    uint64_t me = thread_serial();
 
-    memset(&sev, 0, sizeof(sev));
-    sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = KICK_SIGNAL;
-    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);   /* only this vCPU thread */
-    if (timer_create(CLOCK_MONOTONIC, &sev, &vm->timer) < 0)
-        return -errno;
-    vm->timer_armed = 1;
+    if (vm->timer_made && vm->timer_thread != me) {
+        timer_delete(vm->timer);
+        vm->timer_made = 0;
+    }
+    if (!vm->timer_made) {
+        memset(&sev, 0, sizeof(sev));
+        sev.sigev_notify = SIGEV_THREAD_ID;
+        sev.sigev_signo = KICK_SIGNAL;
+        sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);   /* only this vCPU thread */
+        if (timer_create(CLOCK_MONOTONIC, &sev, &vm->timer) < 0)
+            return -errno;
+        vm->timer_made = 1;
+        vm->timer_thread = me;
+    }
     memset(&its, 0, sizeof(its));
     its.it_value.tv_sec = (time_t)(ms / 1000);
     its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
@@ -454,11 +511,20 @@ static int kvm_arm_timeout(struct kl_vm *vm, uint64_t ms)
     return 0;
 }
 
+/* Stop the kicks; the timer stays for the next run on this thread. */
 static void kvm_disarm_timeout(struct kl_vm *vm)
 {
-    if (vm->timer_armed) {
+    static const struct itimerspec off;
+
+    if (vm->timer_made)
+        timer_settime(vm->timer, 0, &off, NULL);
+}
+
+static void kvm_drop_timer(struct kl_vm *vm)
+{
+    if (vm->timer_made) {
         timer_delete(vm->timer);
-        vm->timer_armed = 0;
+        vm->timer_made = 0;
     }
 }
 
@@ -483,6 +549,8 @@ static int kvm_complete_io(struct kl_vm *vm)
     if (!vm->io_pending)
         return 0;
     vm->io_pending = 0;
+    if ((rc = sync_flush(vm)) < 0)
+        return rc;
     vm->run->immediate_exit = 1;
     rc = ioctl(vm->vcpu, KVM_RUN, 0);
     vm->run->immediate_exit = 0;
@@ -494,7 +562,7 @@ static int kvm_save(struct kl_vm *vm, struct kl_vm_state *st)
 {
     int rc;
 
-    if ((rc = kvm_complete_io(vm)) < 0)
+    if ((rc = kvm_complete_io(vm)) < 0 || (rc = sync_flush(vm)) < 0)
         return rc;
     if (ioctl(vm->vcpu, KVM_GET_REGS, &st->regs) < 0 ||
         ioctl(vm->vcpu, KVM_GET_SREGS, &st->sregs) < 0 ||
@@ -515,10 +583,21 @@ static int kvm_restore(struct kl_vm *vm, const struct kl_vm_state *st)
         return rc;
 
     sr.tr.type = kvm_tr_type();          /* whatever the saved state says */
-    if (ioctl(vm->vcpu, KVM_SET_SREGS, &sr) < 0 ||
-        ioctl(vm->vcpu, KVM_SET_REGS, &st->regs) < 0 ||
-        (kvm_avx() ? ioctl(vm->vcpu, KVM_SET_XSAVE, &st->xsave)
+    if ((kvm_avx() ? ioctl(vm->vcpu, KVM_SET_XSAVE, &st->xsave)
                    : ioctl(vm->vcpu, KVM_SET_FPU, &st->fpu)) < 0)
+        return -errno;
+    if (vm->sync_regs) {
+        /* Two ioctls (two vcpu_loads) fewer: the next KVM_RUN sets them
+         * before the guest runs; sync_flush covers any other path. */
+        vm->run->s.regs.sregs = sr;
+        vm->run->s.regs.regs = st->regs;
+        vm->run->kvm_valid_regs = 0;
+        vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+        vm->sync_pending = 1;
+        return 0;
+    }
+    if (ioctl(vm->vcpu, KVM_SET_SREGS, &sr) < 0 ||
+        ioctl(vm->vcpu, KVM_SET_REGS, &st->regs) < 0)
         return -errno;
     return 0;
 }
@@ -534,7 +613,7 @@ int kl_kvm_enter_ring0(struct kl_vm *vm, uint64_t rip, uint64_t rsp, uint64_t rs
     struct kvm_sregs sr;
     struct kvm_regs regs;
 
-    if (ioctl(vm->vcpu, KVM_GET_SREGS, &sr) < 0)
+    if (sync_flush(vm) < 0 || ioctl(vm->vcpu, KVM_GET_SREGS, &sr) < 0)
         return -errno;
     seg_kernel(&sr.cs, KL_SEL_KCODE, 1);
     seg_kernel(&sr.ss, KL_SEL_KDATA, 0);
@@ -556,7 +635,7 @@ static void kvm_destroy(struct kl_vm *vm)
 {
     if (!vm)
         return;
-    kvm_disarm_timeout(vm);
+    kvm_drop_timer(vm);
     if (vm->run)
         munmap(vm->run, vm->run_size);
     if (vm->vcpu >= 0)
