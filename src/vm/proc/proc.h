@@ -65,6 +65,9 @@ void kl_proc_free(struct kl_vm *vm);
 /** TSC frequency in kHz, measured once. */
 uint64_t kl_proc_tsc_khz(void);
 
+/** The tender's spin before it sleeps (KERNLESS_SPIN_US), in 1000 TSC cycles. */
+uint32_t kl_proc_spin_cycles_k(void);
+
 /* proc_dirty.c */
 
 /** kl_vm_dirty_log for a sandbox: the pages its page tables hold (PAGEMAP_SCAN). */

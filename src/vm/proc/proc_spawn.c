@@ -239,6 +239,8 @@ int kl_proc_init(struct kl_err *err)
 
 uint64_t kl_proc_tsc_khz(void) { return g.tsc_khz; }
 
+uint32_t kl_proc_spin_cycles_k(void) { return g.spin_cycles_k; }
+
 /* ---- spawning one sandbox ---- */
 
 struct child_args {

@@ -6,6 +6,7 @@
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,14 +145,43 @@ static int proc_quiesce(struct kl_vm *vm)
     return 0;
 }
 
-int kl_proc_exchange(struct kl_vm *vm, int reply, uint64_t deadline_ns)
+/* Supervisors now waiting in kl_proc_exchange: each stands for a sandbox
+ * that runs or is about to. */
+static unsigned exchanging;
+
+/* The cores this process may use, counted once. */
+static unsigned cores(void)
+{
+    static unsigned n;
+    cpu_set_t set;
+
+    if (!__atomic_load_n(&n, __ATOMIC_RELAXED)) {
+        unsigned c = sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
+        __atomic_store_n(&n, c ? c : 1, __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
+/*
+ * Spinning (here and in the tender) pays only with a core to spare for
+ * it: each exchange in flight needs one for its tender and one for its
+ * spinning supervisor. Beyond that a spin takes the core from the very
+ * work it waits for (on 2 cores under load it ate ~30% of both), so both
+ * sides sleep on the futex at once.
+ */
+static int spin_pays(unsigned in_flight) { return in_flight * 2 <= cores(); }
+
+static int exchange(struct kl_vm *vm, int reply, uint64_t deadline_ns, int spin)
 {
     volatile struct kl_chan *c = vm->chan;
-    uint64_t spin_until = kl_now_ns() + HOST_SPIN_NS;
+    uint64_t spin_until = spin ? kl_now_ns() + HOST_SPIN_NS : 0;
     int rc;
 
     if (vm->dead)
         return -ECHILD;
+    /* Read by the tender at its next call (a guest that changes it only
+     * changes how its own tender waits). */
+    c->spin_cycles_k = spin ? kl_proc_spin_cycles_k() : 0;
     if (vm->parked) {
         /* Parked, it continues only with RESUME (or EXIT). */
         if (reply != KL_CHAN_RESUME && reply != KL_CHAN_EXIT)
@@ -189,6 +219,15 @@ int kl_proc_exchange(struct kl_vm *vm, int reply, uint64_t deadline_ns)
             futex_wait(&c->state, s, slice);
         __atomic_store_n(&c->host_sleeps, 0, __ATOMIC_SEQ_CST);
     }
+}
+
+int kl_proc_exchange(struct kl_vm *vm, int reply, uint64_t deadline_ns)
+{
+    unsigned n = __atomic_add_fetch(&exchanging, 1, __ATOMIC_RELAXED);
+    int rc = exchange(vm, reply, deadline_ns, spin_pays(n));
+
+    __atomic_sub_fetch(&exchanging, 1, __ATOMIC_RELAXED);
+    return rc;
 }
 
 int kl_proc_await(struct kl_vm *vm, int reply, uint32_t event, const char *what,
