@@ -217,6 +217,12 @@ if [ -s "$P/escape.kimg" ]; then
   # port is the exit hostcall: it ends the guest with the status its struct
   # holds (0 here) and never returns to print ESCAPED.
   kr escape_out-hostcall-port_is_the_exit_hostcall 0 '' "$P/escape.kimg" out-hostcall-port
+  # Vector registers never reach the next request of a warm VM: the gate
+  # loads their initial state past READY (tests/escape/run.sh, vregs).
+  kr escape_vregs_never_reach_the_next_request 0 \
+    'attempt vregs\nvregs: none from an earlier request; secret left\n'\
+'attempt vregs\nvregs: none from an earlier request; secret left\n' \
+    --repeat 2 "$P/escape.kimg" vregs
   kr_wait
   [ -e "$MARKER" ] && fail "escape_no_marker" "$MARKER exists" || pass "escape_no_marker"
   rm -f "$MARKER"

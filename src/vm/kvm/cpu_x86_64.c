@@ -1,6 +1,7 @@
 /* cpu_x86_64.c - the guest's GDT, IDT, TSS and I/O bitmap, written by the host before entry. */
 #include <string.h>
 
+#include "common/isa.h"
 #include "kernless/abi.h"
 #include "vm/kvm/kvm.h"
 
@@ -64,18 +65,67 @@ static void write_tss(uint8_t *low)
  * KVM's hostcall gate at KL_GATE_GVA: the guest calls it with the hostcall
  * number in edi and the struct address in esi (SysV argument registers), and
  * it performs `outl %eax, (%dx)` on port KL_HC_PORT(nr), which the TSS I/O
- * bitmap opens. Only eax and edx change, both caller-saved.
+ * bitmap opens. Only eax, edx and (after READY) the vector registers
+ * change, all caller-saved.
+ *
+ * A warm VM resumes from its snapshot just past READY's `out`. There the
+ * gate loads the x87/SSE/AVX registers' initial state (zeros, FCW 0x37F,
+ * MXCSR 0x1F80) from a read-only image in its own page, before any guest
+ * code runs: so no request's vector registers reach the next one, and the
+ * reset need not set them with KVM_SET_XSAVE, which cost a vcpu_load per
+ * request (dear under nested virtualization).
  */
-static const uint8_t kvm_gate[] = {
+#define GATE_CLEAN_OFF 64u   /* the clean state image: XRSTOR needs 64-byte alignment */
+
+static const uint8_t gate_head[] = {
     0x89, 0xf0,                         /* mov %esi, %eax */
     0x8d, 0x97, KL_HC_PORT_BASE & 0xff, KL_HC_PORT_BASE >> 8, 0x00, 0x00, /* lea 0x500(%rdi), %edx */
     0xef,                               /* out %eax, (%dx) */
-    0xc3,                               /* ret */
+    0x83, 0xff, KL_HC_READY,            /* cmp $KL_HC_READY, %edi */
+    0x75, 0x00,                         /* jne to the ret (rel8 filled in) */
 };
+
+_Static_assert(sizeof(gate_head) == KL_KVM_GATE_RESUME + 5, "the gate's `out` ends at KL_KVM_GATE_RESUME");
+
+/* With AVX: XRSTOR with all components requested and none in the header's
+ * XSTATE_BV, which puts each in its initial state (YMM upper halves too). */
+static const uint8_t gate_xrstor[] = {
+    0xb8, 0x07, 0x00, 0x00, 0x00,       /* mov $7, %eax (x87|SSE|AVX) */
+    0x31, 0xd2,                         /* xor %edx, %edx */
+    0x48, 0x0f, 0xae, 0x2d, 0, 0, 0, 0, /* xrstor64 disp32(%rip) */
+};
+
+/* Without AVX (no OSXSAVE): FXRSTOR of the all-zero legacy image. */
+static const uint8_t gate_fxrstor[] = {
+    0x48, 0x0f, 0xae, 0x0d, 0, 0, 0, 0, /* fxrstor64 disp32(%rip) */
+};
+
+static void write_gate(uint8_t *low)
+{
+    uint8_t *g = low + KL_GATE_GVA, *img = g + GATE_CLEAN_OFF;
+    int avx = (kl_isa_cpu() & KL_ISA_F_OSAVX) != 0;
+    const uint8_t *clean = avx ? gate_xrstor : gate_fxrstor;
+    size_t n = avx ? sizeof(gate_xrstor) : sizeof(gate_fxrstor);
+    size_t ret = sizeof(gate_head) + n;   /* offset of the ret */
+    int32_t disp = (int32_t)(GATE_CLEAN_OFF - ret);
+    uint16_t fcw = 0x37F;
+    uint32_t mxcsr = 0x1F80;
+
+    memset(g, 0, KL_PAGE_SIZE);
+    memcpy(g, gate_head, sizeof(gate_head));
+    g[sizeof(gate_head) - 1] = (uint8_t)n;
+    memcpy(g + sizeof(gate_head), clean, n);
+    memcpy(g + ret - 4, &disp, 4);
+    g[ret] = 0xc3;                      /* ret */
+    /* The legacy area (FXRSTOR loads it all; XRSTOR only MXCSR from it);
+     * the XSAVE header at 512 stays zero: every component initial. */
+    memcpy(img, &fcw, sizeof(fcw));
+    memcpy(img + 24, &mxcsr, sizeof(mxcsr));
+}
 
 void kl_cpu_tables_write(uint8_t *low)
 {
-    memcpy(low + KL_GATE_GVA, kvm_gate, sizeof(kvm_gate));
+    write_gate(low);
     write_gdt(low);
     write_idt(low);
     write_tss(low);

@@ -83,4 +83,8 @@ int kl_kvm_reset_flush(struct kl_vm *vm);
  * hostcall gate and the ring-0 trap stubs into guest-physical memory at `low`. */
 void kl_cpu_tables_write(uint8_t *low);
 
+/* Where the hostcall gate resumes after its `out`: from READY on it loads
+ * the vector registers' initial state before it returns (cpu_x86_64.c). */
+#define KL_KVM_GATE_RESUME 9u
+
 #endif

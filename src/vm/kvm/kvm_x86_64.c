@@ -583,7 +583,11 @@ static int kvm_restore(struct kl_vm *vm, const struct kl_vm_state *st)
         return rc;
 
     sr.tr.type = kvm_tr_type();          /* whatever the saved state says */
-    if ((kvm_avx() ? ioctl(vm->vcpu, KVM_SET_XSAVE, &st->xsave)
+    /* Resuming past READY's `out`, the gate itself loads the vector
+     * registers' initial state first (cpu_x86_64.c); anywhere else they
+     * are set here. */
+    if ((st->regs.rip != KL_GATE_GVA + KL_KVM_GATE_RESUME || st->regs.rdi != KL_HC_READY) &&
+        (kvm_avx() ? ioctl(vm->vcpu, KVM_SET_XSAVE, &st->xsave)
                    : ioctl(vm->vcpu, KVM_SET_FPU, &st->fpu)) < 0)
         return -errno;
     if (vm->sync_regs) {
