@@ -23,7 +23,7 @@
  *  - Bump KL_ABI_VERSION on any change to this file.
  */
 
-#define KL_ABI_VERSION 4u
+#define KL_ABI_VERSION 5u
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -133,6 +133,7 @@ enum kl_hostcall_nr {
     KL_HC_READY = 5,    /* instantiated; host may snapshot, then sends work */
     KL_HC_FS = 6,       /* a WASI filesystem operation (see kl_hc_fs) */
     KL_HC_INVOKE = 7,   /* report an invoke result, fetch the next command */
+    KL_HC_SVC = 8,      /* a host service: outbound HTTP, key-value, variables (kl_hc_svc) */
     KL_HC_COUNT
 };
 
@@ -373,10 +374,98 @@ struct kl_hc_invoke {
 };
 _Static_assert(sizeof(struct kl_hc_invoke) == 32 + 8 * KL_INVOKE_MAX_VALS, "kl_hc_invoke layout");
 _Static_assert(sizeof(struct kl_hc_invoke) <= KL_HCALL_SIZE, "kl_hc_invoke fits the hostcall area");
+/* ------------------------------------------------------------------------
+ * KL_HC_SVC: the host services a function declared (outbound HTTP, key-value
+ * stores, variables), one call per exit. The semantics follow
+ * wasi:http/outgoing-handler, wasi:keyvalue/store and wasi:config/store.
+ *
+ * Core modules reach it through the import `kernless.svc` (type i32 -> i32):
+ * its argument is the linear-memory address of a struct kl_svc_wasm, its
+ * result the call's kl_svc_err. The guest runtime turns that struct into a
+ * kl_hc_svc (linear-memory offsets into guest addresses) and back. The
+ * layout is versioned by its own field `version` (KL_SVC_VERSION).
+ *
+ * Everything is denied unless the function declared it (allowed outbound
+ * hosts, key-value stores, variables). A data-returning call leaves its
+ * whole result with the host until the next call: the host copies what
+ * fits in `out`, says how much there is in `result_len`, and KL_SVC_RESULT
+ * copies more of it from `offset`, so no call ever has to be repeated.
+ * ---------------------------------------------------------------------- */
+#define KL_SVC_VERSION 1u
+#define KL_SVC_KEY_MAX 256u               /* bytes in a key-value key */
+#define KL_SVC_VALUE_MAX (1u << 20)       /* bytes in a key-value value */
+#define KL_SVC_REASON_MAX 256u            /* bytes of a reason, NUL included */
+
+enum kl_svc_op {
+    KL_SVC_HTTP = 1,      /* a = method, b = URL, c = request headers ("Name: value\n" lines),
+                             d = body -> status = HTTP status, result = response headers
+                             (hdr_len bytes of lower-case "name: value\n" lines), then the body */
+    KL_SVC_KV_GET = 2,    /* a = store, b = key -> result = value (KL_SVC_ENOENT: none) */
+    KL_SVC_KV_SET = 3,    /* a = store, b = key, d = value */
+    KL_SVC_KV_DELETE = 4, /* a = store, b = key (deleting a missing key is not an error) */
+    KL_SVC_KV_EXISTS = 5, /* a = store, b = key -> status = 1 or 0 */
+    KL_SVC_KV_KEYS = 6,   /* a = store, b = prefix -> result = the keys, each followed by NUL */
+    KL_SVC_VAR_GET = 7,   /* a = name -> result = the value (KL_SVC_ENOENT: not declared) */
+    KL_SVC_RESULT = 8,    /* copy the last result from `offset` into out */
+    KL_SVC_OP_END
+};
+
+enum kl_svc_err {
+    KL_SVC_OK = 0,
+    KL_SVC_EDENIED = 1,   /* not declared: host not allowed, store or variable not listed */
+    KL_SVC_ENOENT = 2,    /* no such key or variable */
+    KL_SVC_ELIMIT = 3,    /* a limit: calls per request, response bytes, key/value size, quota */
+    KL_SVC_EINVAL = 4,    /* a malformed call: bad URL, method, header, op or version */
+    KL_SVC_EFAILED = 5,   /* the service failed: connection refused, database error */
+    KL_SVC_ETIMEOUT = 6,  /* the request's deadline passed */
+};
+
+/** A guest buffer: an address and a length. */
+struct kl_svc_buf {
+    kl_gptr_t ptr;
+    uint64_t len;
+};
+_Static_assert(sizeof(struct kl_svc_buf) == 16, "kl_svc_buf layout");
+
+/** KL_HC_SVC */
+struct kl_hc_svc {
+    uint32_t version;   /* IN: KL_SVC_VERSION */
+    uint32_t op;        /* IN: enum kl_svc_op */
+    uint32_t err;       /* OUT: enum kl_svc_err */
+    uint32_t status;    /* OUT: see kl_svc_op */
+    struct kl_svc_buf a, b, c, d;   /* IN: see kl_svc_op */
+    struct kl_svc_buf out;          /* IN: where the result goes */
+    uint64_t offset;    /* IN: KL_SVC_RESULT: first byte wanted */
+    uint64_t result_len;/* OUT: bytes in the whole result */
+    uint64_t copied;    /* OUT: bytes written to out */
+    uint64_t hdr_len;   /* OUT: KL_SVC_HTTP: bytes of headers at the result's start */
+    char reason[KL_SVC_REASON_MAX]; /* OUT: why, when err != 0 (NUL-terminated) */
+};
+_Static_assert(sizeof(struct kl_hc_svc) == 128 + KL_SVC_REASON_MAX, "kl_hc_svc layout");
+_Static_assert(sizeof(struct kl_hc_svc) <= KL_HCALL_SIZE, "kl_hc_svc fits the hostcall area");
+
+/**
+ * The argument of the import kernless.svc, in linear memory (wasm32
+ * offsets). Fields as in kl_hc_svc; `reason` receives the reason
+ * (truncated to reason_cap bytes, NUL included).
+ */
+struct kl_svc_wasm {
+    uint32_t version, op, err, status;
+    uint32_t a, a_len, b, b_len, c, c_len, d, d_len;
+    uint32_t out, out_cap;
+    uint32_t offset;        /* IN */
+    uint32_t result_len;    /* OUT */
+    uint32_t copied;        /* OUT */
+    uint32_t hdr_len;       /* OUT */
+    uint32_t reason, reason_cap;
+};
+_Static_assert(sizeof(struct kl_svc_wasm) == 80, "kl_svc_wasm layout");
+
 _Static_assert(_Alignof(struct kl_hc_exit) <= KL_HC_ALIGN && _Alignof(struct kl_hc_write) <= KL_HC_ALIGN &&
                _Alignof(struct kl_hc_read) <= KL_HC_ALIGN && _Alignof(struct kl_hc_memgrow) <= KL_HC_ALIGN &&
                _Alignof(struct kl_hc_sleep) <= KL_HC_ALIGN && _Alignof(struct kl_hc_ready) <= KL_HC_ALIGN &&
-               _Alignof(struct kl_hc_fs) <= KL_HC_ALIGN && _Alignof(struct kl_hc_invoke) <= KL_HC_ALIGN,
+               _Alignof(struct kl_hc_fs) <= KL_HC_ALIGN && _Alignof(struct kl_hc_invoke) <= KL_HC_ALIGN &&
+               _Alignof(struct kl_hc_svc) <= KL_HC_ALIGN,
                "KL_HC_ALIGN covers every hostcall struct");
 
 /* ------------------------------------------------------------------------

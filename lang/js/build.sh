@@ -16,7 +16,7 @@ PKG=qjsc@0.3.0
 SHA512=a7+cU6/IVcZbIejffdt/wZVMX6LL2MDL3HQ9Zb5Gm23G9DvBMS/z9GHFxz39bAvp2PvMOM+ypSOAyokt2DdZ2w==
 QJS_DIR=deps/quickjs_2021_03_27
 root=${KERNLESS_CACHE:-$HOME/.cache/kernless}
-key=$( { echo "$PKG $SHA512"; cat "$0" "$here/kl_js.c" "$here/prelude.js" "$here/qjs_wasi.h"; } | sha256sum | cut -c1-16)
+key=$( { echo "$PKG $SHA512"; cat "$0" "$here/kl_js.c" "$here/prelude.js" "$here/qjs_wasi.h" "$here/../../include/kernless/sdk.h"; } | sha256sum | cut -c1-16)
 cached="$root/engines/js-$key/js.wasm"
 mkdir -p "$out"
 if [ -f "$cached" ]; then
@@ -67,7 +67,7 @@ for f in quickjs libregexp libunicode cutils libbf; do
   # two at a time: the machine has 2 cores
   if [ ${#pids[@]} -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
-"$CC" "${CFLAGS[@]}" -Wall -Wextra -Werror -Wno-unused-parameter -c "$here/kl_js.c" -o "$b/kl_js.o"
+"$CC" "${CFLAGS[@]}" -I"$here/../../include" -Wall -Wextra -Werror -Wno-unused-parameter -c "$here/kl_js.c" -o "$b/kl_js.o"
 for p in "${pids[@]}"; do wait "$p"; done
 "$CC" --target=wasm32-wasi -O2 -o "$b/js.wasm" "$b/kl_js.o" "${objs[@]}" -lm \
   -Wl,-z,stack-size=1048576 -Wl,--strip-all

@@ -6,6 +6,8 @@
 
 #include "quickjs.h"
 
+#include "kernless/sdk.h"
+
 /* The prelude (prelude.js), embedded by build.sh as a byte array. */
 #include "prelude.h"
 
@@ -151,6 +153,95 @@ static JSValue js_utf8_encode(JSContext *ctx, JSValueConst this, int argc, JSVal
     return v;
 }
 
+/* The bytes of a string, ArrayBuffer or typed array argument (undefined: none).
+ * A string's UTF-8 copy is kept in *str for the caller to free. */
+static int svc_arg(JSContext *ctx, JSValueConst v, const uint8_t **p, size_t *n, const char **str)
+{
+    size_t off, elt;
+
+    *p = NULL;
+    *n = 0;
+    *str = NULL;
+    if (JS_IsUndefined(v) || JS_IsNull(v))
+        return 0;
+    if (JS_IsString(v)) {
+        if (!(*str = JS_ToCStringLen(ctx, n, v)))
+            return -1;
+        *p = (const uint8_t *)*str;
+        return 0;
+    }
+    if ((*p = JS_GetArrayBuffer(ctx, n, v)))
+        return 0;
+    JS_FreeValue(ctx, JS_GetException(ctx));
+    JSValue ab = JS_GetTypedArrayBuffer(ctx, v, &off, n, &elt);
+    if (JS_IsException(ab))
+        return -1;
+    *p = JS_GetArrayBuffer(ctx, &elt, ab);
+    if (*p)
+        *p += off;
+    JS_FreeValue(ctx, ab);   /* the typed array keeps its buffer alive */
+    return 0;
+}
+
+/* __kl_svc(op, a, b, c, d): one call of the host's kernless.svc (kernless/sdk.h);
+ * [err, status, reason, result ArrayBuffer, hdr_len]. */
+static JSValue js_svc(JSContext *ctx, JSValueConst this, int argc, JSValueConst *argv)
+{
+    static uint8_t first[65536];
+    const uint8_t *p[4];
+    const char *str[4] = {0};
+    size_t n[4];
+    char reason[KL_SDK_REASON_CAP] = "";
+    struct kl_svc_wasm w = {0};
+    uint32_t op = 0;
+    JSValue out = JS_UNDEFINED, arr;
+    uint8_t *res = NULL;
+    int i;
+
+    (void)this;
+    if (argc < 5 || JS_ToUint32(ctx, &op, argv[0]) < 0)
+        return JS_ThrowTypeError(ctx, "__kl_svc(op, a, b, c, d)");
+    for (i = 0; i < 4; i++)
+        if (svc_arg(ctx, argv[1 + i], &p[i], &n[i], &str[i]) < 0)
+            goto err;
+    w.version = KL_SVC_VERSION;
+    w.op = op;
+    w.a = (uint32_t)(uintptr_t)p[0]; w.a_len = (uint32_t)n[0];
+    w.b = (uint32_t)(uintptr_t)p[1]; w.b_len = (uint32_t)n[1];
+    w.c = (uint32_t)(uintptr_t)p[2]; w.c_len = (uint32_t)n[2];
+    w.d = (uint32_t)(uintptr_t)p[3]; w.d_len = (uint32_t)n[3];
+    w.out = (uint32_t)(uintptr_t)first; w.out_cap = sizeof(first);
+    w.reason = (uint32_t)(uintptr_t)reason; w.reason_cap = sizeof(reason);
+    kl_svc_import(&w);
+    if (!w.err && w.copied < w.result_len) {   /* the rest of a large result */
+        struct kl_svc_wasm x = {0};
+        if (!(res = malloc(w.result_len)))
+            goto err;
+        memcpy(res, first, w.copied);
+        x.version = KL_SVC_VERSION;
+        x.op = KL_SVC_RESULT;
+        x.offset = w.copied;
+        x.out = (uint32_t)(uintptr_t)(res + w.copied);
+        x.out_cap = w.result_len - w.copied;
+        kl_svc_import(&x);
+    }
+    out = JS_NewArrayBufferCopy(ctx, res ? res : first, w.err ? 0 : w.result_len);
+    free(res);
+    arr = JS_NewArray(ctx);
+    JS_SetPropertyUint32(ctx, arr, 0, JS_NewUint32(ctx, w.err));
+    JS_SetPropertyUint32(ctx, arr, 1, JS_NewUint32(ctx, w.status));
+    JS_SetPropertyUint32(ctx, arr, 2, JS_NewString(ctx, reason));
+    JS_SetPropertyUint32(ctx, arr, 3, out);
+    JS_SetPropertyUint32(ctx, arr, 4, JS_NewUint32(ctx, w.hdr_len));
+    for (i = 0; i < 4; i++)
+        JS_FreeCString(ctx, str[i]);
+    return arr;
+err:
+    for (i = 0; i < 4; i++)
+        JS_FreeCString(ctx, str[i]);
+    return JS_EXCEPTION;
+}
+
 /* __kl_eval(source, filename): evaluate a global script, returning its value. */
 static JSValue js_eval(JSContext *ctx, JSValueConst this, int argc, JSValueConst *argv)
 {
@@ -271,6 +362,7 @@ static JSContext *engine_new(void)
     define(ctx, g, "__kl_eval", js_eval, 2);
     define(ctx, g, "__kl_exit", js_exit, 1);
     define(ctx, g, "__kl_random", js_random, 0);
+    define(ctx, g, "__kl_svc", js_svc, 5);
     JS_FreeValue(ctx, g);
     r = JS_Eval(ctx, (const char *)kl_prelude_js, kl_prelude_js_len, "<kernless prelude>",
                 JS_EVAL_TYPE_GLOBAL);

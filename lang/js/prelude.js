@@ -2,9 +2,9 @@
 "use strict";
 (function (g) {
   const write = g.__kl_write, read = g.__kl_read, dec = g.__kl_utf8_decode, enc = g.__kl_utf8_encode;
-  const evalScript = g.__kl_eval, exitNow = g.__kl_exit;
+  const evalScript = g.__kl_eval, exitNow = g.__kl_exit, svc = g.__kl_svc;
   Object.defineProperty(Math, "random", { value: g.__kl_random, writable: true, configurable: true });
-  for (const k of ["__kl_write", "__kl_read", "__kl_utf8_decode", "__kl_utf8_encode", "__kl_eval", "__kl_exit", "__kl_random"])
+  for (const k of ["__kl_write", "__kl_read", "__kl_utf8_decode", "__kl_utf8_encode", "__kl_eval", "__kl_exit", "__kl_random", "__kl_svc"])
     delete g[k];
   let logFd = 1;   /* console.log: stdout for commands, the log (stderr) for handlers */
 
@@ -219,6 +219,75 @@
     process.env = env;
     loadEntry(argv[0]);
   };
+
+  /* ---- host services: fetch, Kernless.kv, Kernless.variables (kernless/sdk.h) ---- */
+  /* Only what the function declared (allowed_outbound_hosts, key_value_stores,
+   * variables); a refused or failed call throws (fetch: rejects) an Error
+   * whose .code is the host's kl_svc_err. */
+  const SVC = { http: 1, get: 2, set: 3, del: 4, exists: 5, keys: 6, vari: 7 };
+  function call(what, op, a, b, c, d) {
+    const [err, status, reason, result, hdrLen] = svc(op, a, b, c, d);
+    if (err) { const e = new Error(reason); e.code = err; throw e; }
+    return { status, result, hdrLen };
+  }
+  class Headers {
+    constructor(init) {
+      this.map = new Map();
+      if (init) for (const k of Object.keys(init)) this.map.set(k.toLowerCase(), String(init[k]));
+    }
+    get(name) { const v = this.map.get(String(name).toLowerCase()); return v === undefined ? null : v; }
+    has(name) { return this.map.has(String(name).toLowerCase()); }
+    forEach(fn) { for (const [k, v] of this.map) fn(v, k, this); }
+    entries() { return this.map.entries(); }
+    [Symbol.iterator]() { return this.map.entries(); }
+  }
+  class Response {
+    constructor(status, headers, bytes) { this.status = status; this.headers = headers; this._bytes = bytes; }
+    get ok() { return this.status >= 200 && this.status < 300; }
+    arrayBuffer() { return Promise.resolve(this._bytes); }
+    text() { return Promise.resolve(dec(this._bytes)); }
+    json() { return this.text().then(JSON.parse); }
+  }
+  g.fetch = function (url, init) {
+    return new Promise(resolve => {
+      const o = init || {}, hs = o.headers || {};
+      const lines = Object.keys(hs).map(k => k + ": " + hs[k] + "\n").join("");
+      const r = call("fetch", SVC.http, String(o.method || "GET").toUpperCase(), String(url), lines,
+                     o.body === undefined || o.body === null ? undefined : o.body);
+      const head = new Headers();
+      for (const line of dec(r.result.slice(0, r.hdrLen)).split("\n")) {
+        const i = line.indexOf(": ");
+        if (i > 0) {
+          const k = line.slice(0, i), v = line.slice(i + 2);
+          head.map.set(k, head.map.has(k) ? head.map.get(k) + ", " + v : v);
+        }
+      }
+      resolve(new Response(r.status, head, r.result.slice(r.hdrLen)));
+    });
+  };
+  g.Headers = Headers;
+  g.Response = Response;
+  class Store {
+    constructor(name) { this.name = String(name); }
+    get(key) {
+      try { return dec(call("kv", SVC.get, this.name, String(key)).result); }
+      catch (e) { if (e.code === 2) return null; throw e; }
+    }
+    set(key, value) {
+      call("kv", SVC.set, this.name, String(key), undefined,
+           typeof value === "string" || ArrayBuffer.isView(value) || value instanceof ArrayBuffer ? value : String(value));
+    }
+    delete(key) { call("kv", SVC.del, this.name, String(key)); }
+    exists(key) { return call("kv", SVC.exists, this.name, String(key)).status === 1; }
+    keys(prefix) {
+      const s = dec(call("kv", SVC.keys, this.name, String(prefix || "")).result);
+      return s ? s.split("\0").slice(0, -1) : [];
+    }
+  }
+  g.Kernless = Object.freeze({
+    kv: Object.freeze({ open: name => new Store(name) }),
+    variables: Object.freeze({ get: name => dec(call("variables", SVC.vari, String(name)).result) }),
+  });
 
   /* ---- handlers ---- */
   let handler, result, failed = false, failure, settled = false;

@@ -20,7 +20,7 @@ WASI_LIBS="-lwasi-emulated-signal -lwasi-emulated-getpid -lwasi-emulated-process
 
 # Everything up to the CPython build is keyed by this block of the script.
 bkey=$( { sed -n '/^# --- cpython build ---/,/^# --- end cpython build ---/p' "$0"; echo "$WASI_CFLAGS $WASI_LIBS"; } | sha256sum | cut -c1-16)
-key=$( { echo "$bkey"; cat "$0" "$here"/kl_py.c "$here"/prelude.py; } | sha256sum | cut -c1-16)
+key=$( { echo "$bkey"; cat "$0" "$here"/kl_py.c "$here"/prelude.py "$here"/kernless.py "$here"/../../include/kernless/sdk.h; } | sha256sum | cut -c1-16)
 cached="$root/engines/python-$key"
 mkdir -p "$out"
 install_out() {
@@ -84,7 +84,7 @@ fi
 echo "python engine: link kl_py" >&2
 t=$(mktemp -d "${TMPDIR:-/tmp}/kl-py-build.XXXXXX")
 trap 'rm -rf "$t"' EXIT
-clang $WASI_CFLAGS -Wall -Wextra -Werror -Wno-unused-parameter -I"$src/Include" -I"$bld" -I"$t" \
+clang $WASI_CFLAGS -Wall -Wextra -Werror -Wno-unused-parameter -I"$src/Include" -I"$bld" -I"$t" -I"$here/../../include" \
   -c "$here/kl_py.c" -o "$t/kl_py.o"
 # CPython's own link line, with our main instead of Programs/python.o.
 printf 'kl-link:\n\t$(LINKCC) $(PY_CORE_LDFLAGS) $(LINKFORSHARED) -o %s %s $(BLDLIBRARY) $(LIBS) $(MODLIBS) $(SYSLIBS) -Wl,--strip-all\n' \
@@ -100,6 +100,7 @@ mkdir -p "$lib"
 mkdir -p "$lib/lib-dynload"
 cp "$bld"/build/lib.*/_sysconfigdata_*.py "$lib/" 2>/dev/null || true
 cp "$here/prelude.py" "$lib/_kernless.py"   # the handler glue kl_py.c imports
+cp "$here/kernless.py" "$lib/kernless.py"    # `import kernless`: host services
 # Byte-compiled once here (any 3.11 has the same bytecode magic): the
 # engine's start-up then reads .pyc files instead of compiling the stdlib.
 "$(command -v python3.11)" -m compileall -q -j 2 "$lib" >/dev/null 2>&1 || true

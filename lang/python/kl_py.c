@@ -8,12 +8,72 @@
 #include <string.h>
 #include <wasi/api.h>
 
+#include "kernless/sdk.h"
+
 #define KL_ENTRY_FILE "/app/.kernless-entry"
 
 /* Imported from the Kernless guest runtime: "snapshot me now". Everything
  * before it (interpreter start-up, the user's imports and top level) is in
  * the snapshot every request starts from. */
 __attribute__((import_module("kernless"), import_name("ready"))) void kl_ready(void);
+
+/* ---- _kernless_svc: the host services (kernless/sdk.h) for kernless.py ---- */
+
+/* One call of kernless.svc with up to four byte arguments; the whole result
+ * comes back, fetched in pieces with KL_SVC_RESULT when it is large. */
+static PyObject *svc_call(PyObject *self, PyObject *args)
+{
+    Py_buffer b[4];
+    unsigned op;
+    char reason[KL_SDK_REASON_CAP] = "";
+    static char first[65536];
+    struct kl_svc_wasm w = {0};
+    PyObject *res = NULL, *out;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Iy*y*y*y*", &op, &b[0], &b[1], &b[2], &b[3]))
+        return NULL;
+    w.version = KL_SVC_VERSION;
+    w.op = op;
+    w.a = (uint32_t)(uintptr_t)b[0].buf; w.a_len = (uint32_t)b[0].len;
+    w.b = (uint32_t)(uintptr_t)b[1].buf; w.b_len = (uint32_t)b[1].len;
+    w.c = (uint32_t)(uintptr_t)b[2].buf; w.c_len = (uint32_t)b[2].len;
+    w.d = (uint32_t)(uintptr_t)b[3].buf; w.d_len = (uint32_t)b[3].len;
+    w.out = (uint32_t)(uintptr_t)first; w.out_cap = sizeof(first);
+    w.reason = (uint32_t)(uintptr_t)reason; w.reason_cap = sizeof(reason);
+    kl_svc_import(&w);
+    for (int i = 0; i < 4; i++)
+        PyBuffer_Release(&b[i]);
+    if (w.err)
+        return Py_BuildValue("(IIsyI)", w.err, w.status, reason, "", 0u);
+    if (!(out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)w.result_len)))
+        return NULL;
+    memcpy(PyBytes_AS_STRING(out), first, w.copied);
+    if (w.copied < w.result_len) {   /* the rest, straight into the bytes object */
+        struct kl_svc_wasm x = {0};
+        x.version = KL_SVC_VERSION;
+        x.op = KL_SVC_RESULT;
+        x.offset = w.copied;
+        x.out = (uint32_t)(uintptr_t)(PyBytes_AS_STRING(out) + w.copied);
+        x.out_cap = w.result_len - w.copied;
+        kl_svc_import(&x);
+    }
+    res = Py_BuildValue("(IIsNI)", 0u, w.status, "", out, w.hdr_len);
+    return res;
+}
+
+static PyMethodDef svc_methods[] = {
+    {"call", svc_call, METH_VARARGS, "call(op, a, b, c, d) -> (err, status, reason, result, hdr_len)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef svc_module = {PyModuleDef_HEAD_INIT, "_kernless_svc", NULL, -1, svc_methods,
+                                        NULL, NULL, NULL, NULL};
+
+static PyObject *svc_init(void)
+{
+    return PyModule_Create(&svc_module);
+}
 
 /* Read all of stdin (the request body) into a bytes object. */
 static PyObject *read_body(void)
@@ -110,6 +170,7 @@ static int serve(void)
     char entry[512];
     FILE *f;
 
+    PyImport_AppendInittab("_kernless_svc", svc_init);
     PyConfig_InitPythonConfig(&config);
     config.write_bytecode = 0;
     config.install_signal_handlers = 0;
@@ -147,6 +208,7 @@ int main(int argc, char **argv)
 
     if (argc >= 2) {
         kl_ready();   /* nothing to keep warm for a one-off command: just go on */
+        PyImport_AppendInittab("_kernless_svc", svc_init);
         return Py_BytesMain(argc, argv);
     }
     rc = serve();

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/client_cmd.h"
+#include "cli/client_svc.h"
 #include "cli/cmd.h"
 #include "cli/opts.h"
 #include "client/client.h"
@@ -37,7 +38,7 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
     json_t *env = json_array(), *dirs = json_array();
     const char *route = NULL;
     uint32_t v;
-    int i, pos = 0;
+    int i, pos = 0, sv;
 
     a->config = json_object();
     for (i = 1; i < argc; i++) {
@@ -79,6 +80,8 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
             json_object_set_new(a->config, "max_open_files", json_integer(v));
         } else if (strcmp(o, "--dir-ro") == 0) {
             if (add_dir(dirs, val) < 0) goto err;
+        } else if ((sv = kl_client_svc_flag(a->config, o, val)) != 0) {
+            if (sv < 0) goto err;
         } else {
             goto bad;
         }
@@ -94,7 +97,8 @@ bad:
                "[--entry FILE] [--env K=V]... "
                "[--timeout-ms N] [--max-memory-mb N] [--max-body-kb N] [--max-response-kb N] "
                "[--max-open-files N] "
-               "[--dir-ro HOST::GUEST]... [--json]  |  kernless deploy -f kernless.toml "
+               "[--dir-ro HOST::GUEST]... [--allow-outbound URL]... [--kv STORE]... "
+               "[--var NAME=VALUE|NAME=secret:SECRET]... [--json]  |  kernless deploy -f kernless.toml "
                "[--no-build]");
 err:
     json_decref(env);
@@ -183,13 +187,18 @@ const struct kl_cmd kl_cmd_deploy = {
     "usage: kernless deploy NAME module.wasm|app.py|handler.js|DIR --route /path\n"
     "                       [--entry FILE] [--env K=V]... [--timeout-ms N]\n"
     "                       [--max-memory-mb N] [--max-body-kb N] [--max-response-kb N]\n"
-    "                       [--max-open-files N] [--dir-ro HOST::GUEST]... [--json]\n"
+    "                       [--max-open-files N] [--dir-ro HOST::GUEST]...\n"
+    "                       [--allow-outbound URL]... [--kv STORE]...\n"
+    "                       [--var NAME=VALUE|NAME=secret:SECRET]... [--json]\n"
     "       kernless deploy -f kernless.toml [--no-build]\n"
     "  Uploads a module (or a Python/JavaScript source, packed with its folder),\n"
     "  which the server compiles and serves at --route as a new version.\n"
     "  --entry     a folder source's handler file (default app.py, main.py, ...)\n"
     "  --env       an environment variable of every request\n"
     "  --dir-ro    a host folder the function may read, at GUEST\n"
+    "  --allow-outbound an origin the function may call (scheme://host[:port|:*])\n"
+    "  --kv        a key-value store the function may use\n"
+    "  --var       a variable the function may read, a value or a secret's name\n"
     "  -f          build and deploy every function of a kernless.toml\n",
     .run = run,
 };

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/client_cmd.h"
+#include "cli/client_svc.h"
 #include "cli/cmd.h"
 #include "client/client.h"
 
@@ -26,6 +27,7 @@ static void print_info(json_t *o)
     json_array_foreach(json_object_get(cfg, "dirs"), i, v)
         printf("dir (ro):   %s -> %s\n", json_string_value(json_object_get(v, "host")),
                json_string_value(json_object_get(v, "guest")));
+    kl_client_svc_print(cfg);
     printf("versions:\n");
     json_array_foreach(json_object_get(o, "history"), i, v) {
         kl_client_fmt_time(json_integer_value(json_object_get(v, "created")), when, sizeof(when));

@@ -17,7 +17,7 @@
     "                      [--isolation auto|kvm|process]\n" \
     "                      [--registry URL] [--node-name NAME] [--advertise HOST:PORT]\n" \
     "                      [--admin-advertise HOST:PORT]\n" \
-    "                      [--no-prefetch] [--drain-ms N]\n" \
+    "                      [--no-prefetch] [--drain-ms N] [--secrets-key FILE]\n" \
     "  --listen      address functions are served on (default " KL_SERVE_DEFAULT_LISTEN ";\n" \
     "                port 0 picks one)\n" \
     "  --admin-listen address of the management API (/v1), /metrics and the\n" \
@@ -49,7 +49,10 @@
     "                while the registry is down it serves only what it fetched)\n" \
     "  --drain-ms    on SIGTERM/SIGINT, how long requests in flight may finish;\n" \
     "                then the server ends them (and their VMs) and exits, as it\n" \
-    "                does at a second signal (default 10000)\n"
+    "                does at a second signal (default 10000)\n" \
+    "  --secrets-key the key that seals secrets (64 hex digits; default\n" \
+    "                <data>/secrets.key, made on first start); every node of a\n" \
+    "                cluster needs the same file\n"
 
 static int number(const char *s, long lo, long hi, long *out)
 {
@@ -93,6 +96,7 @@ static int string_opt(int c, const char *arg, struct kl_serve_config *o,
     case 'A': o->advertise = arg; return 0;
     case 'D': o->admin_advertise = arg; return 0;
     case 'd': o->data = arg; return 0;
+    case 'K': o->secrets_key = arg; return 0;
     case 'P': o->no_prefetch = 1; return 0;
     default: return 1;
     }
@@ -118,6 +122,7 @@ static int parse_opts(int argc, char **argv, struct kl_serve_config *o,
         {"admin-advertise", required_argument, 0, 'D'},
         {"no-prefetch", no_argument, 0, 'P'},
         {"drain-ms", required_argument, 0, 'W'},
+        {"secrets-key", required_argument, 0, 'K'},
         {0, 0, 0, 0},
     };
     int c;

@@ -10,13 +10,14 @@
 extern const struct kl_cmd kl_cmd_run, kl_cmd_compile, kl_cmd_wast, kl_cmd_serve,
     kl_cmd_deploy, kl_cmd_ls, kl_cmd_info, kl_cmd_rm, kl_cmd_logs, kl_cmd_rollback,
     kl_cmd_invoke, kl_cmd_dashboard, kl_cmd_new, kl_cmd_up, kl_cmd_nodes,
-    kl_cmd_haproxy_config;
+    kl_cmd_haproxy_config, kl_cmd_kv, kl_cmd_secret;
 
 /* In the order `kernless --help` lists them. */
 static const struct kl_cmd *const commands[] = {
     &kl_cmd_run, &kl_cmd_compile, &kl_cmd_wast, &kl_cmd_serve, &kl_cmd_deploy, &kl_cmd_ls,
     &kl_cmd_info, &kl_cmd_rm, &kl_cmd_logs, &kl_cmd_rollback, &kl_cmd_invoke,
     &kl_cmd_dashboard, &kl_cmd_new, &kl_cmd_up, &kl_cmd_nodes, &kl_cmd_haproxy_config,
+    &kl_cmd_kv, &kl_cmd_secret,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -4,6 +4,7 @@
 
 #include "cli/cmd.h"
 #include "cli/opts.h"
+#include "host/svc.h"
 #include "host/wasi_service.h"
 #include "wast/invoke.h"
 
@@ -22,7 +23,7 @@ int main(int argc, char **argv)
     ensure_stdio();
     /* The services guests may call, registered once before any instance
      * exists (the core hostcalls are inst's own). */
-    if (kl_wasi_host_register() < 0 || kl_invoke_register() < 0)
+    if (kl_wasi_host_register() < 0 || kl_svc_register() < 0 || kl_invoke_register() < 0)
         return kl_cli_fail("cannot register the hostcall services");
     return kl_cmd_dispatch(argc, argv);
 }

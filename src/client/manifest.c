@@ -35,10 +35,15 @@ static const struct {
     {"name", "string", 1}, {"source", "string", 1}, {"route", "string", 1},
     {"env", "table", 0}, {"timeout_ms", "integer", 0}, {"memory_mb", "integer", 0},
     {"files", "array", 0}, {"build", "string", 0}, {"watch", "array", 0},
-    {"max_open_files", "integer", 0},
+    {"max_open_files", "integer", 0}, {"allowed_outbound_hosts", "array", 0},
+    {"key_value_stores", "array", 0}, {"variables", "table", 0},
 };
 #define FN_KEYS_HELP "name, source, route, env, timeout_ms, memory_mb, files, build, watch, " \
-                     "max_open_files"
+                     "max_open_files, allowed_outbound_hosts, key_value_stores, variables"
+
+/* The declared services go to the server as they are: its config parser
+ * (run below) checks them and names what is wrong. */
+static const char *const svc_keys[] = {"allowed_outbound_hosts", "key_value_stores", "variables"};
 
 /* "an integer", "a string": for messages. */
 static const char *article(const char *type)
@@ -299,6 +304,9 @@ static int parse_config(const struct mf_ctx *c, json_t *t, const char *fp, const
         parse_limit(c, t, fp, who, "max_open_files", KL_FN_OPEN_FILES_MAX, "max_open_files",
                     f->config) < 0)
         return -1;
+    for (size_t k = 0; k < sizeof(svc_keys) / sizeof(svc_keys[0]); k++)
+        if (json_object_get(t, svc_keys[k]))
+            json_object_set(f->config, svc_keys[k], json_object_get(t, svc_keys[k]));
     text = json_dumps(f->config, JSON_COMPACT);
     memset(&fc, 0, sizeof(fc));
     rc = text ? kl_fn_config_parse(text, strlen(text), 0, &fc, why, sizeof(why)) : -ENOMEM;

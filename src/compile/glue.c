@@ -20,10 +20,11 @@ int kl_glue_write_command(FILE *f, const struct kl_wasm_module *m, struct kl_err
     const struct kl_wasm_export *start = find_export(m, "_start");
     const struct kl_wasm_export *mem = find_export(m, "memory");
     int ready = kl_imports_uses_ready(m);
-    int has_wasi = m->nimports > (uint32_t)ready;
+    int kernless = kl_imports_uses_kernless(m);
+    int has_wasi = m->nimports > (uint32_t)kernless;
     /* wasm2c takes one instance pointer per imported module, sorted by name:
      * "kernless" comes before "wasi_snapshot_preview1"; neither is read. */
-    const char *inst = ready ? (has_wasi ? "Z_m_instantiate(&kl_instance, 0, w);"
+    const char *inst = kernless ? (has_wasi ? "Z_m_instantiate(&kl_instance, 0, w);"
                                          : "(void)w;\n    Z_m_instantiate(&kl_instance, 0);")
                              : (has_wasi ? "Z_m_instantiate(&kl_instance, w);"
                                          : "(void)w;\n    Z_m_instantiate(&kl_instance);");

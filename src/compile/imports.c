@@ -45,11 +45,26 @@ static void sig_of(const struct kl_wasm_functype *t, char *buf, size_t len)
     buf[n] = 0;
 }
 
-int kl_imports_is_ready(const struct kl_wasm_import *im)
+/* 1 if `im` is the function kernless.<name>. */
+static int is_kernless(const struct kl_wasm_import *im, const char *name)
 {
     return im->kind == KL_EXT_FUNC && strcmp(im->module, "kernless") == 0 &&
-           strlen(im->module) == im->module_len && strcmp(im->name, "ready") == 0 &&
+           strlen(im->module) == im->module_len && strcmp(im->name, name) == 0 &&
            strlen(im->name) == im->name_len;
+}
+
+int kl_imports_is_ready(const struct kl_wasm_import *im)
+{
+    return is_kernless(im, "ready");
+}
+
+int kl_imports_uses_kernless(const struct kl_wasm_module *m)
+{
+    int n = 0;
+
+    for (uint32_t i = 0; i < m->nimports; i++)
+        n += is_kernless(&m->imports[i], "ready") || is_kernless(&m->imports[i], "svc");
+    return n;
 }
 
 int kl_imports_uses_ready(const struct kl_wasm_module *m)
@@ -74,10 +89,17 @@ int kl_imports_check_wasi(const struct kl_wasm_module *m, struct kl_err *err)
                                "function with no parameters and no results", sig);
             continue;
         }
+        if (is_kernless(im, "svc")) {   /* host services: abi.h, KL_HC_SVC */
+            sig_of(&m->types[im->type_index], sig, sizeof(sig));
+            if (strcmp(sig, "i:i") != 0)
+                return kl_errf(err, -EINVAL, "import kernless.svc has type %s, expected i:i", sig);
+            continue;
+        }
         if (im->kind != KL_EXT_FUNC || strcmp(im->module, "wasi_snapshot_preview1") != 0 ||
             strlen(im->module) != im->module_len || strlen(im->name) != im->name_len)
             return kl_errf(err, -EINVAL, "unknown import %.64s.%.64s: Kernless provides only "
-                           "wasi_snapshot_preview1 functions", im->module, im->name);
+                           "wasi_snapshot_preview1 functions (and kernless.ready, kernless.svc)",
+                           im->module, im->name);
         for (k = 0; k < sizeof(wasi_fns) / sizeof(wasi_fns[0]); k++)
             if (strcmp(wasi_fns[k].name, im->name) == 0)
                 break;

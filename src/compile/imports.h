@@ -19,6 +19,9 @@ int kl_imports_check_wasi(const struct kl_wasm_module *m, struct kl_err *err);
  */
 int kl_imports_is_ready(const struct kl_wasm_import *im);
 
+/** How many of kernless.ready and kernless.svc the module imports (0: none). */
+int kl_imports_uses_kernless(const struct kl_wasm_module *m);
+
 /** 1 if the module imports kernless.ready. */
 int kl_imports_uses_ready(const struct kl_wasm_module *m);
 

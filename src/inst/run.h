@@ -16,6 +16,8 @@ struct kl_preopen {
     int readonly;
 };
 
+struct kl_svc_ctx;
+
 /** What one run gets: arguments, environment, stdio wiring and limits. */
 struct kl_run_config {
     uint32_t timeout_ms;            /* wall clock; 0 = none */
@@ -35,6 +37,7 @@ struct kl_run_config {
     int stderr_fd;                  /* else: captured into the result */
     size_t out_limit;               /* capture caps (0 = KL_OUT_SIZE) */
     size_t err_limit;
+    struct kl_svc_ctx *svc;         /* services the run declared (host/svc.h); NULL: none */
 };
 
 enum kl_result_kind {

@@ -371,6 +371,7 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
     w->cfg0.argc = w->cfg0.envc = 0;
     w->cfg0.stdin_fd = -1;
     w->cfg0.stdin_len = 0;
+    w->cfg0.svc = NULL;   /* start-up serves no request: no services, nothing of one in the snapshot */
     in->cfg = &w->cfg0;
     in->res = &w->boot_res;
     in->mode = KL_MODE_COMMAND;

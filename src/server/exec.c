@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "server/server.h"
 #include "server/pool.h"
+#include "server/svc_exec.h"
 #include "server/table.h"
 #include "inst/image.h"
 #include "vm/landlock.h"
@@ -337,7 +338,13 @@ int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,
     cfg.stdout_fd = -1;
     cfg.stderr_fd = -1;
     cfg.out_limit = (size_t)fn->cfg.max_response_kb << 10;
+    if ((rc = kl_svc_request_open(fn, in->request_id, &cfg.svc)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return kl_errf(err, rc, "cannot prepare the function's services");
+    }
     rc = run_on_helper(fn, &cfg, res, err);
+    kl_svc_request_close(cfg.svc);
     if (fd >= 0)
         close(fd);
     return rc;

@@ -26,6 +26,7 @@ struct kl_exec_in {
     const char *const *envp;
     const uint8_t *body;      /* stdin */
     size_t body_len;
+    const char *request_id;   /* for log lines of host services; NULL: none */
 };
 
 struct kl_pool_opts;

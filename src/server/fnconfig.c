@@ -156,7 +156,8 @@ int kl_fn_config_parse(const char *json, size_t len, int check_dirs,
         (rc = parse_limit(o, "max_open_files", KL_FN_OPEN_FILES_DEFAULT, KL_FN_OPEN_FILES_MAX,
                           &c->max_open_files, why, why_len)) < 0 ||
         (rc = parse_env(json_object_get(o, "env"), c, why, why_len)) < 0 ||
-        (rc = parse_dirs(json_object_get(o, "dirs"), check_dirs, c, why, why_len)) < 0)
+        (rc = parse_dirs(json_object_get(o, "dirs"), check_dirs, c, why, why_len)) < 0 ||
+        (rc = kl_fn_svc_parse(o, &c->svc, why, why_len)) < 0)
         goto out;
 out:
     json_decref(o);
@@ -186,6 +187,8 @@ char *kl_fn_config_dump(const struct kl_fn_config *c)
     json_object_set_new(o, "max_response_kb", json_integer(c->max_response_kb));
     json_object_set_new(o, "max_open_files", json_integer(c->max_open_files));
     json_object_set(o, "dirs", dirs);
+    if (kl_fn_svc_dump(o, &c->svc) < 0)
+        goto out;
     s = json_dumps(o, JSON_COMPACT);
 out:
     json_decref(env);
@@ -206,4 +209,5 @@ void kl_fn_config_free(struct kl_fn_config *c)
     free(c->dirs);
     c->dirs = NULL;
     c->ndirs = 0;
+    kl_fn_svc_free(&c->svc);
 }

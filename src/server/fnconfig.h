@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "server/fnconfig_svc.h"
 #include "server/router.h"
 
 #define KL_FN_NAME_MAX 63
@@ -39,6 +40,7 @@ struct kl_fn_config {
     uint32_t max_open_files;     /* more open handles get EMFILE in the guest */
     struct kl_fn_dir *dirs;
     size_t ndirs;
+    struct kl_fn_svc svc;        /* outbound hosts, key-value stores, variables */
 };
 
 /** Function names: 1..63 of [a-z0-9_-], starting with a letter or digit. */

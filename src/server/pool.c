@@ -104,6 +104,7 @@ struct kl_pool *kl_pool_get(const char *key, const struct kl_image *img,
     p->img = img;
     p->cfg = *cfg;
     p->cfg.argc = p->cfg.envc = 0;
+    p->cfg.svc = NULL;   /* a request's own; never the pool's */
     p->cfg.npreopens = cfg->npreopens < MAX_DIRS ? cfg->npreopens : MAX_DIRS;
     for (int i = 0; i < p->cfg.npreopens; i++) {
         p->dirs[i].host_path = strdup(cfg->preopens[i].host_path);

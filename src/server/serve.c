@@ -19,10 +19,12 @@
 #include "server/cluster.h"
 #include "server/deploy.h"
 #include "server/api.h"
+#include "server/api_svc.h"
 #include "server/dashboard.h"
 #include "server/healthz.h"
 #include "server/http.h"
 #include "server/table.h"
+#include "server/svc_exec.h"
 #include "server/wagi.h"
 
 void kl_serve_config_default(struct kl_serve_config *cfg)
@@ -119,7 +121,8 @@ static int start(struct kl_server *s, const struct kl_serve_config *o, struct MH
     s->max_upload = (size_t)o->max_upload_mb << 20;
     s->compile_timeout_s = (unsigned)o->compile_timeout_s;
     s->no_prefetch = o->no_prefetch;
-    if ((rc = open_state(s, o, err)) < 0)
+    if ((rc = open_state(s, o, err)) < 0 ||
+        (rc = kl_svc_server_start(s, o->secrets_key, err)) < 0)
         return rc;
     struct kl_pool_opts po = {(unsigned)o->max_running, (unsigned)o->max_per_fn,
                               (unsigned)o->queue, (unsigned)o->idle_ms};
@@ -135,7 +138,8 @@ static int start(struct kl_server *s, const struct kl_serve_config *o, struct MH
         return rc;
     /* Each module routes its own paths (http.c dispatches by this table). */
     if ((rc = kl_healthz_register(s)) < 0 || (rc = kl_wagi_register(s)) < 0 ||
-        (rc = kl_api_register(s)) < 0 || (rc = kl_dashboard_register(s)) < 0)
+        (rc = kl_api_register(s)) < 0 || (rc = kl_api_svc_register(s)) < 0 ||
+        (rc = kl_dashboard_register(s)) < 0)
         return kl_errf(err, rc, "cannot register the HTTP routes");
     d[0] = kl_http_start(s, 0, err);
     if (d[0] == NULL)

@@ -31,6 +31,7 @@ struct kl_serve_config {
     const char *admin_advertise;
     int no_prefetch;
     long drain_ms;
+    const char *secrets_key;      /* NULL: <data>/secrets.key (made on first start) */
 };
 
 /** The defaults of every field (the listen addresses above, auto isolation...). */

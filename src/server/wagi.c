@@ -194,6 +194,7 @@ enum MHD_Result kl_wagi_serve(struct kl_req *r, struct MHD_Connection *c,
     in.envp = (const char *const *)env.v;
     in.body = r->body.data;
     in.body_len = r->body.len;
+    in.request_id = r->id;
     rc = kl_exec_run(fn, &in, &res, &err);
     kl_strv_free(&env);
     kl_strv_free(&argv);

@@ -24,7 +24,7 @@ USAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fra
 # Each test with the sources it needs (standalone: no core objects required).
 unit_srcs() {
   case $1 in
-    fnconfig) echo "src/server/fnconfig.c src/server/router.c src/server/datadir.c src/common/util.c src/common/err.c -ljansson -lnettle" ;;
+    fnconfig) echo "src/server/fnconfig.c src/server/fnconfig_svc.c src/host/svc_url.c src/server/router.c src/server/datadir.c src/common/util.c src/common/err.c -ljansson -lnettle -lcurl" ;;
     metrics) echo "src/server/metrics.c src/server/latwin.c -ljansson -lm" ;;
     *) echo "src/server/$1.c" ;;
   esac

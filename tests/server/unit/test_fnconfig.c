@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "server/datadir.h"
 #include "server/fnconfig.h"
@@ -83,9 +84,36 @@ static void test_tokens(void)
     CHECK(!kl_token_equal(hex, 64, ""));
 }
 
+/* Declared services: each refusal next to the form that is accepted. */
+static void test_services(void)
+{
+    struct kl_fn_config c;
+    const char *j = "{\"route\":\"/s\",\"allowed_outbound_hosts\":[\"http://localhost:*\"],"
+                    "\"key_value_stores\":[\"default\"],"
+                    "\"variables\":{\"greeting\":\"hi\",\"key\":{\"secret\":\"api_key\"}}}";
+    char why[256], *dump;
+
+    CHECK(kl_fn_config_parse(j, strlen(j), 1, &c, why, sizeof(why)) == 0);
+    CHECK(c.svc.outbound.n == 1 && c.svc.stores.n == 1 && c.svc.nvars == 2);
+    CHECK(c.svc.nvars == 2 && c.svc.vars[1].secret && strcmp(c.svc.vars[1].value, "api_key") == 0);
+    dump = kl_fn_config_dump(&c);
+    CHECK(dump && strstr(dump, "\"key\":{\"secret\":\"api_key\"}"));
+    free(dump);
+    kl_fn_config_free(&c);
+    CHECK(parse("{\"route\":\"/s\"}", why) == 0);   /* none declared */
+    CHECK(parse("{\"route\":\"/s\",\"allowed_outbound_hosts\":[\"http://*.example.com\"]}", why) == -EINVAL);
+    CHECK(parse("{\"route\":\"/s\",\"allowed_outbound_hosts\":[\"http://u@example.com\"]}", why) == -EINVAL);
+    CHECK(parse("{\"route\":\"/s\",\"allowed_outbound_hosts\":[\"http://example.com\"]}", why) == 0);
+    CHECK(parse("{\"route\":\"/s\",\"key_value_stores\":[\"a/b\"]}", why) == -EINVAL);
+    CHECK(parse("{\"route\":\"/s\",\"variables\":{\"Bad\":\"x\"}}", why) == -EINVAL);
+    CHECK(parse("{\"route\":\"/s\",\"variables\":{\"k\":{\"secret\":\"a\",\"x\":1}}}", why) == -EINVAL);
+    CHECK(parse("{\"route\":\"/s\",\"variables\":{\"k\":1}}", why) == -EINVAL);
+}
+
 int main(void)
 {
     test_names();
+    test_services();
     test_config();
     test_tokens();
     UNIT_DONE();
