@@ -60,7 +60,7 @@ section "cli help and version"
 # ---- --help for every command, --version (src/cli/commands.c) -------------
 # Every command: `kernless CMD --help` and `-h` print its usage on stdout
 # (first line "usage: kernless CMD") and exit 0, with nothing on stderr.
-CLI_CMDS="run compile wast serve deploy ls info rm logs rollback invoke dashboard new up nodes haproxy-config"
+CLI_CMDS="run compile wast serve deploy ls info rm logs rollback invoke dashboard new up nodes haproxy-config kv secret"
 for c in $CLI_CMDS; do
   for h in --help -h; do
     out=$("$KL" "$c" "$h" 2>"$W/help.err" </dev/null); rc=$?
