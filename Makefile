@@ -61,6 +61,11 @@ GUEST_ASMS := $(wildcard src/guest/*.S)
 GUEST_OBJS := $(patsubst src/guest/%.c,$(BUILD)/guest/obj/%.o,$(GUEST_SRCS)) \
               $(patsubst src/guest/%.S,$(BUILD)/guest/obj/%.o,$(GUEST_ASMS))
 GUEST_HDRS := $(wildcard src/guest/include/*.h)
+# The baseline tier's extras (compile/tier.c): headers for tcc and the helpers
+# its code calls, in an archive of their own so the optimised tier's images
+# (keyed by libkguest.a) are not rebuilt when these change.
+TCC_HDRS := $(wildcard src/guest/tcc/*.h)
+TCC_OBJS := $(patsubst src/guest/tcc/%.c,$(BUILD)/guest/obj/tcc/%.o,$(wildcard src/guest/tcc/*.c))
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -127,7 +132,7 @@ $(BUILD)/san/kernless: $(SAN_OBJS) | guest
 # Guest runtime archive, linker script and headers, found by the compiler
 # next to the kernless binary (<bindir>/guest/).
 .PHONY: guest
-guest: $(BUILD)/guest/libkguest.a $(BUILD)/guest/guest.ld $(BUILD)/guest/.headers $(BUILD)/guest/kl-sandbox
+guest: $(BUILD)/guest/libkguest.a $(BUILD)/guest/libkltcc.a $(BUILD)/guest/guest.ld $(BUILD)/guest/.headers $(BUILD)/guest/kl-sandbox
 
 # The process sandbox's tender (src/sandbox/): a static, libc-free binary
 # linked into the tender area, found next to the kernless binary like the
@@ -150,12 +155,19 @@ $(BUILD)/guest/obj/%.o: src/guest/%.S include/kernless/abi.h
 $(BUILD)/guest/libkguest.a: $(GUEST_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+$(BUILD)/guest/libkltcc.a: $(TCC_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/guest/obj/tcc/%.o: src/guest/tcc/%.c $(TCC_HDRS)
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 $(BUILD)/guest/guest.ld: src/guest/guest.ld
 	@mkdir -p $(dir $@)
 	cp $< $@
 # wasm-rt.h comes from Debian's wabt; generated code and the runtime share it.
-$(BUILD)/guest/.headers: $(GUEST_HDRS) include/kernless/abi.h | $(DEPS_STAMP)
-	@mkdir -p $(BUILD)/guest/include/kernless
+$(BUILD)/guest/.headers: $(GUEST_HDRS) $(TCC_HDRS) include/kernless/abi.h | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/guest/include/kernless $(BUILD)/guest/tcc
+	cp $(TCC_HDRS) $(BUILD)/guest/tcc/
 	cp $(GUEST_HDRS) /usr/include/wasm-rt.h $(BUILD)/guest/include/
 	cp include/kernless/abi.h $(BUILD)/guest/include/kernless/
 	@touch $@

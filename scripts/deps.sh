@@ -7,6 +7,7 @@ PKGS=(
   build-essential          # gcc, make: host code and the guest runtime
   pkg-config               # library flags
   wabt                     # wasm2c, wasm-validate, wast2json
+  tcc                      # TinyCC: the baseline tier compiles wasm2c output with it (compile/tier.c)
   clang lld                # wasm32-wasi test modules; clang build check; libFuzzer
   wasi-libc libclang-rt-14-dev-wasm32   # C -> wasm32-wasi
   libclang-rt-14-dev       # sanitizer and fuzzer runtimes for clang

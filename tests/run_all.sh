@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 # unit suite's selftest runs deliberately broken suites through this script).
 SUITES_DIR=${SUITES_DIR:-tests}
 total_p=0; total_f=0; total_s=0; skips=()
-SUITES=${SUITES:-"layers unit run wasi spec server lang dashboard dx pool hostile escape kvm bombs crash fuzz cluster outbound"}
+SUITES=${SUITES:-"layers unit run wasi spec server tiers lang dashboard dx pool hostile escape kvm bombs crash fuzz cluster outbound"}
 for s in $SUITES; do
   [ -x "$SUITES_DIR/$s/run.sh" ] || { echo "suite $s: missing $SUITES_DIR/$s/run.sh"; total_f=$((total_f+1)); continue; }
   echo "=== suite: $s"

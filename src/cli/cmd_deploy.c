@@ -8,6 +8,7 @@
 #include "cli/client_svc.h"
 #include "cli/cmd.h"
 #include "cli/opts.h"
+#include "cli/wait_tier.h"
 #include "client/client.h"
 #include "client/manifest.h"
 #include "client/mfdeploy.h"
@@ -20,6 +21,7 @@ struct deploy_args {
     const char *module;
     const char *entry;    /* --entry: a source folder's handler file */
     json_t *config;
+    int wait_optimised;   /* --wait-optimised (cli/wait_tier.c) */
 };
 
 /* --dir-ro HOST::GUEST, relative to the current folder. */
@@ -48,6 +50,10 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a)
             else if (pos == 1) a->module = o;
             else goto bad;
             pos++;
+            continue;
+        }
+        if (strcmp(o, "--wait-optimised") == 0 || strcmp(o, "--wait-optimized") == 0) {
+            a->wait_optimised = 1;
             continue;
         }
         if (val == NULL)
@@ -98,7 +104,8 @@ bad:
                "[--timeout-ms N] [--max-memory-mb N] [--max-body-kb N] [--max-response-kb N] "
                "[--max-open-files N] "
                "[--dir-ro HOST::GUEST]... [--allow-outbound URL]... [--kv STORE]... "
-               "[--var NAME=VALUE|NAME=secret:SECRET]... [--json]  |  kernless deploy -f kernless.toml "
+               "[--var NAME=VALUE|NAME=secret:SECRET]... [--wait-optimised] [--json]  |  "
+               "kernless deploy -f kernless.toml "
                "[--no-build]");
 err:
     json_decref(env);
@@ -172,6 +179,8 @@ static int cmd_deploy(const struct kl_client *c, int argc, char **argv)
         rc = kl_client_deploy(c, a.name, a.module, a.config, 0, NULL);
     }
     json_decref(a.config);
+    if (rc == 0 && a.wait_optimised)
+        rc = kl_client_wait_optimised(c, a.name, c->json);
     return rc;
 }
 
@@ -189,7 +198,7 @@ const struct kl_cmd kl_cmd_deploy = {
     "                       [--max-memory-mb N] [--max-body-kb N] [--max-response-kb N]\n"
     "                       [--max-open-files N] [--dir-ro HOST::GUEST]...\n"
     "                       [--allow-outbound URL]... [--kv STORE]...\n"
-    "                       [--var NAME=VALUE|NAME=secret:SECRET]... [--json]\n"
+    "                       [--var NAME=VALUE|NAME=secret:SECRET]... [--wait-optimised] [--json]\n"
     "       kernless deploy -f kernless.toml [--no-build]\n"
     "  Uploads a module (or a Python/JavaScript source, packed with its folder),\n"
     "  which the server compiles and serves at --route as a new version.\n"
@@ -199,6 +208,8 @@ const struct kl_cmd kl_cmd_deploy = {
     "  --allow-outbound an origin the function may call (scheme://host[:port|:*])\n"
     "  --kv        a key-value store the function may use\n"
     "  --var       a variable the function may read, a value or a secret's name\n"
+    "  --wait-optimised  after the deploy (served on the baseline tier at once),\n"
+    "              wait until the optimised tier is swapped in; 1 if it fails\n"
     "  -f          build and deploy every function of a kernless.toml\n",
     .run = run,
 };

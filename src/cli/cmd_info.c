@@ -8,6 +8,27 @@
 #include "cli/cmd.h"
 #include "client/client.h"
 
+/* "tier: optimised (swapped in at ..., compiled in N s)" or why it is not. */
+static void print_tier(json_t *o)
+{
+    const char *tier = json_string_value(json_object_get(o, "tier"));
+    const char *why = json_string_value(json_object_get(o, "optimise_error"));
+    json_t *at = json_object_get(o, "tier_swapped_at");
+    char when[32];
+
+    if (tier == NULL)
+        return;
+    printf("tier:       %s", tier);
+    if (at != NULL && strcmp(tier, "optimised") == 0) {
+        kl_client_fmt_time(json_integer_value(at), when, sizeof(when));
+        printf(" (swapped in at %s, compiled in %.1f s)", when,
+               json_number_value(json_object_get(o, "optimise_seconds")));
+    }
+    if (why != NULL)
+        printf(" (optimise failed: %s)", why);
+    printf("\n");
+}
+
 static void print_info(json_t *o)
 {
     json_t *cfg = json_object_get(o, "config"), *v;
@@ -17,6 +38,7 @@ static void print_info(json_t *o)
     printf("name:       %s\n", json_string_value(json_object_get(o, "name")));
     printf("version:    %d (active)\n", (int)json_integer_value(json_object_get(o, "active")));
     printf("route:      %s\n", json_string_value(json_object_get(o, "route")));
+    print_tier(o);
     printf("timeout:    %d ms\n", (int)json_integer_value(json_object_get(cfg, "timeout_ms")));
     printf("memory:     %d MiB max\n", (int)json_integer_value(json_object_get(cfg, "max_memory_mb")));
     printf("body:       %d KiB max\n", (int)json_integer_value(json_object_get(cfg, "max_body_kb")));

@@ -21,13 +21,15 @@ static int cmd_ls(const struct kl_client *c, int argc, char **argv)
     if (c->json) {
         kl_client_print_json(o);
     } else {
-        printf("%-24s %-8s %-9s %-20s %s\n", "NAME", "VERSION", "VERSIONS", "UPDATED", "ROUTE");
+        printf("%-24s %-8s %-9s %-20s %-11s %s\n", "NAME", "VERSION", "VERSIONS", "UPDATED",
+               "TIER", "ROUTE");
         json_array_foreach(json_object_get(o, "functions"), i, f) {
             kl_client_fmt_time(json_integer_value(json_object_get(f, "updated")), when, sizeof(when));
-            printf("%-24s %-8d %-9d %-20s %s\n",
+            printf("%-24s %-8d %-9d %-20s %-11s %s\n",
                    json_string_value(json_object_get(f, "name")),
                    (int)json_integer_value(json_object_get(f, "version")),
                    (int)json_integer_value(json_object_get(f, "versions")), when,
+                   json_string_value(json_object_get(f, "tier")) ?: "-",
                    json_string_value(json_object_get(f, "route")));
         }
     }
@@ -45,6 +47,7 @@ const struct kl_cmd kl_cmd_ls = {
     .summary = "list deployed functions",
     .usage =
     "usage: kernless ls [--json]\n"
-    "  one line per function: name, active version, versions kept, last update, route\n",
+    "  one line per function: name, active version, versions kept, last update,\n"
+    "  tier (baseline, optimising, optimised), route\n",
     .run = run,
 };

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/engine_tier.h"
 #include "cli/opts.h"
 #include "common/util.h"
 #include "compile/compile.h"
@@ -23,6 +24,7 @@
 struct run_args {
     uint32_t timeout_ms, max_memory_mb, opt, repeat;
     int verbose, no_cache;
+    int engine;            /* the module is a Python/JS engine (cli/engine_tier.c) */
     const char *env[MAX_ENV];
     int envc;
     struct kl_preopen dirs[64];
@@ -145,6 +147,8 @@ static int load_module(const struct run_args *a, struct kl_image **img)
     o.no_cache = a->no_cache;
     o.progress = show_stage;
     o.progress_ctx = &verbose;
+    if (a->engine)
+        o.tier = kl_engine_tier(data, len, NULL);
     kl_cli_stop_signals(1);
     rc = kl_compile_image(data, len, &o, img, path, sizeof(path), &cached, &err);
     kl_cli_stop_signals(0);
@@ -308,6 +312,7 @@ static int cmd_run(int argc, char **argv)
     if ((rc = parse_run_args(argc, argv, &a)) != 0)
         return rc;
     /* app.py / script.js: run the source in its engine (lang_run.c). */
+    a.engine = kl_lang_of(a.module) != NULL;
     if (kl_lang_run_prepare(&a.module, &a.argc, &a.argv, a.dirs, &a.ndirs,
                             (int)(sizeof(a.dirs) / sizeof(a.dirs[0]))) < 0)
         return 1;

@@ -148,10 +148,11 @@ static int deploy_report(struct deploy_args *a)
         return 1;
     }
     if (!a->json)
-        printf("deployed %s version %d at %s (%s in %d ms)\n", a->name,
+        printf("deployed %s version %d at %s (%s, %s tier, in %d ms)\n", a->name,
                (int)json_integer_value(json_object_get(d, "version")),
                json_string_value(json_object_get(d, "route")),
                json_is_true(json_object_get(d, "cached")) ? "cached image" : "compiled",
+               json_string_value(json_object_get(d, "tier")) ?: "optimised",
                (int)json_integer_value(json_object_get(d, "compile_ms")));
     return 0;
 }

@@ -16,7 +16,9 @@
 #include "compile/glue.h"
 #include "compile/imports.h"
 #include "compile/kimg_write.h"
+#include "compile/split.h"
 #include "compile/subproc.h"
+#include "compile/tier.h"
 #include "compile/wasm_module.h"
 #include "inst/image.h"
 
@@ -53,6 +55,7 @@ void kl_compile_opts_init(struct kl_compile_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->opt_level = 2;
+    o->tier = kl_tier_default();
 }
 
 int kl_default_cache_dir(char *buf, size_t len)
@@ -76,7 +79,7 @@ static void progress(const struct kl_compile_opts *o, const char *stage)
 }
 
 /* Find `name` in PATH and fold its size and mtime into the hash input. */
-static void tool_stamp(const char *name, char *buf, size_t len)
+void kl_compile_tool_stamp(const char *name, char *buf, size_t len)
 {
     const char *path = getenv("PATH");
     char full[PATH_MAX];
@@ -112,8 +115,8 @@ int kl_toolchain_get(struct kl_toolchain *tc, struct kl_err *err)
     snprintf(lib, sizeof(lib), "%s/libkguest.a", tc->guest_dir);
     if ((rc = kl_read_file(lib, 64u << 20, &rt, &rtlen, err)) < 0)
         return kl_err_prefix(err, "guest runtime missing (build it with make): ");
-    tool_stamp(tc->cc, stamp[0], sizeof(stamp[0]));
-    tool_stamp("wasm2c", stamp[1], sizeof(stamp[1]));
+    kl_compile_tool_stamp(tc->cc, stamp[0], sizeof(stamp[0]));
+    kl_compile_tool_stamp("wasm2c", stamp[1], sizeof(stamp[1]));
     /* The ISA level is in the key: an image built for x86-64-v3 is not
      * found (and so is rebuilt) on a CPU without it, e.g. a copied cache. */
     tc->isa_level = kl_isa_host();
@@ -129,7 +132,7 @@ int kl_toolchain_get(struct kl_toolchain *tc, struct kl_err *err)
     kl_sha256(all, n, tc->identity);
     free(all);
     free(rt);
-    return 0;
+    return kl_tier_identity(tc, err);
 }
 
 /* The C compiler's own header folder (stddef.h etc.); only a real compile
@@ -239,13 +242,15 @@ static int validate(const char *wasm_path, uint32_t timeout_s, struct kl_err *er
 {
     const char *plain[] = {"wasm-validate", wasm_path, NULL};
     const char *nosimd[] = {"wasm-validate", "--disable-simd", wasm_path, NULL};
-    int rc = run_tool("invalid module", plain, timeout_s, KL_CC_MAX_AS, err);
+    int rc;
 
-    if (rc < 0)
+    /* Without SIMD first: a valid module (the usual case) needs one run;
+     * only a refusal needs the second, to tell invalid from SIMD. */
+    if (run_tool("validate", nosimd, timeout_s, KL_CC_MAX_AS, err) == 0)
+        return 0;
+    if ((rc = run_tool("invalid module", plain, timeout_s, KL_CC_MAX_AS, err)) < 0)
         return rc;
-    if (run_tool("validate", nosimd, timeout_s, KL_CC_MAX_AS, err) < 0)
-        return kl_errf(err, -ENOTSUP, "module uses SIMD instructions, which Kernless does not support");
-    return 0;
+    return kl_errf(err, -ENOTSUP, "module uses SIMD instructions, which Kernless does not support");
 }
 
 static int write_text(const char *path, const void *data, size_t len, struct kl_err *err)
@@ -307,9 +312,12 @@ static int write_glue(const char *path, const struct kl_wasm_module *m, struct k
  * a*b+c may become an FMA, which rounds once.
  */
 static int cc_compile(const struct kl_toolchain *tc, const char *src, const char *obj, int opt,
-                      uint32_t timeout_s, struct kl_err *err)
+                      int tier, uint64_t max_as, uint32_t timeout_s, struct kl_err *err)
 {
     char optflag[8], inc[PATH_MAX + 8];
+
+    if (tier == KL_TIER_BASELINE)
+        return kl_tier_tcc_compile(tc, src, obj, timeout_s, err);
     snprintf(optflag, sizeof(optflag), "-O%d", opt < 0 ? 0 : opt > 3 ? 3 : opt);
     snprintf(inc, sizeof(inc), "-I%s/include", tc->guest_dir);
     /* -pipe: no assembler temp file in $TMPDIR that a killed compile would
@@ -324,21 +332,99 @@ static int cc_compile(const struct kl_toolchain *tc, const char *src, const char
                           "-fno-optimize-sibling-calls",
                           "-isystem", tc->cc_include, inc,
                           "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1", "-w", src, "-o", obj, NULL};
-    return run_tool("cc", argv, timeout_s, KL_CC_MAX_AS, err);
+    return run_tool("cc", argv, timeout_s, max_as ? max_as : KL_CC_MAX_AS, err);
 }
 
-static int link_image(const struct kl_toolchain *tc, const char *dir, uint32_t timeout_s,
-                      struct kl_err *err)
+/* Link the module's objects (m.o, or m0.o .. m<parts-1>.o) with the glue
+ * and the guest runtime into m.elf. */
+static int link_image(const struct kl_toolchain *tc, const char *dir, unsigned parts,
+                      uint32_t timeout_s, struct kl_err *err)
 {
-    char ld[PATH_MAX + 16], lib[PATH_MAX + 16], m_o[PATH_MAX], g_o[PATH_MAX], elf[PATH_MAX];
+    char ld[PATH_MAX + 16], lib[PATH_MAX + 16], tlib[PATH_MAX + 16], g_o[PATH_MAX],
+        elf[PATH_MAX], objs[KL_SPLIT_MAX_PARTS][PATH_MAX];
+    const char *argv[16 + KL_SPLIT_MAX_PARTS];
+    size_t k = 0;
+
     snprintf(ld, sizeof(ld), "-Wl,-T,%s/guest.ld", tc->guest_dir);
     snprintf(lib, sizeof(lib), "%s/libkguest.a", tc->guest_dir);
-    snprintf(m_o, sizeof(m_o), "%s/m.o", dir);
+    /* The baseline tier's helpers; an optimised image references none. */
+    snprintf(tlib, sizeof(tlib), "%s/libkltcc.a", tc->guest_dir);
     snprintf(g_o, sizeof(g_o), "%s/glue.o", dir);
     snprintf(elf, sizeof(elf), "%s/m.elf", dir);
-    const char *argv[] = {tc->cc, "-nostdlib", "-static", "-no-pie", ld, "-Wl,-u,_start",
-                          "-Wl,--build-id=none", "-o", elf, m_o, g_o, lib, "-lgcc", NULL};
+    const char *head[] = {tc->cc, "-nostdlib", "-static", "-no-pie", ld, "-Wl,-u,_start",
+                          "-Wl,--build-id=none", "-Wl,-z,noexecstack", "-o", elf};
+    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+        argv[k++] = head[i];
+    for (unsigned i = 0; i < (parts > 1 ? parts : 1); i++) {
+        if (parts > 1)
+            snprintf(objs[i], sizeof(objs[i]), "%s/m%u.o", dir, i);
+        else
+            snprintf(objs[i], sizeof(objs[i]), "%s/m.o", dir);
+        argv[k++] = objs[i];
+    }
+    argv[k++] = g_o;
+    argv[k++] = tlib;
+    argv[k++] = lib;
+    argv[k++] = "-lgcc";
+    argv[k] = NULL;
     return run_tool("link", argv, timeout_s, KL_CC_MAX_AS, err);
+}
+
+/* One part of a split module, for kl_split_compile. */
+struct part_cc {
+    const struct kl_toolchain *tc;
+    const char *dir;
+    const struct kl_compile_opts *o;
+    uint32_t timeout_s;
+};
+
+static int compile_part(void *ctx, unsigned k, struct kl_err *err)
+{
+    const struct part_cc *p = ctx;
+    char src[PATH_MAX], obj[PATH_MAX];
+
+    snprintf(src, sizeof(src), "%s/m%u.c", p->dir, k);
+    snprintf(obj, sizeof(obj), "%s/m%u.o", p->dir, k);
+    return cc_compile(p->tc, src, obj, p->o->opt_level, p->o->tier, p->o->max_as_bytes,
+                      p->timeout_s, err);
+}
+
+/* Translation units for gcc: one per 4 MiB of C, at least one per core for
+ * C over 1 MiB, at most KL_SPLIT_MAX_PARTS; so each gcc holds a share of
+ * the module and `jobs` of them run at once. KERNLESS_CC_JOBS caps jobs. */
+static unsigned split_parts(const char *c, unsigned *jobs)
+{
+    struct stat st;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("KERNLESS_CC_JOBS");
+    unsigned n;
+
+    *jobs = env && atoi(env) > 0 ? (unsigned)atoi(env) : cores > 0 ? (unsigned)cores : 1;
+    if (stat(c, &st) < 0 || st.st_size < (1 << 20))
+        return 1;
+    n = (unsigned)(st.st_size / (4 << 20)) + 1;
+    if (n < *jobs)
+        n = *jobs;
+    return n > KL_SPLIT_MAX_PARTS ? KL_SPLIT_MAX_PARTS : n;
+}
+
+/* The module's C into object(s): split and in parallel for the optimised
+ * tier's larger modules (compile/split.c), else one cc. *parts: how many. */
+static int compile_module_c(const struct kl_toolchain *tc, const char *dir, const char *c,
+                            const char *mo, const struct kl_compile_opts *o, uint32_t t,
+                            unsigned *parts, struct kl_err *err)
+{
+    unsigned jobs, n = o->tier == KL_TIER_OPTIMISED ? split_parts(c, &jobs) : 1;
+    int rc = n > 1 ? kl_split_c(c, dir, n, err) : 1;
+
+    if (rc < 0)
+        return rc;
+    *parts = (unsigned)rc;
+    if (rc == 1)
+        return cc_compile(tc, c, mo, o->opt_level, o->tier, o->max_as_bytes, t, err);
+    struct part_cc p = {tc, dir, o, t};
+    struct kl_split_cc cc = {(unsigned)rc, jobs, compile_part, &p};
+    return kl_split_compile(&cc, err);
 }
 
 /* A step's timeout: its own, cut to what is left of the whole compile
@@ -362,6 +448,7 @@ static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_
     uint64_t end = kl_now_ns() + (uint64_t)total * 1000000000ull;
     uint8_t sha[32], *elfdata = NULL, *img = NULL;
     size_t elflen = 0, imglen = 0;
+    unsigned parts = 1;
     int rc;
 
     snprintf(w, sizeof(w), "%s/m.wasm", dir);
@@ -378,14 +465,15 @@ static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_
     progress(o, "wasm2c");
     const char *w2c[] = {"wasm2c", "-n", KL_GLUE_MODNAME, w, "-o", c, NULL};
     if ((rc = run_tool("wasm2c", w2c, budget(end, t), KL_CC_MAX_AS, err)) < 0 ||
-        (rc = patch_generated(c, err)) < 0 || (rc = write_glue(g, m, err)) < 0)
+        (rc = patch_generated(c, err)) < 0 || (rc = write_glue(g, m, err)) < 0 ||
+        (o->tier == KL_TIER_BASELINE && (rc = kl_tier_patch_c(c, err)) < 0))
         return rc;
     progress(o, "cc");
-    if ((rc = cc_compile(tc, c, mo, o->opt_level, budget(end, t), err)) < 0 ||
-        (rc = cc_compile(tc, g, go, 1, budget(end, t), err)) < 0)
+    if ((rc = compile_module_c(tc, dir, c, mo, o, budget(end, t), &parts, err)) < 0 ||
+        (rc = cc_compile(tc, g, go, 1, o->tier, o->max_as_bytes, budget(end, t), err)) < 0)
         return rc;
     progress(o, "link");
-    if ((rc = link_image(tc, dir, budget(end, t), err)) < 0 ||
+    if ((rc = link_image(tc, dir, parts, budget(end, t), err)) < 0 ||
         (rc = kl_read_file(elf, KL_IMAGE_MAX, &elfdata, &elflen, err)) < 0)
         return rc;
     kl_sha256(wasm, len, sha);
@@ -421,7 +509,11 @@ void kl_compile_interrupted(void)
     /* Every file build_in and wasm2c write, by name: opendir is not
      * async-signal-safe, unlink and rmdir are. */
     static const char *const files[] = {"m.wasm", "m.c", "m.h", "glue.c", "m.o", "glue.o",
-                                        "m.elf"};
+                                        "m.elf", "m0.c", "m0.o", "m1.c", "m1.o", "m2.c", "m2.o",
+                                        "m3.c", "m3.o", "m4.c", "m4.o", "m5.c", "m5.o", "m6.c",
+                                        "m6.o", "m7.c", "m7.o", "m8.c", "m8.o", "m9.c", "m9.o",
+                                        "m10.c", "m10.o", "m11.c", "m11.o", "m12.c", "m12.o",
+                                        "m13.c", "m13.o", "m14.c", "m14.o", "m15.c", "m15.o"};
     char p[PATH_MAX + 16];
 
     kl_subproc_kill_live();
@@ -444,7 +536,8 @@ static int compile_with(struct kl_toolchain *tc, const uint8_t *wasm, size_t len
 
     memset(&m, 0, sizeof(m));
     progress(o, "check");
-    if ((rc = check_module(wasm, len, &m, err)) < 0 || (rc = kl_toolchain_cc_include(tc, err)) < 0)
+    if ((rc = check_module(wasm, len, &m, err)) < 0 || (rc = kl_toolchain_cc_include(tc, err)) < 0 ||
+        (o->tier == KL_TIER_BASELINE && (rc = kl_tier_tcc_include(tc, err)) < 0))
         goto out;
     snprintf(dir, sizeof(dir), "%s/kernless-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
@@ -472,14 +565,14 @@ int kl_compile_to(const uint8_t *wasm, size_t len, const struct kl_compile_opts 
     return rc < 0 ? rc : compile_with(&tc, wasm, len, o, out_path, err);
 }
 
-/* The cache path for this module under this toolchain and options. */
-static int cache_path(const struct kl_toolchain *tc, const uint8_t *wasm, size_t len,
-                      const struct kl_compile_opts *o, char *out_path, size_t out_path_len,
-                      struct kl_err *err)
+/* The cache path of a module (by its hash) under this toolchain and options. */
+static int cache_path_sha(const struct kl_toolchain *tc, const uint8_t sha[32],
+                          const struct kl_compile_opts *o, char *out_path, size_t out_path_len,
+                          struct kl_err *err)
 {
     char dir[PATH_MAX], hex[65];
     uint8_t key[32], in[32 + 32 + 4];
-    int rc, opt = o->opt_level;
+    int rc, base = o->tier == KL_TIER_BASELINE, opt = base ? KL_TIER_BASELINE_KEY : o->opt_level;
 
     if (o->cache_dir)
         snprintf(dir, sizeof(dir), "%s", o->cache_dir);
@@ -492,15 +585,39 @@ static int cache_path(const struct kl_toolchain *tc, const uint8_t *wasm, size_t
      * the caller named is theirs to set up, and may be shared on purpose. */
     if (!o->cache_dir && chmod(dir, 0700) < 0)
         return kl_errf(err, -errno, "cannot restrict cache folder %s: %s", dir, strerror(errno));
-    /* key = H(H(module) || toolchain identity || opt level) */
-    kl_sha256(wasm, len, in);
-    memcpy(in + 32, tc->identity, 32);
+    /* key = H(H(module) || toolchain identity || opt level); the baseline
+     * tier's identity adds tcc and its level is KL_TIER_BASELINE_KEY, so the
+     * optimised tier's keys are what they were before tiers existed. */
+    memcpy(in, sha, 32);
+    memcpy(in + 32, base ? tc->identity_baseline : tc->identity, 32);
     memcpy(in + 64, &opt, 4);
     kl_sha256(in, sizeof(in), key);
     kl_hex(key, 32, hex);
     if (snprintf(out_path, out_path_len, "%s/%s.kimg", dir, hex) >= (int)out_path_len)
         return kl_errf(err, -ENAMETOOLONG, "cache path too long");
     return 0;
+}
+
+static int cache_path(const struct kl_toolchain *tc, const uint8_t *wasm, size_t len,
+                      const struct kl_compile_opts *o, char *out_path, size_t out_path_len,
+                      struct kl_err *err)
+{
+    uint8_t sha[32];
+
+    kl_sha256(wasm, len, sha);
+    return cache_path_sha(tc, sha, o, out_path, out_path_len, err);
+}
+
+int kl_compile_cache_path(const struct kl_toolchain *tc, const uint8_t module_sha[32],
+                          const struct kl_compile_opts *o, char *out_path, size_t out_path_len,
+                          struct kl_err *err)
+{
+    struct kl_toolchain own;
+    int rc;
+
+    if (tc == NULL && (rc = kl_toolchain_get(&own, err)) < 0)
+        return rc;
+    return cache_path_sha(tc ? tc : &own, module_sha, o, out_path, out_path_len, err);
 }
 
 int kl_compile_image(const uint8_t *wasm, size_t len, const struct kl_compile_opts *o,
@@ -553,7 +670,7 @@ int kl_compile_validate(const char *wasm_path, uint32_t timeout_s, struct kl_err
 }
 
 int kl_compile_cc(const struct kl_toolchain *tc, const char *src, const char *obj, int opt,
-                  uint32_t timeout_s, struct kl_err *err)
+                  int tier, uint32_t timeout_s, struct kl_err *err)
 {
-    return cc_compile(tc, src, obj, opt, timeout_s, err);
+    return cc_compile(tc, src, obj, opt, tier, 0, timeout_s, err);
 }

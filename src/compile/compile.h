@@ -11,6 +11,12 @@
 /** Options for one compile. */
 struct kl_compile_opts {
     int opt_level;          /* C compiler -O level: 0, 1 or 2 (default 2) */
+    /* compile/tier.h: KL_TIER_OPTIMISED (gcc at opt_level) or KL_TIER_BASELINE
+     * (tcc; opt_level is ignored). Default: kl_tier_default() (KERNLESS_TIER). */
+    int tier;
+    /* RLIMIT_AS for each compiler process; 0: the pipeline's 8 GiB. The
+     * server's background optimiser bounds its gcc with it. */
+    uint64_t max_as_bytes;
     const char *cache_dir;  /* NULL: the per-user default */
     /* The whole compile's deadline in seconds, each step included; 0 or
      * more than 900 means 900 (modobj.c: per subprocess, 0 = 600). */
@@ -89,6 +95,8 @@ struct kl_toolchain {
     char cc[64];
     char cc_include[PATH_MAX];   /* filled by kl_toolchain_cc_include */
     uint8_t identity[32];        /* hash of runtime + tool binaries + ISA level */
+    uint8_t identity_baseline[32]; /* identity + tcc + libkltcc.a (compile/tier.c) */
+    char tcc_include[PATH_MAX];  /* filled by kl_tier_tcc_include */
     unsigned isa_level;          /* x86-64 level modules are built for: this CPU's (common/isa.h) */
 };
 
@@ -105,8 +113,24 @@ int kl_compile_run_tool(const char *stage, const char *const argv[], uint32_t ti
 /** wasm-validate the file; -EINVAL if invalid, -ENOTSUP if it needs SIMD. */
 int kl_compile_validate(const char *wasm_path, uint32_t timeout_s, struct kl_err *err);
 
-/** Compile one generated C file to an object with the guest flags at -O`opt`. */
+/**
+ * Compile one generated C file to an object: with gcc and the guest flags at
+ * -O`opt` (KL_TIER_OPTIMISED), or with tcc (KL_TIER_BASELINE).
+ */
 int kl_compile_cc(const struct kl_toolchain *tc, const char *src, const char *obj, int opt,
-                  uint32_t timeout_s, struct kl_err *err);
+                  int tier, uint32_t timeout_s, struct kl_err *err);
+
+/** "path:size:mtime" of program `name` found in PATH, for toolchain identities. */
+void kl_compile_tool_stamp(const char *name, char *buf, size_t len);
+
+/**
+ * The cache path of the image of the module whose SHA-256 is `module_sha`
+ * under o->tier, o->opt_level and o->cache_dir, whether or not it exists:
+ * the server looks for an optimised image of a function it serves. `tc`
+ * may be NULL: this toolchain, resolved now.
+ */
+int kl_compile_cache_path(const struct kl_toolchain *tc, const uint8_t module_sha[32],
+                          const struct kl_compile_opts *o, char *out_path, size_t out_path_len,
+                          struct kl_err *err);
 
 #endif

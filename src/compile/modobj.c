@@ -11,6 +11,7 @@
 #include "compile/glue_invoke.h"
 #include "compile/kimg_write.h"
 #include "compile/subproc.h"
+#include "compile/tier.h"
 #include "kernless/abi.h"
 
 /* Bump when the glue or the patches change: objects are keyed by it. */
@@ -42,7 +43,8 @@ static int cache_subdir(const struct kl_modobj_opts *o, const char *sub, char *o
     return 0;
 }
 
-/* H(version || H(module) || toolchain identity || opt level) */
+/* H(version || H(module) || toolchain identity || opt level); the baseline
+ * tier (opt KL_TIER_BASELINE_KEY) is keyed by the identity that adds tcc. */
 static void module_key(const char *version, const struct kl_toolchain *tc, const uint8_t *wasm,
                        size_t len, int opt, uint8_t key[32])
 {
@@ -50,7 +52,7 @@ static void module_key(const char *version, const struct kl_toolchain *tc, const
 
     memset(in, 0, sizeof(in));
     kl_sha256(wasm, len, in);
-    memcpy(in + 32, tc->identity, 32);
+    memcpy(in + 32, opt == KL_TIER_BASELINE_KEY ? tc->identity_baseline : tc->identity, 32);
     memcpy(in + 64, &opt, 4);
     snprintf((char *)in + 68, 32, "%s", version);
     kl_sha256(in, sizeof(in), key);
@@ -63,7 +65,8 @@ int kl_modobj_init(struct kl_modobj *o, const struct kl_toolchain *tc, const uin
     int rc;
 
     memset(o, 0, sizeof(*o));
-    module_key(OBJ_VERSION, tc, wasm, len, opts->opt_level, o->key);
+    module_key(OBJ_VERSION, tc, wasm, len,
+               opts->tier == KL_TIER_BASELINE ? KL_TIER_BASELINE_KEY : opts->opt_level, o->key);
     kl_hex(o->key, 32, hex);
     snprintf(o->cname, sizeof(o->cname), "k%.16s", hex);
     if ((rc = cache_subdir(opts, "obj", dir, sizeof(dir), err)) < 0)
@@ -198,7 +201,8 @@ static int build_in(const char *dir, struct kl_modobj *o, const struct kl_toolch
     snprintf(obj, sizeof(obj), "%s/m.o", dir);
     if ((rc = write_bytes(w, wasm, len, err)) < 0 || (rc = kl_compile_validate(w, t, err)) < 0 ||
         (rc = wasm2c(dir, o->cname, t, err)) < 0 || (rc = frame_output(dir, m, o->cname, err)) < 0 ||
-        (rc = kl_compile_cc(tc, c, obj, opts->opt_level, t, err)) < 0)
+        (opts->tier == KL_TIER_BASELINE && (rc = kl_tier_patch_c(c, err)) < 0) ||
+        (rc = kl_compile_cc(tc, c, obj, opts->opt_level, opts->tier, t, err)) < 0)
         return rc;
     return publish(obj, o->path, KL_IMAGE_MAX, err);
 }
@@ -227,7 +231,8 @@ static int link_in(const char *dir, const struct kl_toolchain *tc, const struct 
                    size_t n, const struct kl_modobj_opts *opts, const uint8_t key[32],
                    const char *img_path, struct kl_err *err)
 {
-    char src[PATH_MAX], io[PATH_MAX], elf[PATH_MAX], ld[PATH_MAX + 16], lib[PATH_MAX + 16];
+    char src[PATH_MAX], io[PATH_MAX], elf[PATH_MAX], ld[PATH_MAX + 16], lib[PATH_MAX + 16],
+        tlib[PATH_MAX + 16];
     const char **argv = calloc(n + 16, sizeof(*argv)), **names = calloc(n + 1, sizeof(*names));
     uint8_t *elfdata = NULL, *img = NULL;
     size_t elflen = 0, imglen = 0, k = 0;
@@ -250,16 +255,18 @@ static int link_in(const char *dir, const struct kl_toolchain *tc, const struct 
     rc = kl_glue_invoke_image(f, names, n, err);
     if (fclose(f) != 0 && rc == 0)
         rc = kl_errf(err, -EIO, "%s: write failed", src);
-    if (rc < 0 || (rc = kl_compile_cc(tc, src, io, 1, timeout_of(opts), err)) < 0)
+    if (rc < 0 || (rc = kl_compile_cc(tc, src, io, 1, KL_TIER_OPTIMISED, timeout_of(opts), err)) < 0)
         goto out;
     snprintf(ld, sizeof(ld), "-Wl,-T,%s/guest.ld", tc->guest_dir);
     snprintf(lib, sizeof(lib), "%s/libkguest.a", tc->guest_dir);
+    snprintf(tlib, sizeof(tlib), "%s/libkltcc.a", tc->guest_dir);   /* baseline objects' helpers */
     const char *head[] = {tc->cc, "-nostdlib", "-static", "-no-pie", ld, "-Wl,-u,_start",
-                          "-Wl,--build-id=none", "-o", elf, io};
+                          "-Wl,--build-id=none", "-Wl,-z,noexecstack", "-o", elf, io};
     for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
         argv[k++] = head[i];
     for (size_t i = 0; i < n; i++)
         argv[k++] = objs[i].path;
+    argv[k++] = tlib;
     argv[k++] = lib;
     argv[k++] = "-lgcc";
     if ((rc = kl_compile_run_tool("link", argv, timeout_of(opts), err)) < 0 ||

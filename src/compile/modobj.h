@@ -24,6 +24,7 @@ struct kl_modobj_opts {
     int opt_level;           /* cc -O level for module code */
     const char *cache_dir;   /* NULL: kl_default_cache_dir() */
     uint32_t timeout_s;      /* per subprocess; 0 = 600 */
+    int tier;                /* compile/tier.h; the baseline ignores opt_level */
 };
 
 /** One module's object. */
@@ -43,7 +44,8 @@ int kl_modobj_init(struct kl_modobj *o, const struct kl_toolchain *tc, const uin
 
 /**
  * Build the object (unless cached): validate, wasm2c, patch and glue, cc.
- * `m` is the parsed module; tc->cc_include must be set. Safe to call from
+ * `m` is the parsed module; tc->cc_include must be set (and tc->tcc_include
+ * for the baseline tier). Safe to call from
  * several threads for different modules. -EINVAL for a module the pipeline
  * rejects, -ENOTSUP for an unsupported feature, one line in *err.
  */

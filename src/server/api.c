@@ -13,6 +13,7 @@
 #include "server/deploy.h"
 #include "server/http.h"
 #include "server/metrics.h"
+#include "server/optimiser.h"
 #include "server/pool.h"
 #include "server/table.h"
 #include "server/wagi.h"
@@ -327,6 +328,7 @@ static enum MHD_Result do_info(struct kl_req *r, struct MHD_Connection *c, int l
 
     if (o == NULL)
         return kl_http_error(r, c, reg_status(err.code), "registry", "%s", err.msg);
+    kl_optimiser_describe_all(r->srv, o);
     return kl_http_json(r, c, 200, list ? json_pack("{s:o}", "functions", o) : o);
 }
 
@@ -398,6 +400,7 @@ static enum MHD_Result do_metrics(struct kl_req *r, struct MHD_Connection *c)
         kl_metrics_render_node(&b, r->srv->node.name);
     kl_metrics_render(&b);
     kl_pool_metrics_render(&b);
+    kl_optimiser_metrics(&b);
     ret = kl_http_bytes(r, c, 200, "text/plain; version=0.0.4", b.data ? (char *)b.data : "",
                         b.len);
     kl_buf_free(&b);

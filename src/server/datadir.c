@@ -125,14 +125,14 @@ static int cmdline_has(const char *pid, const char *needle)
 /* A compiler a killed server started may outlive it: the driver dies with
  * the server (PR_SET_PDEATHSIG), but cc1, as and ld are its children and do
  * not. Any process still working in our build folder is one of those. */
-static int kill_orphan_compilers(const char *dir)
+static int kill_orphan_compilers(const char *dir, const char *sub)
 {
     char needle[PATH_MAX + 16];
     struct dirent *e;
     DIR *d;
     int n = 0;
 
-    if (snprintf(needle, sizeof(needle), "%s/build/", dir) >= (int)sizeof(needle) ||
+    if (snprintf(needle, sizeof(needle), "%s/%s/", dir, sub) >= (int)sizeof(needle) ||
         (d = opendir("/proc")) == NULL)
         return 0;
     while ((e = readdir(d)) != NULL) {
@@ -147,10 +147,12 @@ static int kill_orphan_compilers(const char *dir)
 
 int kl_data_dir_sweep(const char *dir)
 {
-    int killed = kill_orphan_compilers(dir);
+    /* build/: deploys' compiles; optimiser/: the background -O2 builds. */
+    int killed = kill_orphan_compilers(dir, "build") + kill_orphan_compilers(dir, "optimiser");
 
     return killed + sweep_sub(dir, ".", 0) + sweep_sub(dir, "images", 0) +
-           sweep_sub(dir, "modules", 0) + sweep_sub(dir, "build", 1);
+           sweep_sub(dir, "modules", 0) + sweep_sub(dir, "build", 1) +
+           sweep_sub(dir, "optimiser", 1);
 }
 
 int kl_random_hex(char *out, size_t nbytes)

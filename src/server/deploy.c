@@ -16,6 +16,8 @@
 
 #include "common/util.h"
 #include "compile/compile.h"
+#include "compile/tier.h"
+#include "server/optimiser.h"
 #include "server/server.h"
 #include "server/table.h"
 
@@ -35,6 +37,7 @@ struct kl_deploy {
     int status;
     json_t *result;
     struct timespec t0;
+    int tier;                /* the tier the deploy compiled (optimiser.h) */
 };
 
 static long elapsed_ms(const struct timespec *t0)
@@ -177,12 +180,15 @@ static void fetch_cached(void *ctx, const char *path)
         kl_log("image %s: not fetched from the registry: %s", key + 6, err.msg);
 }
 
-/* Compile with the server-wide compile lock held (a compile uses all cores). */
+/* Compile with the server-wide compile lock held (a compile uses all cores),
+ * on the baseline tier unless the optimised image is cached (optimiser.h);
+ * the table queues the optimised build of what it serves on the baseline. */
 static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
                    struct kl_deploy *d, char *out, size_t out_len, int *cached,
                    struct kl_err *err)
 {
     struct kl_compile_opts o;
+    struct timespec t0;
     int rc;
 
     kl_compile_opts_init(&o);
@@ -202,9 +208,15 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
         o.fetch = fetch_cached;
         o.fetch_ctx = s;
     }
+    o.tier = kl_optimiser_deploy_tier(wasm, len, o.cache_dir);
+    if (d != NULL)
+        d->tier = o.tier;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pthread_mutex_lock(&s->compile_lock);
     rc = kl_compile(wasm, len, &o, out, out_len, cached, err);
     pthread_mutex_unlock(&s->compile_lock);
+    if (rc == 0 && !*cached)
+        kl_optimiser_count_compile(o.tier, elapsed_ms(&t0) / 1000.0);
     return rc;
 }
 
@@ -377,10 +389,10 @@ int kl_deploy_run(struct kl_deploy *d)
     if (version < 0)
         rc = d->status;
     else
-        rc = finish(d, 201, json_pack("{s:b,s:s,s:i,s:s,s:b,s:s,s:i}", "ok", 1,
+        rc = finish(d, 201, json_pack("{s:b,s:s,s:i,s:s,s:b,s:s,s:i,s:s}", "ok", 1,
                     "name", d->name, "version", version, "route", cfg.route,
                     "cached", cached, "sha256", sha,
-                    "compile_ms", (int)elapsed_ms(&d->t0)));
+                    "compile_ms", (int)elapsed_ms(&d->t0), "tier", kl_tier_name(d->tier)));
 out:
     kl_fn_config_free(&cfg);
     return rc;

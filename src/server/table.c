@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "compile/tier.h"
+#include "server/optimiser.h"
 
 struct build {
     struct kl_server *srv;
@@ -51,16 +53,53 @@ static int fetchable(const struct kl_server *s, const char *image)
            strcmp(image, "..") != 0 && image[0] != 0;
 }
 
-/* Load the version's image now; if it is gone or stale (e.g. a runtime
- * upgrade), compile the stored module again rather than lose the function.
- * On failure `why` says why. */
-static int load_now(struct kl_server *s, const struct kl_reg_version *v,
-                    struct kl_img_ref **img, char *why, size_t len)
+/* The module's optimised image, if one is cached beside the recorded one:
+ * the background optimiser (optimiser.c) put it there, or an earlier run or
+ * deploy of the same module did. */
+static int load_optimised(const char *path, const struct kl_reg_version *v,
+                          struct kl_img_ref **img, int *tier)
 {
-    char path[PATH_MAX + 64];
+    char opt[PATH_MAX + 80];
+
+    if (kl_optimiser_image_path(v->sha256, path, opt, sizeof(opt)) < 0 ||
+        access(opt, R_OK) != 0 || kl_exec_image_get(opt, img, NULL) < 0)
+        return -ENOENT;
+    *tier = KL_TIER_OPTIMISED;
+    return 0;
+}
+
+/* The optimiser's job for a module served from `path` (optimiser.h). */
+static void queue_optimiser(struct kl_server *s, const char *sha256, const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = strlen(s->images);
+    int ours = strncmp(path, s->images, n) == 0 && path[n] == '/';
+
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
+    /* An engine (the per-user cache) may take the compiler's overall cap. */
+    kl_optimiser_enqueue(s, sha256, dir, ours ? s->compile_timeout_s : 0);
+}
+
+/* Load the version's image now, its optimised tier where there is one; if
+ * it is gone or stale (e.g. a runtime upgrade), compile the stored module
+ * again rather than lose the function. On failure `why` says why. */
+static int load_now(struct kl_server *s, const struct kl_reg_version *v,
+                    struct kl_img_ref **img, int *tier, char *why, size_t len)
+{
+    char path[PATH_MAX + 64], opt[PATH_MAX + 80] = "";
     struct kl_err err = {0};
 
     kl_server_image_path(s, v->image, path, sizeof(path));
+    if (load_optimised(path, v, img, tier) == 0)
+        return 0;
+    /* The recorded image: baseline, unless it is the optimised one itself;
+     * a baseline one is (again) queued for the optimiser: after a restart
+     * its job is gone. */
+    *tier = kl_optimiser_image_path(v->sha256, path, opt, sizeof(opt)) == 0 &&
+            strcmp(opt, path) == 0 ? KL_TIER_OPTIMISED : KL_TIER_BASELINE;
+    if (*tier == KL_TIER_BASELINE && opt[0])
+        queue_optimiser(s, v->sha256, path);
     if (fetchable(s, v->image) && access(path, F_OK) != 0)
         fetch_image(s, v->image, path);
     if (kl_exec_image_get(path, img, &err) == 0)
@@ -72,8 +111,10 @@ static int load_now(struct kl_server *s, const struct kl_reg_version *v,
     if (s->rebuild == NULL)
         kl_errf(&err, -ENOSYS, "no compiler to rebuild the image with");
     else if (s->rebuild(s, v->sha256, path, sizeof(path), &err) == 0 &&
-             kl_exec_image_get(path, img, &err) == 0)
+             kl_exec_image_get(path, img, &err) == 0) {
+        *tier = strcmp(opt, path) == 0 ? KL_TIER_OPTIMISED : KL_TIER_BASELINE;
         return 0;
+    }
     snprintf(why, len, "%s", err.msg);
     kl_log("%s v%d: unavailable: %s", v->name, v->version, err.msg);
     return -1;
@@ -127,7 +168,7 @@ static void load_image(struct kl_server *s, const struct kl_reg_version *v,
     if (fetchable(s, v->image) && access(path, F_OK) != 0 &&
         (fn->lazy = lazy_new(s, v)) != NULL)
         return;
-    load_now(s, v, &fn->img, fn->img_error, sizeof(fn->img_error));
+    load_now(s, v, &fn->img, &fn->tier, fn->img_error, sizeof(fn->img_error));
 }
 
 const struct kl_img_ref *kl_fn_image(const struct kl_fn *cfn, char *why, size_t len)
@@ -149,7 +190,7 @@ const struct kl_img_ref *kl_fn_image(const struct kl_fn *cfn, char *why, size_t 
     if (img == NULL && (l->why[0] == 0 || now.tv_sec != l->last_try.tv_sec)) {
         l->last_try = now;
         l->why[0] = 0;
-        if (load_now(l->srv, &l->v, &img, l->why, sizeof(l->why)) == 0)
+        if (load_now(l->srv, &l->v, &img, &fn->tier, l->why, sizeof(l->why)) == 0)
             __atomic_store_n(&fn->img, img, __ATOMIC_RELEASE);
     }
     if (img == NULL)
@@ -186,6 +227,7 @@ static int add_fn(void *ctx, const struct kl_reg_version *v)
         return -ENOMEM;
     }
     fn->version = v->version;
+    snprintf(fn->sha256, sizeof(fn->sha256), "%s", v->sha256);
     load_image(b->srv, v, fn);
     t->n++;
     return 0;

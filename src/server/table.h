@@ -23,6 +23,8 @@ struct kl_fn {
     struct kl_img_ref *img;   /* NULL when the image could not be loaded (or not yet) */
     char img_error[512];
     struct kl_fn_lazy *lazy;  /* set when `img` is fetched on first need */
+    char sha256[65];          /* the module's, hex: names its images of every tier */
+    int tier;                 /* compile/tier.h: the tier of `img` (optimiser.c) */
 };
 
 /** A snapshot of every active function and the routes to them. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile/tier.h"
 #include "wast/internal.h"
 
 #define TOOL_TIMEOUT_S 120
@@ -167,7 +168,8 @@ int w_build_all(struct wscript *sc, size_t ns, const struct kl_wast_opts *wo, st
         return kl_errf(err, -ENOMEM, "out of memory");
     p.tc = &tc;
     /* Spec modules are small: a tool that takes minutes is hung. */
-    p.opts = (struct kl_modobj_opts){wo->opt_level, wo->cache_dir, TOOL_TIMEOUT_S};
+    p.opts = (struct kl_modobj_opts){wo->opt_level, wo->cache_dir, TOOL_TIMEOUT_S,
+                                     kl_tier_default()};
     n = object_jobs(sc, ns, &tc, &p.opts, p.jobs);
     for (size_t k = 0; k < ns; k++)
         for (uint32_t i = 0; i < sc[k].nmods; i++) {
@@ -176,7 +178,8 @@ int w_build_all(struct wscript *sc, size_t ns, const struct kl_wast_opts *wo, st
                 p.jobs[n++] = (struct job){JOB_FRONT_END, &sc[k], &sc[k].mods[i], NULL};
         }
     /* Object builds and uncached links run cc with its own include folder. */
-    if ((rc = kl_toolchain_cc_include(&tc, err)) < 0)
+    if ((rc = kl_toolchain_cc_include(&tc, err)) < 0 ||
+        (p.opts.tier == KL_TIER_BASELINE && (rc = kl_tier_tcc_include(&tc, err)) < 0))
         goto out;
     p.n = n;
     if (wo->verbose)

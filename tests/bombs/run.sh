@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh - compile bombs: modules over each compile limit, and one that makes gcc run for minutes, are refused at deploy.
+# run.sh - compile bombs: modules over each compile limit are refused at deploy; one that makes gcc run for minutes serves on the baseline tier while the optimiser gives up.
 #
 # Usage: tests/bombs/run.sh BUILD. Uses BUILD/san/kernless when present
 # (KERNLESS_BIN overrides). Each bomb is generated here (WAT, or raw bytes
@@ -69,7 +69,8 @@ if [ $ok -eq 1 ]; then pass "build_bombs"; else fail "build_bombs" "$(head -c 30
 kl_serve "$W/serve.out" "$W/serve.err" --data "$D" --compile-timeout-s 20 --max-upload-mb 128
 if [ -z "$PORT" ]; then fail "server_start" "$(tail -c 300 "$W/serve.err")"; exit 1; fi
 export KERNLESS_DATA=$D
-"$KL" deploy hello "$W/m/hello.wasm" --route /hello >/dev/null 2>"$W/deploy.err" ||
+# Optimised before the bombs, so no optimiser output lands in a bomb's "nothing new" window.
+"$KL" deploy hello "$W/m/hello.wasm" --route /hello --wait-optimised >/dev/null 2>"$W/deploy.err" ||
   fail "deploy_hello" "$(cat "$W/deploy.err")"
 
 state() { (cd "$D" && ls images modules build | md5sum); }
@@ -95,7 +96,23 @@ bomb elems 413 "module has 10001 element segments, over the limit of 10000"
 bomb datas 413 "module has 50001 data segments, over the limit of 50000"
 bomb table 413 "module has 1000001 table entries, over the limit of 1000000"
 bomb size 413 "module is 67108865 bytes, over the 67108864 byte limit"
-bomb slow 422 "over the compile time limit: "
+# The slow bomb is within every count, so a tiered deploy takes it on the
+# baseline tier (tcc: under a second) and the background optimiser's gcc
+# hits the compile time limit: the baseline keeps serving, info says why.
+before=$(state)
+out=$("$KL" deploy b-slow "$W/m/slow.wasm" --route /b-slow --json 2>/dev/null)
+check "slow.deployed_baseline" "baseline" "$(echo "$out" | jq -r .tier)"
+why=""
+for _ in $(seq 1 300); do
+  why=$("$KL" info b-slow --json 2>/dev/null | jq -r '.optimise_error // empty')
+  [ -n "$why" ] && break
+  sleep 0.2
+done
+check_has "slow.optimise_refused" "over the compile time limit: " "$why"
+check "slow.still_baseline" "baseline" "$("$KL" info b-slow --json 2>/dev/null | jq -r .tier)"
+check "slow.no_compiler_left" "" "$(pgrep -f "$D/build" | tr '\n' ' ')"
+check "slow.others_serve" "Hello from Kernless!" "$(curl -s --max-time 20 "$U/hello")"
+"$KL" rm b-slow >/dev/null 2>&1
 
 # After a refused compile the compile lock is free: a good module deploys.
 if "$KL" deploy hello2 "$W/m/hello.wasm" --route /hello2 >/dev/null 2>"$W/deploy.err"; then
@@ -106,6 +123,13 @@ fi
 check "hello2_serves" "Hello from Kernless!" "$(curl -s --max-time 20 "$U/hello2")"
 check "bombs_not_listed" "" "$("$KL" ls 2>&1 | grep '^b-')"
 check "server_alive" "200" "$(curl -s -o /dev/null -w '%{http_code}' "$U/healthz")"
+
+# With tiering off (KERNLESS_TIER=optimised) a deploy compiles -O2 itself:
+# the slow bomb is refused at the compile time limit, as before tiers.
+kl_stop
+KERNLESS_TIER=optimised kl_serve "$W/serve2.out" "$W/serve2.err" --data "$D" --compile-timeout-s 20
+if [ -z "$PORT" ]; then fail "server2_start" "$(tail -c 300 "$W/serve2.err")"; exit 1; fi
+bomb slow 422 "over the compile time limit: "
 
 # The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
 kl_end

@@ -15,6 +15,16 @@ float nearbyintf(float);
 float sqrtf(float);
 float fabsf(float);
 float copysignf(float, float);
+#ifdef __TINYC__
+/* The baseline tier's tcc has none of gcc's math builtins: plain calls to
+ * math.c, and the classifiers as expressions (tcc does not fold x != x). */
+int kl_tcc_signbit(double x);
+#define isnan(x) ((x) != (x))
+#define isinf(x) ((x) == (x) && (x) - (x) != (x) - (x))
+#define signbit(x) kl_tcc_signbit((double)(x))
+#define INFINITY (((union { unsigned u; float f; }){0x7f800000u}).f)
+#define NAN (((union { unsigned u; float f; }){0x7fc00000u}).f)
+#else
 /*
  * Builtins, not calls, despite -ffreestanding: sqrt, fabs and copysign are
  * one SSE instruction each, and the rounding functions are one roundsd where
@@ -40,4 +50,5 @@ float copysignf(float, float);
 #define signbit(x) __builtin_signbit(x)
 #define INFINITY __builtin_inff()
 #define NAN __builtin_nanf("")
+#endif
 #endif

@@ -1,0 +1,368 @@
+/* optimiser.c - the background optimiser: one gcc -O2 build at a time, bounded, then a table swap; tier state for info and /metrics. */
+#include "server/optimiser.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "compile/compile.h"
+#include "compile/tier.h"
+#include "common/log.h"
+#include "server/server.h"
+#include "server/table.h"
+
+#define DEFAULT_TIMEOUT_S 900u
+#define DEFAULT_MEM_MB 4096u
+#define MAX_MODULE_BYTES (64u << 20)
+
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED };
+
+/* One module's optimisation, kept after it ends for info. */
+struct job {
+    char sha[65];
+    char cache_dir[PATH_MAX];   /* "" = the per-user cache */
+    unsigned timeout_s;
+    enum job_state state;
+    time_t swapped_at;          /* when the table took the optimised image */
+    double seconds;             /* the -O2 compile's wall time */
+    char error[300];
+    struct job *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static struct job *jobs;        /* newest first */
+static struct kl_server *srv;
+static int started;
+/* <data>/optimiser: its own build folder, so a deploy's compile and the
+ * optimiser's are told apart; swept at start like build/ (datadir.c). */
+static char build_dir[PATH_MAX + 16];
+static unsigned long long swaps, fails;
+static double compile_s[2];     /* by tier: [KL_TIER_OPTIMISED], [KL_TIER_BASELINE] */
+/* Resolved once: every table reload names each function's optimised image,
+ * and resolving reads and hashes the guest runtime. */
+static struct kl_toolchain tc;
+static int tc_ok;
+
+static unsigned env_uint(const char *name, unsigned def)
+{
+    const char *v = getenv(name);
+    char *end;
+    unsigned long n;
+
+    if (v == NULL || *v == 0)
+        return def;
+    n = strtoul(v, &end, 10);
+    return *end == 0 && n > 0 && n < UINT_MAX ? (unsigned)n : def;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int unhex(const char *hex, uint8_t out[32])
+{
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return -EINVAL;
+        out[i] = (uint8_t)v;
+    }
+    return hex[64] == 0 ? 0 : -EINVAL;
+}
+
+/* Callers hold `lock`. */
+static struct job *find(const char *sha)
+{
+    for (struct job *j = jobs; j != NULL; j = j->next)
+        if (strcmp(j->sha, sha) == 0)
+            return j;
+    return NULL;
+}
+
+static struct job *next_queued(void)
+{
+    struct job *pick = NULL;
+
+    for (struct job *j = jobs; j != NULL; j = j->next)
+        if (j->state == JOB_QUEUED)
+            pick = j;   /* the oldest: the list is newest first */
+    return pick;
+}
+
+/* Tiering is on unless KERNLESS_TIER names one tier for everything. */
+static int tiered(void)
+{
+    const char *t = getenv("KERNLESS_TIER");
+
+    return t == NULL || *t == 0;
+}
+
+/* The cache path of module `sha` under the optimised tier in `dir`. */
+static int optimised_path(const uint8_t sha[32], const char *dir, char *out, size_t len)
+{
+    struct kl_compile_opts o;
+    int rc = 0;
+
+    pthread_mutex_lock(&lock);
+    if (!tc_ok && (rc = kl_toolchain_get(&tc, NULL)) == 0)
+        tc_ok = 1;
+    pthread_mutex_unlock(&lock);
+    if (rc < 0)
+        return rc;
+    kl_compile_opts_init(&o);
+    o.tier = KL_TIER_OPTIMISED;
+    o.cache_dir = dir;
+    return kl_compile_cache_path(&tc, sha, &o, out, len, NULL);
+}
+
+int kl_optimiser_deploy_tier(const unsigned char *wasm, size_t len, const char *cache_dir)
+{
+    char path[PATH_MAX + 80];
+    uint8_t sha[32];
+
+    if (!tiered())
+        return kl_tier_default();   /* KERNLESS_TIER fixes one tier */
+    kl_sha256(wasm, len, sha);
+    if (optimised_path(sha, cache_dir, path, sizeof(path)) == 0 && access(path, R_OK) == 0)
+        return KL_TIER_OPTIMISED;
+    return KL_TIER_BASELINE;
+}
+
+int kl_optimiser_image_path(const char *sha256, const char *image_path, char *out, size_t len)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(image_path, '/');
+    uint8_t sha[32];
+
+    if (unhex(sha256, sha) < 0 || slash == NULL || (size_t)(slash - image_path) >= sizeof(dir))
+        return -EINVAL;
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - image_path), image_path);
+    return optimised_path(sha, dir, out, len);
+}
+
+void kl_optimiser_count_compile(int tier, double seconds)
+{
+    pthread_mutex_lock(&lock);
+    compile_s[tier == KL_TIER_BASELINE] += seconds;
+    pthread_mutex_unlock(&lock);
+}
+
+/* The -O2 build of one stored module, bounded in time and memory. */
+static int build(const struct job *j, struct kl_err *err)
+{
+    struct kl_compile_opts o;
+    char path[PATH_MAX + 96], out[PATH_MAX + 80];
+    uint8_t *wasm = NULL;
+    size_t len = 0;
+    int cached, rc;
+
+    snprintf(path, sizeof(path), "%s/%s.wasm", srv->modules, j->sha);
+    if ((rc = kl_read_file(path, MAX_MODULE_BYTES, &wasm, &len, err)) < 0)
+        return rc;
+    kl_compile_opts_init(&o);
+    o.tier = KL_TIER_OPTIMISED;
+    o.cache_dir = j->cache_dir[0] ? j->cache_dir : NULL;
+    o.build_dir = build_dir;
+    o.timeout_s = j->timeout_s;
+    o.max_as_bytes = (uint64_t)env_uint("KERNLESS_OPTIMISE_MEM_MB", DEFAULT_MEM_MB) << 20;
+    rc = kl_compile(wasm, len, &o, out, sizeof(out), &cached, err);
+    free(wasm);
+    return rc;
+}
+
+/* Republish: new requests take the optimised image, requests in flight
+ * keep the table (and image) they hold. */
+static int swap_in(struct kl_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&srv->control_lock);
+    rc = kl_server_reload(srv, err);
+    pthread_mutex_unlock(&srv->control_lock);
+    return rc;
+}
+
+static void run_one(struct job *j)
+{
+    struct kl_err err = {0};
+    double t0 = now_s(), dt;
+    int rc;
+
+    kl_log("optimiser: compiling module %.12s at -O2 (limits %u s, %u MiB)", j->sha,
+           j->timeout_s, env_uint("KERNLESS_OPTIMISE_MEM_MB", DEFAULT_MEM_MB));
+    rc = build(j, &err);
+    dt = now_s() - t0;
+    if (rc == 0)
+        rc = swap_in(&err);
+    pthread_mutex_lock(&lock);
+    j->seconds = dt;
+    compile_s[0] += dt;
+    if (rc == 0) {
+        j->state = JOB_DONE;
+        j->swapped_at = time(NULL);
+        swaps++;
+    } else {
+        j->state = JOB_FAILED;
+        snprintf(j->error, sizeof(j->error), "%s", err.msg);
+        fails++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (rc == 0)
+        kl_log("optimiser: module %.12s optimised in %.1f s; swapped in", j->sha, dt);
+    else
+        kl_log("optimiser: module %.12s not optimised after %.1f s (%s); the baseline tier "
+               "keeps serving", j->sha, dt, err.msg);
+}
+
+static void *thread_main(void *arg)
+{
+    (void)arg;
+    /* Below requests and baseline deploys: the nice value of this thread
+     * is what its compilers inherit. */
+    setpriority(PRIO_PROCESS, 0, 10);
+    pthread_mutex_lock(&lock);
+    for (;;) {
+        struct job *j;
+        while ((j = next_queued()) == NULL)
+            pthread_cond_wait(&wake, &lock);
+        j->state = JOB_RUNNING;
+        pthread_mutex_unlock(&lock);
+        run_one(j);
+        pthread_mutex_lock(&lock);
+    }
+    return NULL;
+}
+
+/* The worker starts with the first job and lives as long as the process:
+ * its compiler dies with the server (subproc.c: PDEATHSIG). Call with lock. */
+static int start(struct kl_server *s)
+{
+    pthread_attr_t a;
+    pthread_t t;
+    int rc;
+
+    if (started)
+        return 0;
+    srv = s;
+    snprintf(build_dir, sizeof(build_dir), "%s/optimiser", s->data);
+    if ((rc = kl_mkdir_p(build_dir, 0700)) < 0)
+        return rc;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&t, &a, thread_main, NULL);
+    pthread_attr_destroy(&a);
+    if (rc == 0)
+        started = 1;
+    return -rc;
+}
+
+void kl_optimiser_enqueue(struct kl_server *s, const char *sha256, const char *cache_dir,
+                          unsigned timeout_s)
+{
+    struct job *j;
+    int rc;
+
+    if (!tiered())
+        return;
+    pthread_mutex_lock(&lock);
+    /* Once per module and process: a failed build would fail again under
+     * the same limits (a restart, or new limits, tries again). */
+    if (find(sha256) != NULL) {
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    if ((j = calloc(1, sizeof(*j))) == NULL) {
+        pthread_mutex_unlock(&lock);
+        kl_log("optimiser: out of memory; module %.12s stays on the baseline tier", sha256);
+        return;
+    }
+    snprintf(j->sha, sizeof(j->sha), "%s", sha256);
+    snprintf(j->cache_dir, sizeof(j->cache_dir), "%s", cache_dir ? cache_dir : "");
+    j->timeout_s = env_uint("KERNLESS_OPTIMISE_TIMEOUT_S", timeout_s ? timeout_s
+                                                                     : DEFAULT_TIMEOUT_S);
+    j->state = JOB_QUEUED;
+    j->next = jobs;
+    jobs = j;
+    if ((rc = start(s)) < 0) {
+        j->state = JOB_FAILED;
+        snprintf(j->error, sizeof(j->error), "the optimiser could not start: %s", strerror(-rc));
+        fails++;
+    }
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
+    if (rc < 0)
+        kl_log("optimiser: cannot start (%s); module %.12s stays on the baseline tier",
+               strerror(-rc), sha256);
+}
+
+void kl_optimiser_describe(struct kl_server *s, json_t *o)
+{
+    const char *name = json_string_value(json_object_get(o, "name"));
+    struct kl_table *t = kl_server_table(s);
+    const struct kl_fn *fn = t && name ? kl_table_find(t, name) : NULL;
+    const char *tier = "baseline";
+    struct job *j;
+
+    if (fn == NULL || fn->sha256[0] == 0) {
+        kl_table_put(t);
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    j = find(fn->sha256);
+    if (fn->tier == KL_TIER_OPTIMISED)
+        tier = "optimised";
+    else if (j != NULL && j->state != JOB_FAILED)
+        tier = "optimising";   /* queued, compiling, or done and being swapped in */
+    json_object_set_new(o, "tier", json_string(tier));
+    if (j != NULL && j->state == JOB_DONE) {
+        json_object_set_new(o, "tier_swapped_at", json_integer((json_int_t)j->swapped_at));
+        json_object_set_new(o, "optimise_seconds", json_real(j->seconds));
+    }
+    if (j != NULL && j->state == JOB_FAILED && fn->tier != KL_TIER_OPTIMISED)
+        json_object_set_new(o, "optimise_error", json_string(j->error));
+    pthread_mutex_unlock(&lock);
+    kl_table_put(t);
+}
+
+void kl_optimiser_describe_all(struct kl_server *s, json_t *o)
+{
+    size_t i;
+    json_t *f;
+
+    if (!json_is_array(o)) {
+        kl_optimiser_describe(s, o);
+        return;
+    }
+    json_array_foreach(o, i, f)
+        kl_optimiser_describe(s, f);
+}
+
+void kl_optimiser_metrics(struct kl_buf *out)
+{
+    pthread_mutex_lock(&lock);
+    kl_buf_printf(out, "# HELP kernless_tier_swaps_total Optimised images swapped in behind "
+                  "live traffic.\n# TYPE kernless_tier_swaps_total counter\n"
+                  "kernless_tier_swaps_total %llu\n", swaps);
+    kl_buf_printf(out, "# HELP kernless_tier_optimise_failures_total Optimised builds that "
+                  "failed or hit their limits (the baseline kept serving).\n"
+                  "# TYPE kernless_tier_optimise_failures_total counter\n"
+                  "kernless_tier_optimise_failures_total %llu\n", fails);
+    kl_buf_printf(out, "# HELP kernless_compile_seconds_total Compile time by tier.\n"
+                  "# TYPE kernless_compile_seconds_total counter\n"
+                  "kernless_compile_seconds_total{tier=\"baseline\"} %.3f\n"
+                  "kernless_compile_seconds_total{tier=\"optimised\"} %.3f\n",
+                  compile_s[KL_TIER_BASELINE], compile_s[KL_TIER_OPTIMISED]);
+    pthread_mutex_unlock(&lock);
+}
