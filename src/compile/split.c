@@ -71,16 +71,19 @@ static int lines_of(const char *src, size_t len, struct text *t)
     return 0;
 }
 
+/* The first line of a w2c_ function's definition; a long parameter list
+ * continues on the next lines (declarations are one line, ending ");"). */
 static int def_start(const struct line *l)
 {
-    return starts(l, "static ") && contains(l, " w2c_") && ends(l, ") {");
+    return starts(l, "static ") && contains(l, " w2c_") && contains(l, "(") && !ends(l, ";");
 }
 
 /*
  * Mark the layout wasm2c 1.0.32 writes: a prelude, "static u32
  * func_types[N];", its init function, one "static T w2c_f(...);"
  * declaration per function, the module's data and init code, then one
- * "static T w2c_f(...) {" ... "}" definition per function, then exports.
+ * "static T w2c_f(...) {" ... "}" definition per function (its parameters
+ * may run over several lines), then exports.
  * Returns the index of the func_types line and the definitions' bytes in
  * *bytes, or -1 when the layout is not that (or a definition uses the
  * module's own static data, as memory.init does): then the file is
@@ -100,7 +103,7 @@ static long mark(struct text *t, size_t *bytes)
             }
             continue;
         }
-        if (starts(l, "static ") && contains(l, " w2c_") && ends(l, ");") && !contains(l, "{")) {
+        if (starts(l, "static ") && contains(l, " w2c_") && ends(l, ");")) {
             l->decl = 1;
             continue;
         }

@@ -72,36 +72,43 @@ static const char *module_c =
     "static void init_func_types(void) {\n  func_types[0] = 1;\n}\n"
     "static u32 w2c_a(Z_m_instance_t*, u32);\n"
     "static u32 w2c_b(Z_m_instance_t*, u32);\n"
+    "static u32 w2c_c(Z_m_instance_t*, u32, u32);\n"
     "static const u8 data_segment_data_w2c_d[] = {\n  0x01,\n};\n"
     "static u32 w2c_a(Z_m_instance_t* instance, u32 w2c_p0) {\n  return w2c_p0;\n}\n"
     "\n"
     "static u32 w2c_b(Z_m_instance_t* instance, u32 w2c_p0) {\n  return w2c_a(instance, w2c_p0);\n}\n"
+    "static u32 w2c_c(Z_m_instance_t* instance, u32 w2c_p0, \n    u32 w2c_p1) {\n  return 0;\n}\n"
     "/* export: 'b' */\nu32 Z_mZ_b(Z_m_instance_t* i, u32 x) {\n  return w2c_b(i, x);\n}\n";
 
 static void test_split(void)
 {
     struct kl_err err = {0};
-    char c[128];
-    const char *p;
+    char c[128], *p0, *p1;
 
     put("m.c", module_c);
     snprintf(c, sizeof(c), "%s/m.c", dir);
     CHECK(kl_split_c(c, dir, 1, &err) == 1);   /* one part: left whole */
     CHECK(kl_split_c(c, dir, 2, &err) == 2);
-    p = get("m0.c");
-    CHECK(strstr(p, "\nu32 func_types[2];\n") != NULL);          /* defined, global */
-    CHECK(strstr(p, "\nu32 w2c_a(Z_m_instance_t* instance") != NULL);
-    CHECK(strstr(p, "w2c_b(Z_m_instance_t* instance, u32 w2c_p0) {") == NULL);
-    CHECK(strstr(p, "data_segment_data_w2c_d") != NULL);         /* data and exports stay */
-    CHECK(strstr(p, "Z_mZ_b") != NULL);
-    p = get("m1.c");
-    CHECK(strstr(p, "static inline int helper") != NULL);         /* the prelude */
-    CHECK(strstr(p, "\nextern u32 func_types[2];\n") != NULL);
-    CHECK(strstr(p, "\nu32 w2c_a(Z_m_instance_t*, u32);\n") != NULL);   /* declarations */
-    CHECK(strstr(p, "\nu32 w2c_b(Z_m_instance_t* instance, u32 w2c_p0) {") != NULL);
-    CHECK(strstr(p, "w2c_a(Z_m_instance_t* instance, u32 w2c_p0) {") == NULL);
-    CHECK(strstr(p, "data_segment_data_w2c_d") == NULL && strstr(p, "Z_mZ_b") == NULL);
-    CHECK(strstr(p, "init_func_types") == NULL);
+    p0 = strdup(get("m0.c"));
+    p1 = strdup(get("m1.c"));
+    /* Part 0: the data, init and exports, func_types defined, and the
+     * definitions whose middle byte is in the first half (a and b). */
+    CHECK(strstr(p0, "\nu32 func_types[2];\n") != NULL);
+    CHECK(strstr(p0, "\nu32 w2c_a(Z_m_instance_t* instance") != NULL);
+    CHECK(strstr(p0, "\nu32 w2c_b(Z_m_instance_t* instance") != NULL);
+    CHECK(strstr(p0, "w2c_c(Z_m_instance_t* instance") == NULL);
+    CHECK(strstr(p0, "data_segment_data_w2c_d") != NULL && strstr(p0, "Z_mZ_b") != NULL);
+    /* Part 1: the prelude, func_types as extern, every declaration, and c,
+     * whose parameters run over two lines: made global on its first. */
+    CHECK(strstr(p1, "static inline int helper") != NULL);
+    CHECK(strstr(p1, "\nextern u32 func_types[2];\n") != NULL);
+    CHECK(strstr(p1, "\nu32 w2c_a(Z_m_instance_t*, u32);\n") != NULL);
+    CHECK(strstr(p1, "\nu32 w2c_c(Z_m_instance_t* instance, u32 w2c_p0, \n    u32 w2c_p1) {") != NULL);
+    CHECK(strstr(p1, "w2c_a(Z_m_instance_t* instance, u32 w2c_p0) {") == NULL);
+    CHECK(strstr(p1, "data_segment_data_w2c_d") == NULL && strstr(p1, "Z_mZ_b") == NULL);
+    CHECK(strstr(p1, "init_func_types") == NULL);
+    free(p0);
+    free(p1);
     /* A definition that reads the module's data (memory.init) keeps it whole. */
     put("u.c", "static u32 func_types[1];\nstatic void w2c_f(Z_m_instance_t* instance) {\n"
                "  memory_init(m, data_segment_data_w2c_d, 0);\n}\n");
@@ -120,6 +127,7 @@ int main(void)
     test_neg_patch();
     test_tier_names();
     test_split();
-    kl_rmdir_flat(dir);
+    if (!getenv("KL_KEEP_TMP"))
+        kl_rmdir_flat(dir);
     UNIT_DONE();
 }
