@@ -85,7 +85,7 @@ for m in "${DEPLOYS[@]}"; do
       break
     fi
     e=$(echo "$o" | jq -r '.optimise_error // empty')
-    [ -n "$e" ] && { opt="failed: $e"; break; }
+    [ -n "$e" ] && { opt="failed: ${e:0:100}"; break; }
     sleep 1
   done
   per=$(awk -v s="$first" -v m="$(mb "$file")" 'BEGIN { printf "%.2f s", s / m }')
@@ -112,7 +112,7 @@ for m in "${MODS[@]}"; do
       kb=$(tail -n 1 "$W/log/$name.$tier.mem")
       echo "| $name | $tier | $(printf '%.2f' "$T_SEC") s | $((kb / 1024)) MiB |" >>"$R"
     else
-      echo "| $name | $tier | failed: $(tail -c 120 "$W/log/$name.$tier.err" | tr '\n' ' ') | - |" >>"$R"
+      echo "| $name | $tier | failed: $(head -c 100 "$W/log/$name.$tier.err" | tr '\n' ' ') | - |" >>"$R"
     fi
   done
 done
