@@ -16,8 +16,20 @@
 
 #include "common/util.h"
 
-/* The child running now, for kl_subproc_kill_live (a signal handler). */
-static volatile sig_atomic_t live_pid;
+/* The children running now, for kl_subproc_kill_live (a signal handler):
+ * a split module's parts compile several at once (compile/split.c). */
+#define MAX_LIVE 32
+static volatile sig_atomic_t live_pids[MAX_LIVE];
+
+/* Record `pid` in a free slot (lock-free: threads start children at once);
+ * returns the slot, or -1 when all are taken (then it is not killable). */
+static int live_add(pid_t pid)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (__sync_bool_compare_and_swap(&live_pids[i], 0, (sig_atomic_t)pid))
+            return i;
+    return -1;
+}
 
 static void child_exec(const char *const argv[], int outfd, uint64_t max_as, uint32_t timeout_s)
 {
@@ -98,7 +110,7 @@ int kl_subproc_run(const char *const argv[], struct kl_subproc *sp)
     }
     if (pid == 0)
         child_exec(argv, pipefd[1], sp->max_as_bytes, sp->timeout_s ? sp->timeout_s : 600);
-    live_pid = pid;
+    int slot = live_add(pid);
     close(pipefd[1]);
     if (drain(pipefd[0], sp, deadline) == -ETIMEDOUT) {
         sp->timed_out = 1;
@@ -108,7 +120,8 @@ int kl_subproc_run(const char *const argv[], struct kl_subproc *sp)
     close(pipefd[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    live_pid = 0;
+    if (slot >= 0)
+        live_pids[slot] = 0;
     if (WIFSIGNALED(status))
         sp->signaled = 1;
     else
@@ -130,10 +143,12 @@ const char *kl_subproc_first_line(struct kl_subproc *sp, char *buf, size_t len)
 
 void kl_subproc_kill_live(void)
 {
-    pid_t pid = (pid_t)live_pid;
+    for (int i = 0; i < MAX_LIVE; i++) {
+        pid_t pid = (pid_t)live_pids[i];
 
-    if (pid > 0) {
-        kill(-pid, SIGKILL);   /* its group: cc with cc1, as, ld */
-        kill(pid, SIGKILL);
+        if (pid > 0) {
+            kill(-pid, SIGKILL);   /* its group: cc with cc1, as, ld */
+            kill(pid, SIGKILL);
+        }
     }
 }

@@ -23,7 +23,8 @@ struct kl_subproc {
 int kl_subproc_run(const char *const argv[], struct kl_subproc *sp);
 
 /**
- * Kill the subprocess running now, and its process group, if any.
+ * Kill the subprocesses running now (a split compile runs several), and
+ * their process groups, if any.
  * Async-signal-safe: for a CLI's SIGINT handler (compile/compile.c).
  */
 void kl_subproc_kill_live(void);
