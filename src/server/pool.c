@@ -282,13 +282,30 @@ int kl_pool_metrics_render(struct kl_buf *out)
     rc |= kl_buf_printf(out, "# TYPE kernless_vm_starts_total counter\n"
                              "# TYPE kernless_pool_vms gauge\n");
     for (struct kl_pool *p = pools; p; p = p->next) {
+        /* A function whose optimised image was swapped in has two pools
+         * under one key while the old one drains: one series, summed. */
+        struct kl_pool *q = pools;
+        uint64_t cold = 0, warm = 0;
+        unsigned idle = 0, busy = 0;
+
+        while (q != p && strcmp(q->key, p->key) != 0)
+            q = q->next;
+        if (q != p)
+            continue;   /* printed with the first pool of its key */
+        for (q = p; q; q = q->next)
+            if (strcmp(q->key, p->key) == 0) {
+                cold += q->cold;
+                warm += q->warm;
+                idle += q->nidle;
+                busy += q->busy;
+            }
         rc |= kl_buf_printf(out, "kernless_vm_starts_total{pool=\"%s\",kind=\"cold\"} %llu\n",
-                            p->key, (unsigned long long)p->cold);
+                            p->key, (unsigned long long)cold);
         rc |= kl_buf_printf(out, "kernless_vm_starts_total{pool=\"%s\",kind=\"warm\"} %llu\n",
-                            p->key, (unsigned long long)p->warm);
+                            p->key, (unsigned long long)warm);
         rc |= kl_buf_printf(out, "kernless_pool_vms{pool=\"%s\",state=\"idle\"} %u\n"
                                  "kernless_pool_vms{pool=\"%s\",state=\"busy\"} %u\n",
-                            p->key, p->nidle, p->key, p->busy);
+                            p->key, idle, p->key, busy);
     }
     rc |= kl_buf_printf(out, "# TYPE kernless_vms_total gauge\nkernless_vms_total %u\n"
                              "# TYPE kernless_queue_length gauge\nkernless_queue_length %u\n"
