@@ -329,6 +329,10 @@ proc_server() {
   mkdir -p "$TMP/proc-tender" && cp "$BUILD/guest/kl-sandbox" "$pt"
   # A custom section makes its image distinct from hello's.
   cp "$TMP/hello.wasm" "$TMP/esc.wasm" && printf '\000\007\006kl-esc' >>"$TMP/esc.wasm"
+  # The optimised tier only: a tiered server would queue the stored module
+  # for the optimiser on restart and swap the real hello back in over the
+  # planted escape image, and the checks below would test hello.
+  local -x KERNLESS_TIER=optimised
   KERNLESS_SANDBOX_BIN=$pt kl_serve "$TMP/pserve.out" "$TMP/pserve.err" --data "$TMP/pdata" --isolation process
   [ -n "$PORT" ] || { fail proc-serve-start "no listening line: $(tail -c 300 "$TMP/pserve.err")"; return; }
   if ! KERNLESS_DATA=$TMP/pdata "$KL" deploy esc "$TMP/esc.wasm" --route /esc >"$TMP/pdeploy.out" 2>&1; then

@@ -244,8 +244,21 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$SPID/status"; }
 threads() { awk '/^Threads:/ { print $2 }' "/proc/$SPID/status"; }
 fd_list() { ls -l "/proc/$SPID/fd" 2>/dev/null | awk '{ print $NF }' | sed 's/[0-9]\{4,\}/N/g' | sort; }
 
+# wait_optimiser_idle: until no function is "optimising" (max 300 s). The
+# background optimiser (tiered deploys) holds a pipe to its compiler while it
+# works: a baseline taken then would count a descriptor the server gives back.
+wait_optimiser_idle() {
+  local i
+  for i in $(seq 1 300); do
+    curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$ADMIN/v1/functions" |
+      grep -q '"optimising"' || return 0
+    sleep 1
+  done
+  return 1
+}
 round warmup 2
 concurrent warmup_concurrent
+if wait_optimiser_idle; then pass "optimiser_idle_before_baseline"; else fail "optimiser_idle_before_baseline" "a function was still optimising after 300 s"; fi
 if wait_reaped; then pass "warmup_vms_reaped"; else fail "warmup_vms_reaped" "$(hostile_vms) hostile VMs still alive"; fi
 sleep 1
 BASE_FD=$(fd_count); BASE_RSS=$(rss_kb); fd_list >"$W/fds.base"
