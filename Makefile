@@ -101,9 +101,10 @@ $(BUILD)/san/%.o: %.cpp
 	$(CXX) $(HOST_CXXFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
 # The templates file is regenerated when a template or the list of them changes.
-$(TEMPLATES_C): scripts/embed-templates.sh $(TEMPLATE_FILES) $(TEMPLATE_DIRS) | $(DEPS_STAMP)
+# The C template ships the SDK header of include/ (no copy to keep in step).
+$(TEMPLATES_C): scripts/embed-templates.sh $(TEMPLATE_FILES) $(TEMPLATE_DIRS) include/kernless/sdk.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	bash scripts/embed-templates.sh templates > $@.tmp && mv $@.tmp $@
+	bash scripts/embed-templates.sh templates c/kernless_sdk.h=include/kernless/sdk.h > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/gen/templates.o: $(TEMPLATES_C)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@

@@ -32,3 +32,13 @@ int kl_err_prefix(struct kl_err *err, const char *fmt, ...)
     snprintf(err->msg, sizeof(err->msg), "%s%s", prefix, old);
     return err->code;
 }
+
+int kl_whyf(char *why, size_t len, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+    return code;
+}

@@ -21,4 +21,12 @@ int kl_errf(struct kl_err *err, int code, const char *fmt, ...)
 int kl_err_prefix(struct kl_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/**
+ * Format a reason into a caller's buffer `why` (of `len` bytes) and return
+ * `code`: for parsers that report into a plain string, as
+ * `return kl_whyf(why, len, -EINVAL, "bad key %s", k);`.
+ */
+int kl_whyf(char *why, size_t len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -27,9 +27,7 @@ int kl_svc_http_global_init(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
 }
 
-static void set_err(struct kl_svc_call *c, uint32_t err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(struct kl_svc_call *c, uint32_t err, const char *fmt, ...)
+void kl_svc_call_fail(struct kl_svc_call *c, uint32_t err, const char *fmt, ...)
 {
     va_list ap;
 
@@ -126,12 +124,12 @@ static int resolve_pin(struct kl_svc_call *call, const struct kl_svc_url *u,
         hints.ai_flags = AI_NUMERICHOST;
     }
     if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-        set_err(call, KL_SVC_EFAILED, "cannot resolve %s: %s", u->host, gai_strerror(rc));
+        kl_svc_call_fail(call, KL_SVC_EFAILED, "cannot resolve %s: %s", u->host, gai_strerror(rc));
         return -1;
     }
     if (denied(res, u->port, o)) {
         freeaddrinfo(res);
-        set_err(call, KL_SVC_EDENIED, "%s:%u is this server's own management origin",
+        kl_svc_call_fail(call, KL_SVC_EDENIED, "%s:%u is this server's own management origin",
                 u->host, u->port);
         return -1;
     }
@@ -243,14 +241,14 @@ static int hop(struct kl_svc_call *call, const char *url, const char *method, in
     CURLcode cc;
 
     if (kl_svc_url_allowed(url, call->allow, call->nallow, &u, why, sizeof(why)) < 0) {
-        set_err(call, KL_SVC_EDENIED, "%s", why);
+        kl_svc_call_fail(call, KL_SVC_EDENIED, "%s", why);
         return -1;
     }
     if (resolve_pin(call, &u, o, pin, sizeof(pin)) < 0)
         return -1;
     if (!(c = curl_easy_init()) || !(resolve = curl_slist_append(NULL, pin))) {
         curl_easy_cleanup(c);
-        set_err(call, KL_SVC_EFAILED, "out of memory");
+        kl_svc_call_fail(call, KL_SVC_EFAILED, "out of memory");
         return -1;
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -268,11 +266,11 @@ static int hop(struct kl_svc_call *call, const char *url, const char *method, in
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     call->status = (uint32_t)status;
     if (r->over)
-        set_err(call, KL_SVC_ELIMIT, "the response is over the request's %zu bytes left", r->max);
+        kl_svc_call_fail(call, KL_SVC_ELIMIT, "the response is over the request's %zu bytes left", r->max);
     else if (cc == CURLE_OPERATION_TIMEDOUT)
-        set_err(call, KL_SVC_ETIMEOUT, "%s: the request's deadline passed", u.host);
+        kl_svc_call_fail(call, KL_SVC_ETIMEOUT, "%s: the request's deadline passed", u.host);
     else if (cc != CURLE_OK)
-        set_err(call, KL_SVC_EFAILED, "%s:%u: %s", u.host, u.port, curl_easy_strerror(cc));
+        kl_svc_call_fail(call, KL_SVC_EFAILED, "%s:%u: %s", u.host, u.port, curl_easy_strerror(cc));
     else if (status >= 300 && status < 400 &&
              curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc) {
         *next = strdup(loc);
@@ -315,7 +313,7 @@ int kl_svc_http_exec(struct kl_svc_call *call, const struct kl_svc_http_opts *o)
     if (!url)
         return -ENOMEM;
     if (bad) {
-        set_err(call, KL_SVC_EINVAL, "a request header is not a \"Name: value\" line");
+        kl_svc_call_fail(call, KL_SVC_EINVAL, "a request header is not a \"Name: value\" line");
         goto out;
     }
     for (int i = 0;; i++) {
@@ -326,7 +324,7 @@ int kl_svc_http_exec(struct kl_svc_call *call, const struct kl_svc_http_opts *o)
         free(url);
         url = next;
         if (i + 1 > KL_SVC_REDIRECTS_MAX) {
-            set_err(call, KL_SVC_EFAILED, "more than %d redirects", KL_SVC_REDIRECTS_MAX);
+            kl_svc_call_fail(call, KL_SVC_EFAILED, "more than %d redirects", KL_SVC_REDIRECTS_MAX);
             break;
         }
         /* 303, and 301/302 after a POST, become a GET without a body (as browsers do). */

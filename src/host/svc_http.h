@@ -27,4 +27,11 @@ int kl_svc_http_global_init(void);
  */
 int kl_svc_http_exec(struct kl_svc_call *call, const struct kl_svc_http_opts *o);
 
+/**
+ * Refuse or fail `c`: set its error code and a formatted reason for the
+ * guest (the HTTP executor and the server's other services share it).
+ */
+void kl_svc_call_fail(struct kl_svc_call *c, uint32_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -9,18 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#include "common/err.h"
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
+/* A refusal: the reason in `why`, -EINVAL. */
+#define fail(why, why_len, ...) kl_whyf(why, why_len, -EINVAL, __VA_ARGS__)
 
 int kl_fn_name_ok(const char *name)
 {

@@ -46,25 +46,14 @@ struct req {
     char *fn;
 };
 
-static void set_err(struct kl_svc_call *c, uint32_t err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(struct kl_svc_call *c, uint32_t err, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
-    va_end(ap);
-    c->err = err;
-}
 
 /* A registry failure as the guest's error (the reason names no value). */
 static void db_err(struct kl_svc_call *c, int rc, const struct kl_err *e)
 {
     if (rc == -EDQUOT)
-        set_err(c, KL_SVC_ELIMIT, "%s", e->msg);
+        kl_svc_call_fail(c, KL_SVC_ELIMIT, "%s", e->msg);
     else
-        set_err(c, KL_SVC_EFAILED, "the store is unavailable (%s)", strerror(-rc));
+        kl_svc_call_fail(c, KL_SVC_EFAILED, "the store is unavailable (%s)", strerror(-rc));
 }
 
 static int serve_kv(struct kl_svc_call *c)
@@ -78,7 +67,7 @@ static int serve_kv(struct kl_svc_call *c)
     case KL_SVC_KV_GET:
         rc = kl_reg_kv_get(r, c->store, c->key, c->key_len, &c->result, &c->result_len, &e);
         if (rc == -ENOENT) {
-            set_err(c, KL_SVC_ENOENT, "no such key");
+            kl_svc_call_fail(c, KL_SVC_ENOENT, "no such key");
             return 0;
         }
         break;

@@ -43,4 +43,11 @@ struct kl_vm_ops {
  */
 void kl_vm_backend_register(const struct kl_vm_ops *ops);
 
+/**
+ * Mark host memory that backs guest RAM: it holds request data and the
+ * secrets a request opened, so it is left out of the server's core dumps
+ * (MADV_DONTDUMP). Returns 0 or -errno from madvise.
+ */
+int kl_vm_ram_private(void *p, size_t len);
+
 #endif

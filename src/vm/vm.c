@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Every backend's struct kl_vm starts with its ops pointer (backend.h). */
 struct kl_vm_hdr {
@@ -203,4 +204,9 @@ void kl_vm_destroy(struct kl_vm *vm)
 {
     if (vm)
         OPS(vm)->destroy(vm);
+}
+
+int kl_vm_ram_private(void *p, size_t len)
+{
+    return madvise(p, len, MADV_DONTDUMP) < 0 ? -errno : 0;
 }

@@ -262,6 +262,18 @@ if wait_optimiser_idle; then pass "optimiser_idle_before_baseline"; else fail "o
 if wait_reaped; then pass "warmup_vms_reaped"; else fail "warmup_vms_reaped" "$(hostile_vms) hostile VMs still alive"; fi
 sleep 1
 BASE_FD=$(fd_count); BASE_RSS=$(rss_kb); fd_list >"$W/fds.base"
+# Guest memory holds request data and the secrets a request opened: none of
+# it may land in a core dump of the server. Every sandbox memfd mapping
+# (process backend) carries VM_DONTDUMP ("dd" in smaps' VmFlags), and warm
+# VMs' guest RAM adds up to at least 1 MiB of dd memory (the KVM backend's
+# is anonymous; adjacent mappings merge, so it is counted in bytes).
+read -r dd_kb memfds bad <<<"$(awk '
+  /^[0-9a-f]+-[0-9a-f]+ / { g = ($0 ~ /memfd:kl-(low|mem)/); anon = (NF == 5); if (g) n++ }
+  /^Size:/ { size = $2 }
+  /^VmFlags:/ { if ($0 ~ / dd( |$)/) { if (anon || g) kb += size } else if (g) bad++ }
+  END { printf "%d %d %d\n", kb + 0, n + 0, bad + 0 }' "/proc/$SPID/smaps")"
+if [ "$dd_kb" -ge 1024 ] && [ "$bad" = 0 ]; then pass "guest_memory_not_in_core_dumps ($dd_kb kB, $memfds memfd mappings)"
+else fail "guest_memory_not_in_core_dumps" "$dd_kb kB of guest memory marked DONTDUMP, $bad of $memfds sandbox memfd mappings without it"; fi
 echo "baseline: $BASE_FD fds, RSS $BASE_RSS kB, $(threads) threads"
 
 round again 3

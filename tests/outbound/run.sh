@@ -38,9 +38,14 @@ else
   fail unit_allow_list "does not build: $(head -c 300 "$W/unit_url.log")"
 fi
 
-# The C template carries its own copy of the SDK header (a project has no
-# kernless source tree): it must stay the same as include/kernless/sdk.h.
-check sdk_template_copy "" "$(diff <(tail -n +2 include/kernless/sdk.h) <(tail -n +2 templates/c/kernless_sdk.h))"
+# A C project gets the SDK header (it has no kernless source tree), embedded
+# from include/kernless/sdk.h at build time: what `new c` writes is that file.
+kl_abs=$(realpath "$KL")
+if (cd "$W" && "$kl_abs" new c sdkcheck >/dev/null 2>&1) && [ -f "$W/sdkcheck/kernless_sdk.h" ]; then
+  check sdk_template_is_include "" "$(cmp include/kernless/sdk.h "$W/sdkcheck/kernless_sdk.h" 2>&1)"
+else
+  fail sdk_template_is_include "kernless new c wrote no kernless_sdk.h"
+fi
 
 # ---- the function, the upstream server, the kernless server -------------------
 [ -x "$KL" ] || { fail binary "no kernless binary at $KL"; exit 1; }

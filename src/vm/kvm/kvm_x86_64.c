@@ -668,6 +668,7 @@ static int kvm_map_ram(struct kl_vm *vm, int which, uint64_t bytes, uint8_t **ho
                        struct kl_err *err)
 {
     void *p;
+    int rc;
 
     if (which == KL_VM_RAM_LOW ? bytes != KL_LOW_END || vm->low
                                : which < 0 || which >= (int)KL_MAX_MEMORIES || vm->mems[which].host)
@@ -677,6 +678,10 @@ static int kvm_map_ram(struct kl_vm *vm, int which, uint64_t bytes, uint8_t **ho
     if (p == MAP_FAILED)
         return kl_errf(err, -ENOMEM, "cannot reserve %llu bytes of guest memory",
                        (unsigned long long)bytes);
+    if ((rc = kl_vm_ram_private(p, bytes)) < 0) {
+        munmap(p, bytes);
+        return kl_errf(err, rc, "cannot keep guest memory out of core dumps: %s", strerror(-rc));
+    }
     *host = p;
     if (which != KL_VM_RAM_LOW) {
         vm->mems[which].host = p;

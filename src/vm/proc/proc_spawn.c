@@ -351,6 +351,8 @@ static int make_memory(struct kl_vm *vm, struct kl_err *err)
         vm->low = NULL;
         return kl_errf(err, -ENOMEM, "cannot map the sandbox memory");
     }
+    if ((rc = kl_vm_ram_private(vm->low, KL_LOW_END)) < 0)
+        return kl_errf(err, rc, "cannot keep guest memory out of core dumps: %s", strerror(-rc));
     for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
         if ((rc = vm->mem_fds[i] = high_memfd("kl-mem")) < 0)
             return kl_errf(err, rc, "memfd_create: %s", strerror(-rc));

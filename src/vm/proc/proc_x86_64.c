@@ -259,6 +259,7 @@ static int proc_map_ram(struct kl_vm *vm, int which, uint64_t bytes, uint8_t **h
                         struct kl_err *err)
 {
     void *p;
+    int rc;
 
     if (which == KL_VM_RAM_LOW) {
         if (bytes != KL_LOW_END || vm->low_given)
@@ -273,6 +274,10 @@ static int proc_map_ram(struct kl_vm *vm, int which, uint64_t bytes, uint8_t **h
              vm->mem_fds[which], 0);
     if (p == MAP_FAILED)
         return kl_errf(err, -ENOMEM, "cannot map linear memory %d", which);
+    if ((rc = kl_vm_ram_private(p, bytes)) < 0) {
+        munmap(p, bytes);
+        return kl_errf(err, rc, "cannot keep guest memory out of core dumps: %s", strerror(-rc));
+    }
     vm->mem_host[which] = p;
     vm->mem_reserved[which] = bytes;
     *host = p;
