@@ -271,7 +271,7 @@ read -r dd_kb memfds bad <<<"$(awk '
   /^[0-9a-f]+-[0-9a-f]+ / { g = ($0 ~ /memfd:kl-(low|mem)/); anon = (NF == 5); if (g) n++ }
   /^Size:/ { size = $2 }
   /^VmFlags:/ { if ($0 ~ / dd( |$)/) { if (anon || g) kb += size } else if (g) bad++ }
-  END { printf "%d %d %d\n", kb + 0, n + 0, bad + 0 }' "/proc/$SPID/smaps")"
+  END { printf "%.0f %d %d\n", kb + 0, n + 0, bad + 0 }' "/proc/$SPID/smaps")"
 if [ "$dd_kb" -ge 1024 ] && [ "$bad" = 0 ]; then pass "guest_memory_not_in_core_dumps ($dd_kb kB, $memfds memfd mappings)"
 else fail "guest_memory_not_in_core_dumps" "$dd_kb kB of guest memory marked DONTDUMP, $bad of $memfds sandbox memfd mappings without it"; fi
 echo "baseline: $BASE_FD fds, RSS $BASE_RSS kB, $(threads) threads"
