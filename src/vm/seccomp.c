@@ -35,6 +35,14 @@ static __thread int installed, marked;
  * which Debian 12's headers predate. */
 #define KL_PAGEMAP_SCAN 0xC0606610ul
 
+/* The ioctls allowed by exact number (KVM's own are allowed by type):
+ * TCGETS (isatty), PAGEMAP_SCAN, which the process backend's reset reads
+ * (proc_dirty.c), and the park call's notifications, which a sandbox's
+ * reset waits for and answers (vm/proc/proc_x86_64.c). */
+static const unsigned long exact_ioctls[] = {
+    TCGETS, KL_PAGEMAP_SCAN, SECCOMP_IOCTL_NOTIF_RECV, SECCOMP_IOCTL_NOTIF_SEND,
+};
+
 /* One allowed syscall and why a vCPU thread needs it. */
 struct allow {
     int nr;
@@ -156,26 +164,14 @@ int kl_seccomp_vcpu_install(void)
             continue;
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i].nr, 0);
     }
-    /* ioctl: only KVM's own (type 0xAE) and TCGETS (isatty in stdio), so a
+    /* ioctl: only KVM's own (type 0xAE) and exact_ioctls, so a
      * terminal or socket ioctl (TIOCSTI, ...) stays out of reach. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, (uint64_t)KVMIO << 8));
-    if (rc == 0)
+    for (size_t i = 0; rc == 0 && i < sizeof(exact_ioctls) / sizeof(exact_ioctls[0]); i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, TCGETS, 0));
-    /* and PAGEMAP_SCAN, which the process backend's reset reads (proc_dirty.c) */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, KL_PAGEMAP_SCAN, 0));
-    /* and the park call's notifications, which a sandbox's reset waits for
-     * and answers (vm/proc/proc_x86_64.c) */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, SECCOMP_IOCTL_NOTIF_RECV, 0));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, SECCOMP_IOCTL_NOTIF_SEND, 0));
+                              SCMP_A1(SCMP_CMP_EQ, exact_ioctls[i], 0));
     /* clone: new threads (which inherit this filter) but no new processes.
      * clone3 passes its flags in memory a filter cannot read, so it gets
      * ENOSYS and glibc falls back to clone. */
