@@ -208,6 +208,8 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
         o.fetch = fetch_cached;
         o.fetch_ctx = s;
     }
+    if (o.cache_dir != NULL)
+        kl_optimiser_deploy_fetch(s, wasm, len);
     o.tier = kl_optimiser_deploy_tier(wasm, len, o.cache_dir);
     if (d != NULL)
         d->tier = o.tier;

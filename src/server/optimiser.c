@@ -21,6 +21,9 @@
 #define DEFAULT_TIMEOUT_S 900u
 #define DEFAULT_MEM_MB 4096u
 #define MAX_MODULE_BYTES (64u << 20)
+/* A node waiting for another's build looks again this often: it may have
+ * published (a notification can be missed) or died. */
+#define RECHECK_S 30u
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED };
 
@@ -30,6 +33,8 @@ struct job {
     char cache_dir[PATH_MAX];   /* "" = the per-user cache */
     unsigned timeout_s;
     enum job_state state;
+    time_t not_before;          /* a queued job waits for another node's claim */
+    int fetched;                /* another node built it: fetched from the registry */
     time_t swapped_at;          /* when the table took the optimised image */
     double seconds;             /* the -O2 compile's wall time */
     char error[300];
@@ -44,7 +49,7 @@ static int started;
 /* <data>/optimiser: its own build folder, so a deploy's compile and the
  * optimiser's are told apart; swept at start like build/ (datadir.c). */
 static char build_dir[PATH_MAX + 16];
-static unsigned long long swaps, fails;
+static unsigned long long swaps, fails, fetches;
 static double compile_s[2];     /* by tier: [KL_TIER_OPTIMISED], [KL_TIER_BASELINE] */
 /* Resolved once: every table reload names each function's optimised image,
  * and resolving reads and hashes the guest runtime. */
@@ -91,13 +96,22 @@ static struct job *find(const char *sha)
     return NULL;
 }
 
-static struct job *next_queued(void)
+/* The oldest queued job that is due; *next gets the earliest time a
+ * waiting one is due (0: none waits). */
+static struct job *next_queued(time_t *next)
 {
     struct job *pick = NULL;
+    time_t now = time(NULL);
 
-    for (struct job *j = jobs; j != NULL; j = j->next)
-        if (j->state == JOB_QUEUED)
+    *next = 0;
+    for (struct job *j = jobs; j != NULL; j = j->next) {
+        if (j->state != JOB_QUEUED)
+            continue;
+        if (j->not_before <= now)
             pick = j;   /* the oldest: the list is newest first */
+        else if (*next == 0 || j->not_before < *next)
+            *next = j->not_before;
+    }
     return pick;
 }
 
@@ -107,6 +121,14 @@ static int tiered(void)
     const char *t = getenv("KERNLESS_TIER");
 
     return t == NULL || *t == 0;
+}
+
+int kl_optimiser_shared(struct kl_server *s)
+{
+    const char *v = getenv("KERNLESS_SHARE_OPTIMISED");
+
+    return tiered() && s->reg != NULL && kl_reg_is_shared(s->reg) &&
+           (v == NULL || strcmp(v, "0") != 0);
 }
 
 /* The cache path of module `sha` under the optimised tier in `dir`. */
@@ -140,6 +162,21 @@ int kl_optimiser_deploy_tier(const unsigned char *wasm, size_t len, const char *
     return KL_TIER_BASELINE;
 }
 
+void kl_optimiser_deploy_fetch(struct kl_server *s, const unsigned char *wasm, size_t len)
+{
+    char path[PATH_MAX + 80], hex[65];
+    uint8_t sha[32];
+
+    if (!kl_optimiser_shared(s))
+        return;
+    kl_sha256(wasm, len, sha);
+    kl_hex(sha, sizeof(sha), hex);
+    if (optimised_path(sha, s->images, path, sizeof(path)) == 0 && access(path, R_OK) != 0 &&
+        kl_optimiser_fetch_published(s, hex, path) == 0)
+        kl_log("fetched optimised image %s from the registry instead of compiling it",
+               strrchr(path, '/') + 1);
+}
+
 int kl_optimiser_image_path(const char *sha256, const char *image_path, char *out, size_t len)
 {
     char dir[PATH_MAX];
@@ -159,16 +196,46 @@ void kl_optimiser_count_compile(int tier, double seconds)
     pthread_mutex_unlock(&lock);
 }
 
+int kl_optimiser_fetch_published(struct kl_server *s, const char *sha256, const char *opt)
+{
+    const char *base = strrchr(opt, '/') ? strrchr(opt, '/') + 1 : opt;
+    char key[PATH_MAX + 16];
+    struct kl_err err = {0};
+
+    if (!kl_optimiser_shared(s))
+        return -ENOTSUP;
+    if (kl_reg_optimised_fetch(s->reg, sha256, base, opt, &err) == 0)
+        return 0;
+    if (err.code != -ENOENT)
+        goto err_log;
+    /* A version deployed straight on the optimised tier (it was cached
+     * where it was deployed) stored the image as its own blob. */
+    snprintf(key, sizeof(key), "image/%s", base);
+    memset(&err, 0, sizeof(err));
+    if (kl_reg_blob_fetch(s->reg, key, opt, (size_t)1 << 30, &err) == 0)
+        return 0;
+    if (err.code == -ENOENT)
+        return -ENOENT;
+err_log:
+    kl_log("optimised image %s: not fetched from the registry: %s", base, err.msg);
+    return err.code < 0 ? err.code : -EIO;
+}
+
 /* The -O2 build of one stored module, bounded in time and memory. */
-static int build(const struct job *j, struct kl_err *err)
+static int build(const struct job *j, char *out, size_t out_len, struct kl_err *err)
 {
     struct kl_compile_opts o;
-    char path[PATH_MAX + 96], out[PATH_MAX + 80];
+    char path[PATH_MAX + 96], key[96];
     uint8_t *wasm = NULL;
     size_t len = 0;
     int cached, rc;
 
     snprintf(path, sizeof(path), "%s/%s.wasm", srv->modules, j->sha);
+    /* A cluster node may serve a module it never received: the registry has it. */
+    snprintf(key, sizeof(key), "module/%s.wasm", j->sha);
+    if (access(path, F_OK) != 0 && kl_reg_is_shared(srv->reg) &&
+        (rc = kl_reg_blob_fetch(srv->reg, key, path, MAX_MODULE_BYTES, err)) < 0)
+        return rc;
     if ((rc = kl_read_file(path, MAX_MODULE_BYTES, &wasm, &len, err)) < 0)
         return rc;
     kl_compile_opts_init(&o);
@@ -177,7 +244,7 @@ static int build(const struct job *j, struct kl_err *err)
     o.build_dir = build_dir;
     o.timeout_s = j->timeout_s;
     o.max_as_bytes = (uint64_t)env_uint("KERNLESS_OPTIMISE_MEM_MB", DEFAULT_MEM_MB) << 20;
-    rc = kl_compile(wasm, len, &o, out, sizeof(out), &cached, err);
+    rc = kl_compile(wasm, len, &o, out, out_len, &cached, err);
     free(wasm);
     return rc;
 }
@@ -194,40 +261,130 @@ static int swap_in(struct kl_err *err)
     return rc;
 }
 
-static void run_one(struct job *j)
+/* The job's image is shared through the registry: a cluster, and a
+ * function's image under images/ (an engine's lives in the per-user cache,
+ * which every node builds for itself). */
+static int shares(const struct job *j)
 {
-    struct kl_err err = {0};
-    double t0 = now_s(), dt;
-    int rc;
+    return kl_optimiser_shared(srv) && strcmp(j->cache_dir, srv->images) == 0;
+}
 
-    kl_log("optimiser: compiling module %.12s at -O2 (limits %u s, %u MiB)", j->sha,
-           j->timeout_s, env_uint("KERNLESS_OPTIMISE_MEM_MB", DEFAULT_MEM_MB));
-    rc = build(j, &err);
-    dt = now_s() - t0;
-    if (rc == 0)
-        rc = swap_in(&err);
+static void finish(struct job *j, int rc, double dt, int fetched, const struct kl_err *err)
+{
     pthread_mutex_lock(&lock);
     j->seconds = dt;
-    compile_s[0] += dt;
+    if (!fetched)
+        compile_s[0] += dt;
     if (rc == 0) {
         j->state = JOB_DONE;
         j->swapped_at = time(NULL);
+        j->fetched = fetched;
         swaps++;
+        fetches += fetched != 0;
     } else {
         j->state = JOB_FAILED;
-        snprintf(j->error, sizeof(j->error), "%s", err.msg);
+        snprintf(j->error, sizeof(j->error), "%s", err->msg);
         fails++;
     }
     pthread_mutex_unlock(&lock);
+}
+
+/* Wait `wait_s` (at most RECHECK_S: the claimer may publish, or die) for
+ * another node's build of the module before looking again. */
+static void defer(struct job *j, unsigned wait_s, const char *node_claim)
+{
+    pthread_mutex_lock(&lock);
+    j->state = JOB_QUEUED;
+    j->not_before = time(NULL) + (wait_s < RECHECK_S ? wait_s : RECHECK_S);
+    pthread_mutex_unlock(&lock);
+    kl_log("optimiser: module %.12s is being optimised by %s; waiting for its image",
+           j->sha, node_claim);
+}
+
+/* In a cluster, before compiling: take the image another node published
+ * (1), or leave the module to the node that claimed it, or end the job of a
+ * module removed meanwhile (2), else claim it (0). A registry that cannot be reached leaves this node to compile. */
+static int cluster_first(struct job *j, const char *opt)
+{
+    const char *base = strrchr(opt, '/') ? strrchr(opt, '/') + 1 : opt;
+    struct kl_err err = {0};
+    unsigned wait_s = 0;
+    int rc;
+
+    if (kl_optimiser_fetch_published(srv, j->sha, opt) == 0) {
+        kl_log("optimiser: module %.12s: fetched the optimised image another node "
+               "published", j->sha);
+        return 1;
+    }
+    rc = kl_reg_optimise_claim(srv->reg, j->sha, base, srv->node.name, j->timeout_s + 60,
+                               &wait_s, &err);
+    if (rc == 0) {
+        defer(j, wait_s, "another node");
+        return 2;
+    }
+    if (rc == -ENOENT) {
+        /* Removed meanwhile: nothing to build. */
+        finish(j, rc, 0, 0, &err);
+        return 2;
+    }
+    if (rc < 0)
+        kl_log("optimiser: module %.12s: cannot claim it in the registry (%s); "
+               "compiling it here", j->sha, err.msg);
+    return 0;
+}
+
+/* Publish what this node built, so the other nodes fetch it instead. */
+static void publish(struct job *j, const char *out)
+{
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    struct kl_err err = {0};
+
+    if (kl_reg_optimised_publish(srv->reg, j->sha, base, out, &err) == 0)
+        kl_log("optimiser: module %.12s: published the optimised image to the registry",
+               j->sha);
+    else
+        kl_log("optimiser: module %.12s: not published (%s); other nodes build their own",
+               j->sha, err.msg);
+}
+
+static void run_one(struct job *j)
+{
+    struct kl_err err = {0};
+    char out[PATH_MAX + 80] = "";
+    uint8_t sha[32];
+    double t0 = now_s(), dt;
+    int rc, first = 0;
+
+    if (shares(j) && unhex(j->sha, sha) == 0 &&
+        optimised_path(sha, j->cache_dir, out, sizeof(out)) == 0 &&
+        (first = cluster_first(j, out)) == 2)
+        return;
+    if (first == 1) {
+        rc = swap_in(&err);
+        finish(j, rc, now_s() - t0, 1, &err);
+        return;
+    }
+    kl_log("optimiser: compiling module %.12s at -O2 (limits %u s, %u MiB)", j->sha,
+           j->timeout_s, env_uint("KERNLESS_OPTIMISE_MEM_MB", DEFAULT_MEM_MB));
+    rc = build(j, out, sizeof(out), &err);
+    dt = now_s() - t0;
+    if (rc == 0)
+        rc = swap_in(&err);
+    finish(j, rc, dt, 0, &err);
     if (rc == 0)
         kl_log("optimiser: module %.12s optimised in %.1f s; swapped in", j->sha, dt);
     else
         kl_log("optimiser: module %.12s not optimised after %.1f s (%s); the baseline tier "
                "keeps serving", j->sha, dt, err.msg);
+    if (rc == 0 && shares(j))
+        publish(j, out);
 }
 
 static void *thread_main(void *arg)
 {
+    struct timespec until = {0};
+    time_t next;
+
     (void)arg;
     /* Below requests and baseline deploys: the nice value of this thread
      * is what its compilers inherit. */
@@ -235,8 +392,13 @@ static void *thread_main(void *arg)
     pthread_mutex_lock(&lock);
     for (;;) {
         struct job *j;
-        while ((j = next_queued()) == NULL)
-            pthread_cond_wait(&wake, &lock);
+        while ((j = next_queued(&next)) == NULL) {
+            until.tv_sec = next;
+            if (next == 0)
+                pthread_cond_wait(&wake, &lock);
+            else
+                pthread_cond_timedwait(&wake, &lock, &until);
+        }
         j->state = JOB_RUNNING;
         pthread_mutex_unlock(&lock);
         run_one(j);
@@ -307,6 +469,27 @@ void kl_optimiser_enqueue(struct kl_server *s, const char *sha256, const char *c
                strerror(-rc), sha256);
 }
 
+void kl_optimiser_note_fetched(const char *sha256)
+{
+    struct job *j;
+
+    pthread_mutex_lock(&lock);
+    if ((j = find(sha256)) == NULL && (j = calloc(1, sizeof(*j))) != NULL) {
+        snprintf(j->sha, sizeof(j->sha), "%s", sha256);
+        j->next = jobs;
+        jobs = j;
+    }
+    /* A running job finds the image there and does not compile. */
+    if (j != NULL && j->state != JOB_RUNNING) {
+        j->state = JOB_DONE;
+        j->fetched = 1;
+        j->swapped_at = time(NULL);
+        swaps++;
+        fetches++;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 void kl_optimiser_describe(struct kl_server *s, json_t *o)
 {
     const char *name = json_string_value(json_object_get(o, "name"));
@@ -328,7 +511,10 @@ void kl_optimiser_describe(struct kl_server *s, json_t *o)
     json_object_set_new(o, "tier", json_string(tier));
     if (j != NULL && j->state == JOB_DONE) {
         json_object_set_new(o, "tier_swapped_at", json_integer((json_int_t)j->swapped_at));
-        json_object_set_new(o, "optimise_seconds", json_real(j->seconds));
+        /* Built here, or by another node of the cluster (fetched). */
+        json_object_set_new(o, "tier_source", json_string(j->fetched ? "registry" : "local"));
+        if (!j->fetched)
+            json_object_set_new(o, "optimise_seconds", json_real(j->seconds));
     }
     if (j != NULL && j->state == JOB_FAILED && fn->tier != KL_TIER_OPTIMISED)
         json_object_set_new(o, "optimise_error", json_string(j->error));
@@ -359,6 +545,10 @@ void kl_optimiser_metrics(struct kl_buf *out)
                   "failed or hit their limits (the baseline kept serving).\n"
                   "# TYPE kernless_tier_optimise_failures_total counter\n"
                   "kernless_tier_optimise_failures_total %llu\n", fails);
+    kl_buf_printf(out, "# HELP kernless_tier_fetched_total Optimised images another node "
+                  "published, fetched instead of compiled.\n"
+                  "# TYPE kernless_tier_fetched_total counter\n"
+                  "kernless_tier_fetched_total %llu\n", fetches);
     kl_buf_printf(out, "# HELP kernless_compile_seconds_total Compile time by tier.\n"
                   "# TYPE kernless_compile_seconds_total counter\n"
                   "kernless_compile_seconds_total{tier=\"baseline\"} %.3f\n"

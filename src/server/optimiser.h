@@ -20,7 +20,33 @@ struct kl_fn;
  * flight finish on the table (and image) they started with, and a restart
  * or a second deploy of the module starts on it directly.
  * KERNLESS_TIER=optimised turns tiering off: deploys compile -O2 at once.
+ *
+ * In a cluster (a shared registry) a module is optimised once: the job
+ * first takes an image another node published, else claims the module in
+ * the registry (a node that finds another's claim waits for its image,
+ * looking again every 30 s until the claim expires), builds it and
+ * publishes it (registry.h: kl_reg_optimised_publish), which tells every
+ * node serving the module to reload; a node's table fetches a published
+ * image wherever it lacks the optimised one (table.c).
+ * KERNLESS_SHARE_OPTIMISED=0 makes every node optimise for itself.
  */
+
+/** Are optimised images shared through the registry (see above)? */
+int kl_optimiser_shared(struct kl_server *s);
+
+/**
+ * Fetch the optimised image `opt` (its cache path) of module `sha256` (hex)
+ * from the registry: the one a node published, or one a version was
+ * deployed with. -ENOENT when the registry has neither, -ENOTSUP when
+ * images are not shared.
+ */
+int kl_optimiser_fetch_published(struct kl_server *s, const char *sha256, const char *opt);
+
+/**
+ * The table took module `sha256`'s optimised image another node published:
+ * its tier is optimised, swapped now, and no job of this node builds it.
+ */
+void kl_optimiser_note_fetched(const char *sha256);
 
 /**
  * The tier a deploy of `wasm` compiles now: optimised when tiering is off
@@ -28,6 +54,13 @@ struct kl_fn;
  * cache), else baseline.
  */
 int kl_optimiser_deploy_tier(const unsigned char *wasm, size_t len, const char *cache_dir);
+
+/**
+ * Before a deploy of `wasm` compiles into the images folder of a cluster
+ * node: fetch its optimised image if another node built it, so the deploy
+ * starts on that tier (kl_optimiser_deploy_tier) instead of compiling.
+ */
+void kl_optimiser_deploy_fetch(struct kl_server *s, const unsigned char *wasm, size_t len);
 
 /**
  * Queue the optimised build of stored module <modules>/<sha256>.wasm, whose
@@ -51,7 +84,8 @@ void kl_optimiser_count_compile(int tier, double seconds);
 
 /**
  * Add "tier" ("baseline", "optimising", "optimised") and, when known,
- * "tier_swapped_at" (Unix seconds), "optimise_seconds" and "optimise_error"
+ * "tier_swapped_at" (Unix seconds), "tier_source" ("local", or "registry" when
+ * another node built it), "optimise_seconds" and "optimise_error"
  * to a function's JSON object (`o` has "name"), from the served table.
  */
 void kl_optimiser_describe(struct kl_server *s, json_t *o);

@@ -154,8 +154,7 @@ static int finish_write(struct kl_registry *r, const char *name, struct kl_err *
     return rc < 0 ? rc : r->ops->commit(r, err);
 }
 
-/* Store the file at `path` as blob `key`; the caller holds the lock. */
-static int put_file(struct kl_registry *r, const char *key, const char *path,
+int kl_reg_put_file(struct kl_registry *r, const char *key, const char *path,
                     struct kl_err *err)
 {
     uint8_t *data = NULL, md[32];
@@ -184,7 +183,7 @@ int kl_reg_commit(struct kl_registry *r, struct kl_reg_version *v,
     if ((rc = r->ops->begin(r, err)) < 0)
         goto out;
     for (i = 0; r->ops->blob_put != NULL && i < n; i++)
-        if ((rc = put_file(r, blobs[i].key, blobs[i].path, err)) < 0)
+        if ((rc = kl_reg_put_file(r, blobs[i].key, blobs[i].path, err)) < 0)
             goto rollback;
     rc = route_owner(r, v->route, v->name, owner, sizeof(owner), err);
     if (rc == 1)

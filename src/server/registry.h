@@ -117,6 +117,42 @@ int kl_reg_token_share(struct kl_registry *r, char *tok, size_t len,
 int kl_reg_blob_fetch(struct kl_registry *r, const char *key, const char *path,
                       size_t max, struct kl_err *err);
 
+/*
+ * Optimised images in a cluster (registry_tier.c). The node that optimises
+ * a module first claims it (so the others wait instead of compiling the
+ * same module), then publishes the image as blob "optimised/<module
+ * sha256>/<image file name>": the file name carries the toolchain's cache
+ * key, so only nodes that would build the same image take it.
+ */
+
+/**
+ * Claim the optimised build `image` (its file name) of module `sha256` for
+ * node `node`: 1 when claimed (no claim, an expired one, or ours), 0 when
+ * another node's claim younger than `ttl_s` holds it (*wait_s: until it
+ * expires), -ENOENT when no version uses the module any more, -errno.
+ * Always 1 without a shared registry.
+ */
+int kl_reg_optimise_claim(struct kl_registry *r, const char *sha256, const char *image,
+                          const char *node, unsigned ttl_s, unsigned *wait_s,
+                          struct kl_err *err);
+
+/**
+ * Publish the optimised image at `path` (file name `image`) of module
+ * `sha256`, drop its claim and tell every node that serves the module, in
+ * one transaction. -ENOENT when no version uses the module any more (it
+ * was removed meanwhile), -ENOTSUP without a shared registry.
+ */
+int kl_reg_optimised_publish(struct kl_registry *r, const char *sha256, const char *image,
+                             const char *path, struct kl_err *err);
+
+/**
+ * Fetch the published optimised image `image` of module `sha256` into
+ * `path` (SHA-256 checked, as kl_reg_blob_fetch). -ENOENT when none is
+ * published, -ENOTSUP without a shared registry.
+ */
+int kl_reg_optimised_fetch(struct kl_registry *r, const char *sha256, const char *image,
+                           const char *path, struct kl_err *err);
+
 /** Start the change watcher and heartbeat of node `self` (-ENOTSUP without a shared registry). */
 int kl_reg_watch_start(struct kl_registry *r, const struct kl_reg_node *self,
                        kl_reg_change_fn fn, void *ctx, struct kl_err *err);

@@ -61,6 +61,10 @@ struct kl_registry {
  */
 int kl_reg_init_common(struct kl_registry *r, struct kl_err *err);
 
+/** Store the file at `path` as blob `key`, unless there; the caller holds the lock, in a write transaction. */
+int kl_reg_put_file(struct kl_registry *r, const char *key, const char *path,
+                    struct kl_err *err);
+
 /** Open the PostgreSQL registry at `url` (see kl_reg_open). */
 int kl_reg_open_pg(const char *url, struct kl_registry **out, struct kl_err *err);
 

@@ -158,6 +158,15 @@ static int pg_blob_gc(struct kl_registry *r, const struct kl_strv *orphans,
         rc = kl_pg_query(r, "DELETE FROM blobs b WHERE b.key LIKE 'module/%' AND NOT EXISTS"
                       " (SELECT 1 FROM versions v WHERE b.key = 'module/' || v.sha256 || '.wasm')",
                       0, NULL, NULL, NULL, err);
+    /* Optimised images and their claims (registry_tier.c) go with their module. */
+    if (rc == 0)
+        rc = kl_pg_query(r, "DELETE FROM blobs b WHERE b.key LIKE 'optimised/%' AND NOT EXISTS"
+                      " (SELECT 1 FROM versions v WHERE b.key LIKE 'optimised/' || v.sha256 || '/%')",
+                      0, NULL, NULL, NULL, err);
+    if (rc == 0)
+        rc = kl_pg_query(r, "DELETE FROM meta m WHERE m.key LIKE 'optimising/%' AND NOT EXISTS"
+                      " (SELECT 1 FROM versions v WHERE m.key LIKE 'optimising/' || v.sha256 || '/%')",
+                      0, NULL, NULL, NULL, err);
     return rc;
 }
 

@@ -53,16 +53,31 @@ static int fetchable(const struct kl_server *s, const char *image)
            strcmp(image, "..") != 0 && image[0] != 0;
 }
 
-/* The module's optimised image, if one is cached beside the recorded one:
- * the background optimiser (optimiser.c) put it there, or an earlier run or
- * deploy of the same module did. */
-static int load_optimised(const char *path, const struct kl_reg_version *v,
-                          struct kl_img_ref **img, int *tier)
+/* In a cluster, the optimised image another node built and published
+ * (registry_tier.c), fetched into the local cache; 0 when it now is there. */
+static int fetch_published(struct kl_server *s, const struct kl_reg_version *v,
+                           const char *opt)
+{
+    if (!fetchable(s, v->image) || kl_optimiser_fetch_published(s, v->sha256, opt) < 0)
+        return -ENOENT;
+    kl_log("%s v%d: fetched the optimised image %s another node built", v->name,
+           v->version, strrchr(opt, '/') ? strrchr(opt, '/') + 1 : opt);
+    kl_optimiser_note_fetched(v->sha256);
+    return 0;
+}
+
+/* The module's optimised image, if one is cached beside the recorded one
+ * (the background optimiser (optimiser.c) put it there, or an earlier run
+ * or deploy of the same module did), or another node of the cluster
+ * published it. */
+static int load_optimised(struct kl_server *s, const char *path,
+                          const struct kl_reg_version *v, struct kl_img_ref **img, int *tier)
 {
     char opt[PATH_MAX + 80];
 
     if (kl_optimiser_image_path(v->sha256, path, opt, sizeof(opt)) < 0 ||
-        access(opt, R_OK) != 0 || kl_exec_image_get(opt, img, NULL) < 0)
+        (access(opt, R_OK) != 0 && fetch_published(s, v, opt) < 0) ||
+        kl_exec_image_get(opt, img, NULL) < 0)
         return -ENOENT;
     *tier = KL_TIER_OPTIMISED;
     return 0;
@@ -91,7 +106,7 @@ static int load_now(struct kl_server *s, const struct kl_reg_version *v,
     struct kl_err err = {0};
 
     kl_server_image_path(s, v->image, path, sizeof(path));
-    if (load_optimised(path, v, img, tier) == 0)
+    if (load_optimised(s, path, v, img, tier) == 0)
         return 0;
     /* The recorded image: baseline, unless it is the optimised one itself;
      * a baseline one is (again) queued for the optimiser: after a restart

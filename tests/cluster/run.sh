@@ -19,7 +19,7 @@ PGD=; HPID=; declare -a NPID NPORT NAPORT
 finish() {
   local i
   kl_stop
-  for i in 1 2 3 4; do
+  for i in 1 2 3 4 5 6; do
     [ -n "${NPID[$i]:-}" ] && kill "${NPID[$i]}" 2>/dev/null && wait "${NPID[$i]}" 2>/dev/null
   done
   [ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
@@ -265,6 +265,52 @@ rm -f "$W/n2/images/"*.kimg
 out=$(on 2 deploy twice "$W/fn/hello.wasm" --route /twice --json 2>/dev/null)
 check deploy_fetched_not_compiled true "$(echo "$out" | jq -r 'select(.event == null or .event == "done") | .cached' | tail -1)"
 check_has deploy_fetch_logged "instead of compiling it" "$(cat "$W/n2.err")"
+
+# ---- tiers: one node optimises a module and publishes the image; the others take it ----
+# A module no earlier step deployed (hello at -O0): nothing of it is cached anywhere.
+clang --target=wasm32-wasi -O0 examples/wagi-hello/hello.c -o "$W/fn/opt.wasm" -Wl,--strip-debug 2>>"$W/build.log"
+tinfo() { on "$1" info opt --json 2>/dev/null; }
+tier_is() { [ "$(tinfo "$1" | jq -r '"\(.tier) \(.tier_source)"')" = "$2" ]; }
+metric_of() { curl -s -H "Authorization: Bearer $KERNLESS_TOKEN" "http://127.0.0.1:${NAPORT[$1]}/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
+# compiled_here I SHA: node I's log says its optimiser compiled module SHA itself.
+compiled_here() { grep -q "optimiser: compiling module ${2:0:12}" "$W/n$1.err"; }
+# n2 serves the module (on its baseline, if a request comes before n1's
+# image is published); n3 has no compiler, so names no optimised image.
+serving=2
+out=$(on 1 deploy opt "$W/fn/opt.wasm" --route /opt --wait-optimised --json 2>/dev/null)
+osha=$(echo "$out" | jq -r 'select(.event == null or .event == "done") | .sha256' | tail -1)
+check tier_n1_optimised_here "optimised local" "$(tinfo 1 | jq -r '"\(.tier) \(.tier_source)"')"
+check tier_published_blob 1 "$(psql -qtA "$URL" -c "SELECT count(*) FROM blobs WHERE key LIKE 'optimised/$osha/%'" 2>&1)"
+check tier_claim_dropped 0 "$(psql -qtA "$URL" -c "SELECT count(*) FROM meta WHERE key LIKE 'optimising/$osha/%'" 2>&1)"
+wait_for "tier_n${serving}_took_published" tier_is "$serving" "optimised registry"
+if compiled_here "$serving" "$osha"; then fail "tier_n${serving}_no_own_optimiser_job" "n$serving compiled the module itself"
+else pass "tier_n${serving}_no_own_optimiser_job"; fi
+check "tier_n${serving}_fetch_counted" 1 "$(metric_of "$serving" kernless_tier_fetched_total | awk '{print ($1 >= 1)}')"
+check "tier_n${serving}_same_output" "$(get 1 /opt)" "$(get "$serving" /opt)"
+# A node started after the publication starts on the optimised tier, never compiling it.
+start_node 5
+if [ -n "${NPORT[5]:-}" ]; then
+  check tier_late_node_output "$(get 1 /opt)" "$(get 5 /opt)"
+  check tier_late_node_optimised "optimised registry" "$(tinfo 5 | jq -r '"\(.tier) \(.tier_source)"')"
+  if compiled_here 5 "$osha"; then fail tier_late_node_no_compile "n5 compiled the module itself"
+  else pass tier_late_node_no_compile; fi
+  check tier_late_node_no_optimise_seconds 0.000 "$(metric_of 5 'kernless_compile_seconds_total{tier="optimised"}')"
+  kill "${NPID[5]}"; wait "${NPID[5]}" 2>/dev/null; NPID[5]=
+fi
+# Control: a node that does not share optimised images builds its own, which
+# the checks above tell apart (tier_source local, its own compile logged).
+start_node 6 KERNLESS_SHARE_OPTIMISED=0
+if [ -n "${NPORT[6]:-}" ]; then
+  check tier_control_output "$(get 1 /opt)" "$(get 6 /opt)"
+  wait_for tier_control_optimised_itself tier_is 6 "optimised local"
+  if compiled_here 6 "$osha"; then pass tier_control_compiled_itself
+  else fail tier_control_compiled_itself "n6 logged no compile of its own"; fi
+  kill "${NPID[6]}"; wait "${NPID[6]}" 2>/dev/null; NPID[6]=
+fi
+# The published image and any claim go with the module.
+on 1 rm opt >/dev/null 2>&1
+check tier_rm_dropped_published 0 "$(psql -qtA "$URL" -c "SELECT count(*) FROM blobs WHERE key LIKE 'optimised/$osha/%'" 2>&1)"
+check tier_rm_dropped_claims 0 "$(psql -qtA "$URL" -c "SELECT count(*) FROM meta WHERE key LIKE 'optimising/$osha/%'" 2>&1)"
 
 # The suite ran to its end (tests/lib.sh: otherwise it counts suite_died_midway).
 kl_end
