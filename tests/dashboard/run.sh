@@ -153,6 +153,17 @@ fi
 check hello_route '"/hello"' "$(wd_js "$(rowjs hello route)")"
 check hello_version '"v2 of 2"' "$(wd_js "$(rowjs hello version)")"
 check boom_route '"/boom"' "$(wd_js "$(rowjs boom route)")"
+# Each function's tier, and when the optimised image was swapped in: the
+# optimiser builds in the background (seconds for these small modules). The
+# cell names the same tier as the API.
+tiercell="const c = document.querySelector('#functions tr[data-name=\"hello\"] .tier');"
+if wd_until 90 "$tiercell return c !== null && c.dataset.tier === 'optimised' && c.textContent.includes('swapped') && c.title.startsWith('swapped in at ');"; then
+  pass tier_shown
+else
+  fail tier_shown "cell: $(wd_text "$tiercell return c ? c.textContent + ' / ' + c.title : 'no tier cell';")"
+fi
+check tier_as_api "\"$(curl -s -H "Authorization: Bearer $TOKEN" "$ADMIN/v1/functions/hello" | jq -r .tier)\"" "$(wd_js "$tiercell return c ? c.dataset.tier : null;")"
+check tiers_named true "$(wd_js "return [...document.querySelectorAll('#functions tbody .tier')].every((c) => ['baseline', 'optimising', 'optimised'].includes(c.dataset.tier));")"
 check_has isolation_shown "isolation: " "$(wd_text "return document.getElementById('server-info').textContent;")"
 
 # Traffic moves the numbers: the requests counter, requests/s and the chart.

@@ -242,6 +242,26 @@ function fillRow(row, f, s) {
 
 // ---- the functions table and rollback -------------------------------------
 
+// The tier serving a function (the API's tier fields): the baseline at
+// once after a deploy, the optimised image swapped in behind live traffic.
+// The cell says when the swap happened; its title gives the time, who built
+// the image, or why optimising failed (the baseline then keeps serving).
+function fillTier(td, f) {
+  const tier = f.tier || '-';
+  const when = f.tier_swapped_at ? f.tier_swapped_at * 1000 : null;
+  td.dataset.tier = tier;
+  td.textContent = tier + (tier === 'optimised' && when ? ' \u00b7 swapped ' + fmtAgo(when) : '');
+  if (f.optimise_error) {
+    td.title = 'optimising failed: ' + f.optimise_error;
+  } else if (when) {
+    td.title = 'swapped in at ' + new Date(when).toLocaleString() +
+      (f.tier_source === 'registry' ? ' (built by another node of the cluster)' : '');
+  } else {
+    td.title = tier === 'optimised' ? 'started on the optimised tier (it was cached)' : '';
+  }
+  td.classList.toggle('bad-text', !!f.optimise_error);
+}
+
 function renderFunctions(list) {
   state.functions = list;
   const body = $('functions').tBodies[0];
@@ -254,6 +274,7 @@ function renderFunctions(list) {
     if (!row) row = addRow(body, f.name);
     row.route.textContent = f.route;
     row.version.textContent = 'v' + f.version + ' of ' + f.versions;
+    fillTier(row.tier, f);
     row.rollback.disabled = f.version <= 1;
     row.rollback.title = f.version > 1 ? 'activate the version before v' + f.version : 'no earlier version';
     body.appendChild(row.tr);   // keeps the rows in name order
@@ -273,7 +294,8 @@ function addRow(body, name) {
   nameBtn.addEventListener('click', () => select(name));
   cell('name').appendChild(nameBtn);
   const row = {
-    tr, route: cell('route'), version: cell('version'), requests: cell('num requests'),
+    tr, route: cell('route'), version: cell('version'), tier: cell('tier'),
+    requests: cell('num requests'),
     rps: cell('num rps'), p50: cell('num p50'), p99: cell('num p99'), errors: cell('num errors'),
   };
   row.rollback = el('button', 'quiet rollback', 'Roll back');
