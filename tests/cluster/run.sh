@@ -6,7 +6,10 @@
 # image it never compiled (it has no compiler on its PATH); 2,000 requests
 # through HAProxy with the node serving them SIGKILLed midway (failures may
 # only be requests in flight); a PostgreSQL restart under load; a restarted
-# node catching up; one admin token on every node; bad registries refused.
+# node catching up; one admin token on every node; bad registries refused;
+# a module optimised once for the cluster: n1 publishes its optimised image,
+# n2 (serving) and n5 (started later) serve it without compiling it, and n6
+# with KERNLESS_SHARE_OPTIMISED=0 (the control) compiles its own.
 # Skips (kl_skip_suite) only where PostgreSQL or HAProxy cannot run.
 set -u
 BUILD=${1:-build}
