@@ -301,9 +301,11 @@ static void defer(struct job *j, unsigned wait_s, const char *node_claim)
            j->sha, node_claim);
 }
 
-/* In a cluster, before compiling: take the image another node published
- * (1), or leave the module to the node that claimed it, or end the job of a
- * module removed meanwhile (2), else claim it (0). A registry that cannot be reached leaves this node to compile. */
+/* In a cluster, before compiling: take the image if it is here already
+ * (the table fetched it while this job waited) or another node published
+ * it (1), or leave the module to the node that claimed it, or end the job
+ * of a module removed meanwhile (2), else claim it (0). A registry that
+ * cannot be reached leaves this node to compile. */
 static int cluster_first(struct job *j, const char *opt)
 {
     const char *base = strrchr(opt, '/') ? strrchr(opt, '/') + 1 : opt;
@@ -311,6 +313,8 @@ static int cluster_first(struct job *j, const char *opt)
     unsigned wait_s = 0;
     int rc;
 
+    if (access(opt, R_OK) == 0)
+        return 1;
     if (kl_optimiser_fetch_published(srv, j->sha, opt) == 0) {
         kl_log("optimiser: module %.12s: fetched the optimised image another node "
                "published", j->sha);

@@ -280,12 +280,26 @@ compiled_here() { grep -q "optimiser: compiling module ${2:0:12}" "$W/n$1.err"; 
 # n2 serves the module (on its baseline, if a request comes before n1's
 # image is published); n3 has no compiler, so names no optimised image.
 serving=2
-out=$(on 1 deploy opt "$W/fn/opt.wasm" --route /opt --wait-optimised --json 2>/dev/null)
+# wait_long NAME CMD...: wait_for, for steps that include an -O2 build (60 s).
+wait_long() {
+  local name=$1; shift
+  for _ in $(seq 1 600); do "$@" >/dev/null 2>&1 && { pass "$name"; return 0; }; sleep 0.1; done
+  fail "$name" "not true after 60 s: $*"; return 1
+}
+out=$(on 1 deploy opt "$W/fn/opt.wasm" --route /opt --json 2>/dev/null)
 osha=$(echo "$out" | jq -r 'select(.event == null or .event == "done") | .sha256' | tail -1)
-check tier_n1_optimised_here "optimised local" "$(tinfo 1 | jq -r '"\(.tier) \(.tier_source)"')"
+# n2 serves it as soon as it sees it, and requests go on back to back until
+# it serves n1's optimised image: none of them may fail.
+wait_for tier_n2_serves serves 2 /opt "$(get 1 /opt)"
+: >"$W/opt.codes"; rm -f "$W/opt.stop"
+( while [ ! -e "$W/opt.stop" ]; do curl -s -m 10 -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:${NPORT[2]}/opt" >>"$W/opt.codes"; done ) &
+hp=$!
+wait_long tier_n1_optimised_here tier_is 1 "optimised local"
+wait_long "tier_n${serving}_took_published" tier_is "$serving" "optimised registry"
+touch "$W/opt.stop"; wait $hp
+check "tier_n${serving}_no_failed_request_through_swap" "0" "$(grep -vc '^200$' "$W/opt.codes")"
 check tier_published_blob 1 "$(psql -qtA "$URL" -c "SELECT count(*) FROM blobs WHERE key LIKE 'optimised/$osha/%'" 2>&1)"
 check tier_claim_dropped 0 "$(psql -qtA "$URL" -c "SELECT count(*) FROM meta WHERE key LIKE 'optimising/$osha/%'" 2>&1)"
-wait_for "tier_n${serving}_took_published" tier_is "$serving" "optimised registry"
 if compiled_here "$serving" "$osha"; then fail "tier_n${serving}_no_own_optimiser_job" "n$serving compiled the module itself"
 else pass "tier_n${serving}_no_own_optimiser_job"; fi
 check "tier_n${serving}_fetch_counted" 1 "$(metric_of "$serving" kernless_tier_fetched_total | awk '{print ($1 >= 1)}')"
@@ -305,7 +319,7 @@ fi
 start_node 6 KERNLESS_SHARE_OPTIMISED=0
 if [ -n "${NPORT[6]:-}" ]; then
   check tier_control_output "$(get 1 /opt)" "$(get 6 /opt)"
-  wait_for tier_control_optimised_itself tier_is 6 "optimised local"
+  wait_long tier_control_optimised_itself tier_is 6 "optimised local"
   if compiled_here 6 "$osha"; then pass tier_control_compiled_itself
   else fail tier_control_compiled_itself "n6 logged no compile of its own"; fi
   kill "${NPID[6]}"; wait "${NPID[6]}" 2>/dev/null; NPID[6]=
