@@ -211,6 +211,8 @@ static int compile(struct kl_server *s, const uint8_t *wasm, size_t len,
     if (o.cache_dir != NULL)
         kl_optimiser_deploy_fetch(s, wasm, len);
     o.tier = kl_optimiser_deploy_tier(wasm, len, o.cache_dir);
+    if (o.cache_dir != NULL && o.tier == KL_TIER_BASELINE)
+        kl_optimiser_deploy_claim(s, wasm, len, s->compile_timeout_s);
     if (d != NULL)
         d->tier = o.tier;
     clock_gettime(CLOCK_MONOTONIC, &t0);

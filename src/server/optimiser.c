@@ -123,6 +123,12 @@ static int tiered(void)
     return t == NULL || *t == 0;
 }
 
+/* An optimiser job's time limit (kl_optimiser_enqueue). */
+static unsigned job_timeout(unsigned timeout_s)
+{
+    return env_uint("KERNLESS_OPTIMISE_TIMEOUT_S", timeout_s ? timeout_s : DEFAULT_TIMEOUT_S);
+}
+
 int kl_optimiser_shared(struct kl_server *s)
 {
     const char *v = getenv("KERNLESS_SHARE_OPTIMISED");
@@ -175,6 +181,24 @@ void kl_optimiser_deploy_fetch(struct kl_server *s, const unsigned char *wasm, s
         kl_optimiser_fetch_published(s, hex, path) == 0)
         kl_log("fetched optimised image %s from the registry instead of compiling it",
                strrchr(path, '/') + 1);
+}
+
+void kl_optimiser_deploy_claim(struct kl_server *s, const unsigned char *wasm, size_t len,
+                               unsigned timeout_s)
+{
+    char path[PATH_MAX + 80], hex[65];
+    struct kl_err err = {0};
+    unsigned wait_s;
+    uint8_t sha[32];
+
+    if (!kl_optimiser_shared(s))
+        return;
+    kl_sha256(wasm, len, sha);
+    kl_hex(sha, sizeof(sha), hex);
+    if (optimised_path(sha, s->images, path, sizeof(path)) == 0 &&
+        kl_reg_optimise_claim(s->reg, hex, strrchr(path, '/') + 1, s->node.name,
+                              job_timeout(timeout_s) + 60, 0, &wait_s, &err) < 0)
+        kl_log("optimiser: module %.12s: not claimed in the registry: %s", hex, err.msg);
 }
 
 int kl_optimiser_image_path(const char *sha256, const char *image_path, char *out, size_t len)
@@ -321,7 +345,7 @@ static int cluster_first(struct job *j, const char *opt)
         return 1;
     }
     rc = kl_reg_optimise_claim(srv->reg, j->sha, base, srv->node.name, j->timeout_s + 60,
-                               &wait_s, &err);
+                               1, &wait_s, &err);
     if (rc == 0) {
         defer(j, wait_s, "another node");
         return 2;
@@ -456,8 +480,7 @@ void kl_optimiser_enqueue(struct kl_server *s, const char *sha256, const char *c
     }
     snprintf(j->sha, sizeof(j->sha), "%s", sha256);
     snprintf(j->cache_dir, sizeof(j->cache_dir), "%s", cache_dir ? cache_dir : "");
-    j->timeout_s = env_uint("KERNLESS_OPTIMISE_TIMEOUT_S", timeout_s ? timeout_s
-                                                                     : DEFAULT_TIMEOUT_S);
+    j->timeout_s = job_timeout(timeout_s);
     j->state = JOB_QUEUED;
     j->next = jobs;
     jobs = j;

@@ -63,6 +63,15 @@ int kl_optimiser_deploy_tier(const unsigned char *wasm, size_t len, const char *
 void kl_optimiser_deploy_fetch(struct kl_server *s, const unsigned char *wasm, size_t len);
 
 /**
+ * A deploy of `wasm` on the baseline tier into the images folder of a
+ * cluster node: claim its optimised build for this node before the commit
+ * tells the others, so the node that received the deploy builds it and
+ * the others wait for its image. `timeout_s`: the job's, as enqueued.
+ */
+void kl_optimiser_deploy_claim(struct kl_server *s, const unsigned char *wasm, size_t len,
+                               unsigned timeout_s);
+
+/**
  * Queue the optimised build of stored module <modules>/<sha256>.wasm, whose
  * images live in `cache_dir` (NULL: the per-user cache, for engines). A
  * module already queued, running or optimised is not queued again.

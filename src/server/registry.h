@@ -129,12 +129,13 @@ int kl_reg_blob_fetch(struct kl_registry *r, const char *key, const char *path,
  * Claim the optimised build `image` (its file name) of module `sha256` for
  * node `node`: 1 when claimed (no claim, an expired one, or ours), 0 when
  * another node's claim younger than `ttl_s` holds it (*wait_s: until it
- * expires), -ENOENT when no version uses the module any more, -errno.
+ * expires), -errno. With `must_exist`, -ENOENT when no version uses the
+ * module (any more); without, a deploy claims a module before its commit.
  * Always 1 without a shared registry.
  */
 int kl_reg_optimise_claim(struct kl_registry *r, const char *sha256, const char *image,
-                          const char *node, unsigned ttl_s, unsigned *wait_s,
-                          struct kl_err *err);
+                          const char *node, unsigned ttl_s, int must_exist,
+                          unsigned *wait_s, struct kl_err *err);
 
 /**
  * Publish the optimised image at `path` (file name `image`) of module

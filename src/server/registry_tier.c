@@ -56,8 +56,8 @@ static unsigned claim_wait(const char *value, const char *node, unsigned ttl_s)
 }
 
 int kl_reg_optimise_claim(struct kl_registry *r, const char *sha256, const char *image,
-                          const char *node, unsigned ttl_s, unsigned *wait_s,
-                          struct kl_err *err)
+                          const char *node, unsigned ttl_s, int must_exist,
+                          unsigned *wait_s, struct kl_err *err)
 {
     char key[KEY_MAX], value[300] = "", mine[300];
     int rc;
@@ -72,10 +72,12 @@ int kl_reg_optimise_claim(struct kl_registry *r, const char *sha256, const char 
     /* In the write transaction: two nodes never both see no claim. */
     if ((rc = r->ops->begin(r, err)) < 0)
         goto out;
-    /* A module no version uses was removed: its claim would outlive it. */
+    /* A module no version uses was removed: its claim would outlive it (a
+     * deploy's claim, made before its commit, goes at the next removal). */
     if ((rc = r->ops->query(r, "SELECT sha256 FROM versions WHERE sha256 = ?1", 1,
                             (const char *const[]){sha256}, row_first, value, err)) < 0 ||
-        (value[0] == 0 && (rc = kl_errf(err, -ENOENT, "module %.12s was removed", sha256)) < 0))
+        (must_exist && value[0] == 0 &&
+         (rc = kl_errf(err, -ENOENT, "module %.12s was removed", sha256)) < 0))
         goto rollback;
     value[0] = 0;
     if ((rc = r->ops->query(r, "SELECT value FROM meta WHERE key = ?1", 1,
