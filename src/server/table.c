@@ -58,10 +58,15 @@ static int fetchable(const struct kl_server *s, const char *image)
 static int fetch_published(struct kl_server *s, const struct kl_reg_version *v,
                            const char *opt)
 {
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!fetchable(s, v->image) || kl_optimiser_fetch_published(s, v->sha256, opt) < 0)
         return -ENOENT;
-    kl_log("%s v%d: fetched the optimised image %s another node built", v->name,
-           v->version, strrchr(opt, '/') ? strrchr(opt, '/') + 1 : opt);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    kl_log("%s v%d: fetched the optimised image %s another node built, in %ld ms", v->name,
+           v->version, strrchr(opt, '/') ? strrchr(opt, '/') + 1 : opt,
+           (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
     kl_optimiser_note_fetched(v->sha256);
     return 0;
 }

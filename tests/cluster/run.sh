@@ -280,11 +280,12 @@ compiled_here() { grep -q "optimiser: compiling module ${2:0:12}" "$W/n$1.err"; 
 # n2 serves the module (on its baseline, if a request comes before n1's
 # image is published); n3 has no compiler, so names no optimised image.
 serving=2
-# wait_long NAME CMD...: wait_for, for steps that include an -O2 build (60 s).
+# wait_long NAME CMD...: wait_for, for steps that include an -O2 build, which
+# takes seconds on an idle machine but minutes on a loaded one (240 s).
 wait_long() {
   local name=$1; shift
-  for _ in $(seq 1 600); do "$@" >/dev/null 2>&1 && { pass "$name"; return 0; }; sleep 0.1; done
-  fail "$name" "not true after 60 s: $*"; return 1
+  for _ in $(seq 1 1200); do "$@" >/dev/null 2>&1 && { pass "$name"; return 0; }; sleep 0.2; done
+  fail "$name" "not true after 240 s: $*"; return 1
 }
 out=$(on 1 deploy opt "$W/fn/opt.wasm" --route /opt --json 2>/dev/null)
 osha=$(echo "$out" | jq -r 'select(.event == null or .event == "done") | .sha256' | tail -1)
