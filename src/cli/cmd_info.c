@@ -8,7 +8,8 @@
 #include "cli/cmd.h"
 #include "client/client.h"
 
-/* "tier: optimised (swapped in at ..., compiled in N s)" or why it is not. */
+/* "tier: optimised (swapped in at ..., compiled in N s, or built by another
+ * node)" or why it is not. */
 static void print_tier(json_t *o)
 {
     const char *tier = json_string_value(json_object_get(o, "tier"));
@@ -21,8 +22,11 @@ static void print_tier(json_t *o)
     printf("tier:       %s", tier);
     if (at != NULL && strcmp(tier, "optimised") == 0) {
         kl_client_fmt_time(json_integer_value(at), when, sizeof(when));
-        printf(" (swapped in at %s, compiled in %.1f s)", when,
-               json_number_value(json_object_get(o, "optimise_seconds")));
+        if (json_object_get(o, "optimise_seconds") != NULL)
+            printf(" (swapped in at %s, compiled in %.1f s)", when,
+                   json_number_value(json_object_get(o, "optimise_seconds")));
+        else    /* tier_source "registry": another node of the cluster built it */
+            printf(" (swapped in at %s, built by another node)", when);
     }
     if (why != NULL)
         printf(" (optimise failed: %s)", why);

@@ -305,6 +305,7 @@ if compiled_here "$serving" "$osha"; then fail "tier_n${serving}_no_own_optimise
 else pass "tier_n${serving}_no_own_optimiser_job"; fi
 check "tier_n${serving}_fetch_counted" 1 "$(metric_of "$serving" kernless_tier_fetched_total | awk '{print ($1 >= 1)}')"
 check "tier_n${serving}_same_output" "$(get 1 /opt)" "$(get "$serving" /opt)"
+check_has "tier_n${serving}_info_says_built_elsewhere" "built by another node" "$(on "$serving" info opt 2>&1 | grep '^tier:')"
 # A node started after the publication starts on the optimised tier, never compiling it.
 start_node 5
 if [ -n "${NPORT[5]:-}" ]; then
