@@ -105,7 +105,14 @@ static int build_ready(void *arg)
     struct ready_job *j = arg;
     struct kl_err err = {0};
 
-    return kl_warm_create(j->img, j->cfg, &j->w, &err);
+    int rc = kl_warm_create(j->img, j->cfg, &j->w, &err);
+
+    /* Kept idle, it is checked with kl_warm_usable before its first use. */
+    if (rc == 0 && (rc = kl_warm_settle(j->w)) < 0) {
+        kl_warm_destroy(j->w);
+        j->w = NULL;
+    }
+    return rc;
 }
 
 /* Build the ready VM of every pool that wants one, one at a time, on a
