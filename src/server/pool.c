@@ -35,6 +35,7 @@ struct kl_pool {
 static struct kl_pool_opts opts;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t build_wanted = PTHREAD_COND_INITIALIZER;   /* reaper -> builder */
 static struct kl_pool *pools;
 static unsigned total, waiting;
 static uint64_t queue_rejects, wait_timeouts;
@@ -100,11 +101,11 @@ struct ready_job {
     struct kl_warm *w;
 };
 
+/* Create and settle one ready VM (opts.on_vcpu's job). */
 static int build_ready(void *arg)
 {
     struct ready_job *j = arg;
     struct kl_err err = {0};
-
     int rc = kl_warm_create(j->img, j->cfg, &j->w, &err);
 
     /* Kept idle, it is checked with kl_warm_usable before its first use. */
@@ -117,18 +118,20 @@ static int build_ready(void *arg)
 
 /* Build the ready VM of every pool that wants one, one at a time, on a
  * vCPU thread confined like the pool's requests (instantiation runs guest
- * code). kl_pools_forget waits for `building`, so the image stays alive. */
-static void build_readies(void)
+ * code). kl_pools_forget waits for `building`, so the image stays alive.
+ * Its own thread: a start function that runs until its timeout delays the
+ * next ready VM, never the reaper. */
+static void *builder(void *arg)
 {
     struct kl_pool *p;
 
+    (void)arg;
     for (;;) {
         pthread_mutex_lock(&lock);
-        p = want_ready(kl_now_ns());
-        struct ready_job j = {p ? p->img : NULL, p ? &p->cfg : NULL, NULL};
+        while (!(p = want_ready(kl_now_ns())))
+            pthread_cond_wait(&build_wanted, &lock);
+        struct ready_job j = {p->img, &p->cfg, NULL};
         pthread_mutex_unlock(&lock);
-        if (!p)
-            return;
         int rc = opts.on_vcpu ? opts.on_vcpu(build_ready, &j, &p->cfg) : build_ready(&j);
         pthread_mutex_lock(&lock);
         p->building = 0;
@@ -142,6 +145,7 @@ static void build_readies(void)
         pthread_mutex_unlock(&lock);
         kl_warm_destroy(j.w);   /* NULL when kept */
     }
+    return NULL;
 }
 
 static void *reaper(void *arg)
@@ -156,9 +160,9 @@ static void *reaper(void *arg)
         n = reap(kl_now_ns(), doomed, 64);
         if (n)
             pthread_cond_broadcast(&freed);
+        pthread_cond_signal(&build_wanted);   /* a pool may have just scaled to zero */
         pthread_mutex_unlock(&lock);
         destroy_list(doomed, n);   /* KVM teardown outside the lock */
-        build_readies();
     }
     return NULL;
 }
@@ -201,6 +205,11 @@ int kl_pools_init(const struct kl_pool_opts *o)
     if (pthread_create(&t, NULL, reaper, NULL) != 0)
         return -EAGAIN;
     pthread_detach(t);
+    if (opts.ready_ms) {
+        if (pthread_create(&t, NULL, builder, NULL) != 0)
+            return -EAGAIN;
+        pthread_detach(t);
+    }
     return 0;
 }
 
