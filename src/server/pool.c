@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 #define MAX_DIRS 16
@@ -99,17 +100,18 @@ struct ready_job {
     const struct kl_image *img;
     const struct kl_run_config *cfg;
     struct kl_warm *w;
+    struct kl_err err;
 };
 
 /* Create and settle one ready VM (opts.on_vcpu's job). */
 static int build_ready(void *arg)
 {
     struct ready_job *j = arg;
-    struct kl_err err = {0};
-    int rc = kl_warm_create(j->img, j->cfg, &j->w, &err);
+    int rc = kl_warm_create(j->img, j->cfg, &j->w, &j->err);
 
     /* Kept idle, it is checked with kl_warm_usable before its first use. */
     if (rc == 0 && (rc = kl_warm_settle(j->w)) < 0) {
+        kl_errf(&j->err, rc, "settling it failed: %s", strerror(-rc));
         kl_warm_destroy(j->w);
         j->w = NULL;
     }
@@ -130,9 +132,12 @@ static void *builder(void *arg)
         pthread_mutex_lock(&lock);
         while (!(p = want_ready(kl_now_ns())))
             pthread_cond_wait(&build_wanted, &lock);
-        struct ready_job j = {p->img, &p->cfg, NULL};
+        struct ready_job j = {p->img, &p->cfg, NULL, {0}};
         pthread_mutex_unlock(&lock);
         int rc = opts.on_vcpu ? opts.on_vcpu(build_ready, &j, &p->cfg) : build_ready(&j);
+        if (rc < 0)   /* not retried until the function is used again */
+            kl_log("%s: no ready VM at zero: %s", p->key,
+                   j.err.msg[0] ? j.err.msg : strerror(-rc));
         pthread_mutex_lock(&lock);
         p->building = 0;
         if (rc == 0 && p->img && !p->ready) {

@@ -56,6 +56,18 @@ serve() {
   [ -n "$PORT" ] || { fail "serve_$log" "server did not start: $(head -c 300 "$W/$log.err")"; exit 1; }
 }
 metrics() { $C -H "Authorization: Bearer $(cat "$W/data/admin.token")" "$ADMIN/metrics"; }
+# optimised: until no function is "optimising" (max 300 s). An image the
+# optimiser swaps in starts a new pool, which has no ready VM until it is
+# used and scales to zero.
+optimised() {
+  local i
+  for i in $(seq 1 300); do
+    $C -H "Authorization: Bearer $(cat "$W/data/admin.token")" "$ADMIN/v1/functions" |
+      grep -q '"optimising"' || return 0
+    sleep 1
+  done
+  return 1
+}
 
 # marker: 32 random hex digits; shifted: the same digits moved to g..v, the
 # form the query carries (so no request holds a marker it was not sent).
@@ -129,6 +141,8 @@ pool_checks() {
   # Scale to zero: after the idle time no pool holds a used VM; each keeps
   # one ready VM, built fresh from its image (never used), counted in the
   # total; the next request is handed that one, and works.
+  optimised || fail optimiser_idle_$I "a function was still optimising after 300 s"
+  $C "$U/counter" >/dev/null
   sleep 1.5
   m=$(metrics)
   r=$(echo "$m" | awk '/^kernless_pool_vms\{/ { n += $2 } END { print n + 0 }')
