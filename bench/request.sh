@@ -57,6 +57,59 @@ for ((r = 1; r <= RUNS; r++)); do
 done
 [ -z "${SKIP[serve]:-}" ] && read -r c1 s1 < <(server_hist)
 
+# ---- first request after scale to zero, end to end -------------------------
+# Two servers of this binary side by side, each with the WAGI hello and
+# --idle-ms 300: the default (a function at zero keeps one ready VM, built
+# fresh from its image and never used) and --ready-ms 0 (nothing kept: the
+# first request builds its VM, the behaviour before ready VMs). Each sample
+# waits past the idle time, then takes one curl per server (order
+# alternating), then one more curl per server as the warm request of the
+# same moment. Memory kept per function at zero: the PSS of each server and
+# its sandbox processes, the one with a ready VM less the one without.
+ZERO_N=${ZERO_N:-$([ "${QUICK:-0}" = 1 ] && echo 5 || echo 15)}
+declare -A ZURL ZPID ZDATA ZADMIN
+zero_ok=0
+if [ -z "${SKIP[serve]:-}" ]; then
+  zero_ok=1
+  for v in ready none; do
+    ra=300000; [ $v = none ] && ra=0
+    W=$W/zero-$v SERVE_ARGS="--idle-ms 300 --ready-ms $ra" setup_kernless_serve || zero_ok=0
+    ZURL[$v]=$SERVE_URL/hello; ZPID[$v]=$SERVE_PID; ZDATA[$v]=$W/zero-$v/serve/data
+    ZADMIN[$v]=$SERVE_ADMIN_URL
+  done
+fi
+# pss_kb PID: proportional set size of PID and its children (sandboxes), kB.
+pss_kb() {
+  local p t=0
+  for p in "$1" $(ps -o pid= --ppid "$1"); do
+    t=$(( t + $(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0) ))
+  done
+  echo "$t"
+}
+if [ $zero_ok = 1 ]; then
+  for v in ready none; do check_body "${ZURL[$v]}" || zero_ok=0; done
+  sleep 1.5   # the optimiser swaps its image in: the samples below all use that one
+  for v in ready none; do check_body "${ZURL[$v]}" || zero_ok=0; done
+  for ((i = 1; i <= ZERO_N; i++)); do
+    sleep 0.8   # past --idle-ms 300 and the reaper's 100 ms tick; the ready VM is built by then
+    order="ready none"; [ $((i % 2)) = 0 ] && order="none ready"
+    if [ $i = 1 ]; then
+      for v in ready none; do pss_kb "${ZPID[$v]}" >"$W/zero.pss.$v"; done
+    fi
+    for v in $order; do
+      curl -s --max-time 10 -o "$W/zero.body" -w '%{time_total}\n' "${ZURL[$v]}" >>"$W/zero.$v" || zero_ok=0
+      [ "$(cat "$W/zero.body")" = "$HELLO_BODY" ] || zero_ok=0
+    done
+    for v in $order; do
+      curl -s --max-time 10 -o /dev/null -w '%{time_total}\n' "${ZURL[$v]}" >>"$W/zero.warm.$v" || zero_ok=0
+    done
+  done
+  # every first request of the ready server was served by its ready VM
+  zready=$(curl -s --max-time 5 -H "Authorization: Bearer $(cat "${ZDATA[ready]}/admin.token")" \
+    "${ZADMIN[ready]}/metrics" | awk '/^kernless_vm_starts_total\{pool="hello@v[0-9]*",kind="ready"\}/ { n += $2 } END { print n + 0 }')
+  for v in ready none; do kill "${ZPID[$v]}" 2>/dev/null; wait "${ZPID[$v]}" 2>/dev/null; done
+fi
+
 # ---- in process, no HTTP: one warm VM, N fresh instances from its snapshot ----
 # `kernless run --repeat N -v` serves N requests the way the server does
 # (reset to the snapshot after each) and prints p50/p99, the reset time and
@@ -80,6 +133,7 @@ if native_cc "$ROOT/examples/hello/hello.c" "$W/inproc/hello" 2>"$W/inproc/build
       "$W/inproc/err.r$r" >>"$W/inproc/lat"
     sed -n 's/.*warm VM ready in \([0-9.]*\) ms.*/\1/p' "$W/inproc/err.r$r" >>"$W/inproc/cold"
     sed -n 's/.*cold start with a pre-created VM: \([0-9.]*\) ms.*/\1/p' "$W/inproc/err.r$r" >>"$W/inproc/cold_spare"
+    sed -n 's/.*first request of a ready VM: \([0-9.]*\) ms.*/\1/p' "$W/inproc/err.r$r" >>"$W/inproc/ready"
   done
   awk '{print $1}' "$W/inproc/lat" >"$W/inproc/p50"; awk '{print $2}' "$W/inproc/lat" >"$W/inproc/p99"
   awk '{print $3}' "$W/inproc/lat" >"$W/inproc/reset"
@@ -137,7 +191,8 @@ ms() { awk -v x="$1" 'BEGIN { if (x == "") print "n/a"; else printf "%.3f", x * 
     printf '| request p99 | %s µs | |\n' "$(stats "$W/inproc/p99" | awk '{ printf "%.1f (%.1f–%.1f)", $2, $3, $4 }')"
     printf '| reset p50 (part of the request) | %s µs | |\n' "$(stats "$W/inproc/reset" | awk '{ printf "%.1f (%.1f–%.1f)", $2, $3, $4 }')"
     printf '| cold start: first request of a function with no VM | %s ms | |\n' "$(stats "$W/inproc/cold" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }')"
-    printf '| cold start when a pre-created empty VM is ready (as in the server) | %s ms | |\n\n' "$(stats "$W/inproc/cold_spare" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }')"
+    printf '| cold start when a pre-created empty VM is ready (as with `--ready-ms 0` in the server) | %s ms | |\n' "$(stats "$W/inproc/cold_spare" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }')"
+    printf '| first request of a ready VM (built and settled ahead, as the server keeps one per function at zero) | %s ms | |\n\n' "$(stats "$W/inproc/ready" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }')"
     if [ "$BENCH_ISOLATION" = kvm ]; then
       printf 'Goals: warm p50 under 50 µs (one VM exit alone costs about 20 µs here); cold start under 1 ms.\n\n'
     else
@@ -145,6 +200,26 @@ ms() { awk -v x="$1" 'BEGIN { if (x == "") print "n/a"; else printf "%.3f", x * 
     fi
   else
     printf '**failed**: %s\n\n' "$(head -c 300 "$W/inproc/err.r1" 2>/dev/null | tr '\n|' '  ')"
+  fi
+  printf '### First request after scale to zero, end to end\n\n'
+  if [ $zero_ok = 1 ] && [ -s "$W/zero.ready" ]; then
+    printf 'Two `kernless serve` of this build side by side, WAGI hello, `--idle-ms 300`: the default keeps one ready VM per function at zero '
+    printf '(built fresh from its image when the pool scales to zero, never used); `--ready-ms 0` keeps nothing, so the first request builds a VM '
+    printf '(on a pre-created empty VM/sandbox). %s samples, each after 0.8 s idle: one curl per server (order alternating), then one warm curl per server. ' "$ZERO_N"
+    printf 'curl `time_total` over loopback, median (min–max). %s of %s first requests of the default server were served by a ready VM (its metrics).\n\n' "$zready" "$ZERO_N"
+    printf '| figure | ms | / warm request, same server |\n|---|---|---|\n'
+    for v in ready none; do
+      lbl="first request after scale to zero, end to end (ready VM kept: the default)"
+      [ $v = none ] && lbl="first request after scale to zero, end to end, \`--ready-ms 0\` (VM built at the request)"
+      printf '| %s | %s | %s |\n' "$lbl" "$(stats "$W/zero.$v" | awk '{ printf "%.3f (%.3f–%.3f)", $2 * 1000, $3 * 1000, $4 * 1000 }')" \
+        "$(ratio "$(median "$W/zero.$v")" "$(median "$W/zero.warm.$v")")"
+      printf '| warm request, same moments (%s) | %s | |\n' "$([ $v = ready ] && echo default || echo '`--ready-ms 0`')" \
+        "$(stats "$W/zero.warm.$v" | awk '{ printf "%.3f (%.3f–%.3f)", $2 * 1000, $3 * 1000, $4 * 1000 }')"
+    done
+    printf '| memory kept per function at zero (PSS of server + sandboxes, default − `--ready-ms 0`) | %s kB | |\n\n' \
+      "$(( $(cat "$W/zero.pss.ready") - $(cat "$W/zero.pss.none") ))"
+  else
+    printf '**not measured**: %s\n\n' "${SKIP[serve]:-a server did not start or answered wrong}"
   fi
 } >"$RESULTS_DIR/request-$BENCH_TAG.md"
 exit $fail

@@ -13,7 +13,8 @@
     "usage: kernless serve [--listen HOST:PORT] [--admin-listen HOST:PORT]\n" \
     "                      [--data DIR] [--max-body-mb N]\n" \
     "                      [--max-upload-mb N] [--max-running N] [--max-per-fn N]\n" \
-    "                      [--queue N] [--idle-ms N] [--compile-timeout-s N]\n" \
+    "                      [--queue N] [--idle-ms N] [--ready-ms N]\n" \
+    "                      [--compile-timeout-s N]\n" \
     "                      [--isolation auto|kvm|process]\n" \
     "                      [--registry URL] [--node-name NAME] [--advertise HOST:PORT]\n" \
     "                      [--admin-advertise HOST:PORT]\n" \
@@ -32,6 +33,9 @@
     "  --max-per-fn  VMs of one function at once (default 16)\n" \
     "  --queue       requests that may wait for a VM at once; past it 503 (default 256)\n" \
     "  --idle-ms     a function idle this long gives its VMs back (default 60000)\n" \
+    "  --ready-ms    then it keeps one VM built fresh from its image, never used,\n" \
+    "                this much longer, so its next first request starts at once\n" \
+    "                (default 600000; 0: none; counted in --max-running)\n" \
     "  --compile-timeout-s a deploy's whole compile, past it 422 (default 300)\n" \
     "  --isolation   what confines each VM: kvm (a KVM micro-VM), process (a\n" \
     "                seccomp-confined process) or auto (kvm where it works, else\n" \
@@ -77,6 +81,7 @@ static int number_opt(int c, const char *arg, struct kl_serve_config *o)
     case 'p': return number(arg, 1, 4096, &o->max_per_fn);
     case 'q': return number(arg, 0, 100000, &o->queue);
     case 'i': return number(arg, 1, 86400000, &o->idle_ms);
+    case 'Z': return number(arg, 0, 86400000, &o->ready_ms);
     case 'c': return number(arg, 1, 900, &o->compile_timeout_s);
     case 'W': return number(arg, 0, 3600000, &o->drain_ms);
     default: return -1;
@@ -113,7 +118,7 @@ static int parse_opts(int argc, char **argv, struct kl_serve_config *o,
         {"max-upload-mb", required_argument, 0, 'u'},
         {"max-running", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
         {"max-per-fn", required_argument, 0, 'p'}, {"queue", required_argument, 0, 'q'},
-        {"idle-ms", required_argument, 0, 'i'},
+        {"idle-ms", required_argument, 0, 'i'}, {"ready-ms", required_argument, 0, 'Z'},
         {"compile-timeout-s", required_argument, 0, 'c'},
         {"isolation", required_argument, 0, 'I'},
         {"registry", required_argument, 0, 'R'},

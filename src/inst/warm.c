@@ -467,6 +467,15 @@ int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
     return rc;
 }
 
+int kl_warm_settle(struct kl_warm *w)
+{
+    int rc = kl_vm_restore(w->in.vm, w->ready);
+
+    if (rc < 0)
+        w->broken = 1;
+    return rc;
+}
+
 uint64_t kl_warm_last_reset_ns(const struct kl_warm *w) { return w->reset_ns; }
 int kl_warm_broken(const struct kl_warm *w) { return w->broken; }
 

@@ -41,6 +41,14 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
 int kl_warm_request(struct kl_warm *w, const struct kl_run_config *cfg,
                     struct kl_run_result *res, struct kl_err *err);
 
+/**
+ * Leave a VM that has served no request yet as a reset leaves one: stopped
+ * (a process sandbox parked) and set to resume at the snapshot. A VM kept
+ * idle before its first request needs it, since kl_warm_usable stops the
+ * guest where it is. 0, or -errno (the VM is then marked broken).
+ */
+int kl_warm_settle(struct kl_warm *w);
+
 /** 1 if the last reset failed: the VM must be destroyed, not reused. */
 int kl_warm_broken(const struct kl_warm *w);
 

@@ -22,9 +22,14 @@
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kl_img_ref *cache;
 
+static int on_helper(int (*fn)(void *), void *arg, const struct kl_run_config *cfg);
+
 int kl_exec_init(const struct kl_pool_opts *o)
 {
-    return kl_pools_init(o);
+    struct kl_pool_opts po = *o;
+
+    po.on_vcpu = on_helper;   /* ready VMs are instantiated as confined as requests */
+    return kl_pools_init(&po);
 }
 
 int kl_exec_image_get(const char *path, struct kl_img_ref **out,
@@ -83,6 +88,7 @@ void kl_exec_image_put(struct kl_img_ref *ref)
         }
     }
     pthread_mutex_unlock(&cache_lock);
+    kl_pools_forget(ref->img);   /* its VMs, a ready one included, go with it */
     kl_image_free(ref->img);
     free(ref->path);
     free(ref);
@@ -193,6 +199,8 @@ struct vcpu_helper {
     pthread_mutex_t lock;
     pthread_cond_t cv;
     int busy;                      /* a job is posted and not finished */
+    int (*call)(void *);           /* the job: call(arg), or with call NULL a pooled run */
+    void *call_arg;
     const struct kl_fn *fn;
     const struct kl_run_config *cfg;
     struct kl_run_result *res;
@@ -215,7 +223,7 @@ static void *helper_main(void *arg)
         while (!h->busy)
             pthread_cond_wait(&h->cv, &h->lock);
         pthread_mutex_unlock(&h->lock);
-        int rc = run_pooled(h->fn, h->cfg, h->res, h->err);
+        int rc = h->call ? h->call(h->call_arg) : run_pooled(h->fn, h->cfg, h->res, h->err);
         pthread_mutex_lock(&h->lock);
         h->rc = rc;
         snprintf(h->key, sizeof(h->key), "%s", kl_landlock_thread_key());
@@ -269,19 +277,16 @@ static struct vcpu_helper *helper_get(const char *key)
     return h;
 }
 
-/* run_pooled on a helper thread, waiting for it. */
-static int run_on_helper(const struct kl_fn *fn, const struct kl_run_config *cfg,
-                         struct kl_run_result *res, struct kl_err *err)
+/* Post a job (h->call or a pooled run) to helper h, wait for it, put h back. */
+static int helper_do(struct vcpu_helper *h, int (*call)(void *), void *call_arg,
+                     const struct kl_fn *fn, const struct kl_run_config *cfg,
+                     struct kl_run_result *res, struct kl_err *err)
 {
-    char key[KL_LANDLOCK_KEY_LEN];
-    struct vcpu_helper *h;
     int rc;
 
-    kl_landlock_key(cfg, key);
-    h = helper_get(key);
-    if (!h)
-        return kl_errf(err, -EAGAIN, "cannot start a vCPU thread");
     pthread_mutex_lock(&h->lock);
+    h->call = call;
+    h->call_arg = call_arg;
     h->fn = fn;
     h->cfg = cfg;
     h->res = res;
@@ -297,6 +302,31 @@ static int run_on_helper(const struct kl_fn *fn, const struct kl_run_config *cfg
     idle_helpers = h;
     pthread_mutex_unlock(&idle_lock);
     return rc;
+}
+
+/* run_pooled on a helper thread, waiting for it. */
+static int run_on_helper(const struct kl_fn *fn, const struct kl_run_config *cfg,
+                         struct kl_run_result *res, struct kl_err *err)
+{
+    char key[KL_LANDLOCK_KEY_LEN];
+    struct vcpu_helper *h;
+
+    kl_landlock_key(cfg, key);
+    if (!(h = helper_get(key)))
+        return kl_errf(err, -EAGAIN, "cannot start a vCPU thread");
+    return helper_do(h, NULL, NULL, fn, cfg, res, err);
+}
+
+/* kl_pool_opts.on_vcpu: fn(arg) on a helper confined to cfg's preopens. */
+static int on_helper(int (*fn)(void *), void *arg, const struct kl_run_config *cfg)
+{
+    char key[KL_LANDLOCK_KEY_LEN];
+    struct vcpu_helper *h;
+
+    kl_landlock_key(cfg, key);
+    if (!(h = helper_get(key)))
+        return -EAGAIN;
+    return helper_do(h, fn, arg, NULL, cfg, NULL, NULL);
 }
 
 int kl_exec_run(const struct kl_fn *fn, const struct kl_exec_in *in,

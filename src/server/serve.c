@@ -33,6 +33,7 @@ void kl_serve_config_default(struct kl_serve_config *cfg)
                                     .admin_listen = KL_SERVE_DEFAULT_ADMIN_LISTEN,
                                     .max_body_mb = 8, .max_upload_mb = 64, .max_running = 64,
                                     .max_per_fn = 16, .queue = 256, .idle_ms = 60000,
+                                    .ready_ms = 600000,
                                     .compile_timeout_s = 300,
                                     .isolation = KL_ISOLATION_AUTO, .drain_ms = 10000};
 }
@@ -125,7 +126,8 @@ static int start(struct kl_server *s, const struct kl_serve_config *o, struct MH
         (rc = kl_svc_server_start(s, o->secrets_key, err)) < 0)
         return rc;
     struct kl_pool_opts po = {(unsigned)o->max_running, (unsigned)o->max_per_fn,
-                              (unsigned)o->queue, (unsigned)o->idle_ms};
+                              (unsigned)o->queue, (unsigned)o->idle_ms,
+                              (unsigned)o->ready_ms, NULL};
     if ((rc = kl_exec_init(&po)) < 0)
         return kl_errf(err, rc, "cannot start the VM pools");
     /* Empty VMs ready ahead of time make a function's cold start cheaper. */

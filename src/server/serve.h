@@ -22,6 +22,7 @@ struct kl_serve_config {
     long max_per_fn;
     long queue;
     long idle_ms;
+    long ready_ms;          /* a function at zero keeps one never-used VM this long (0: none) */
     long compile_timeout_s;
     enum kl_isolation isolation;  /* the backend asked for */
     const char *isolation_env;    /* the $KERNLESS_ISOLATION it came from, or NULL */

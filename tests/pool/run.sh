@@ -50,12 +50,24 @@ serve() {
   local iso=$1 log=$2; shift 2
   [ $# -gt 0 ] && export "$@"
   kl_serve "$W/$log.out" "$W/$log.err" --data "$W/data" --idle-ms 400 \
-    --max-per-fn "${POOL_MAX_PER_FN:-2}" --queue 3 \
+    --max-per-fn "${POOL_MAX_PER_FN:-2}" --queue 3 ${POOL_READY_MS:+--ready-ms "$POOL_READY_MS"} \
     --isolation "$iso"
   unset KERNLESS_VERIFY_RESET KERNLESS_VERIFY_RESET_BREAK
   [ -n "$PORT" ] || { fail "serve_$log" "server did not start: $(head -c 300 "$W/$log.err")"; exit 1; }
 }
 metrics() { $C -H "Authorization: Bearer $(cat "$W/data/admin.token")" "$ADMIN/metrics"; }
+# optimised: until no function is "optimising" (max 300 s). An image the
+# optimiser swaps in starts a new pool, which has no ready VM until it is
+# used and scales to zero.
+optimised() {
+  local i
+  for i in $(seq 1 300); do
+    $C -H "Authorization: Bearer $(cat "$W/data/admin.token")" "$ADMIN/v1/functions" |
+      grep -q '"optimising"' || return 0
+    sleep 1
+  done
+  return 1
+}
 
 # marker: 32 random hex digits; shifted: the same digits moved to g..v, the
 # form the query carries (so no request holds a marker it was not sent).
@@ -126,13 +138,24 @@ pool_checks() {
   done
   [ $ok -eq 1 ] && pass oob_after_growth_$I || fail oob_after_growth_$I "a probe after growth did not trap"
 
-  # Scale to zero: after the idle time no pool holds a VM, and the next request works.
+  # Scale to zero: after the idle time no pool holds a used VM; each keeps
+  # one ready VM, built fresh from its image (never used), counted in the
+  # total; the next request is handed that one, and works.
+  optimised || fail optimiser_idle_$I "a function was still optimising after 300 s"
+  $C "$U/counter" >/dev/null
   sleep 1.5
-  r=$(metrics | awk '/^kernless_vms_total/ {print $2}')
-  [ "$r" = "0" ] && pass scale_to_zero_$I || fail scale_to_zero_$I "kernless_vms_total=$r"
+  m=$(metrics)
+  r=$(echo "$m" | awk '/^kernless_pool_vms\{/ { n += $2 } END { print n + 0 }')
+  [ "$r" = "0" ] && pass scale_to_zero_$I || fail scale_to_zero_$I "$r used VMs left"
+  r=$(echo "$m" | awk '$1 == "kernless_pool_ready_vms{pool=\"counter@v1\"}" { print $2 }')
+  rt=$(echo "$m" | awk '/^kernless_pool_ready_vms\{/ { n += $2 } END { print n + 0 }')
+  [ "$r" = "1" ] && [ "$(echo "$m" | awk '/^kernless_vms_total/ {print $2}')" = "$rt" ] &&
+    pass ready_vm_at_zero_$I || fail ready_vm_at_zero_$I "counter's ready VMs: '$r'; $rt ready in all; $(echo "$m" | grep '^kernless_vms_total')"
   [ "$($C "$U/counter")" = "1" ] && pass after_zero_$I || fail after_zero_$I "no answer after scale to zero"
-  r=$(metrics | grep 'kernless_vm_starts_total{pool="counter@v1",kind="cold"}' | awk '{print $2}')
-  [ "${r:-0}" -ge 2 ] && pass cold_start_counted_$I || fail cold_start_counted_$I "cold=$r"
+  m=$(metrics)
+  r=$(echo "$m" | grep 'kernless_vm_starts_total{pool="counter@v1",kind="ready"}' | awk '{print $2}')
+  [ "${r:-0}" -ge 1 ] && [ "$(echo "$m" | grep -c 'kernless_pool_ready_vms{pool="counter@v1"} 0')" = 1 ] &&
+    pass ready_start_counted_$I || fail ready_start_counted_$I "ready starts: '$r'"
 
   # Queueing: 2 VMs and 3 queue places for /slow; 10 at once: each gets exactly
   # one response, 200 or 503 with Retry-After, and at least one of each.
@@ -269,10 +292,25 @@ verify_checks() {
   kl_stop
 }
 
+# ---- --ready-ms 0: scale to zero keeps nothing; the next start is a build ----
+no_ready_checks() {
+  local I=$1 r
+  POOL_READY_MS=0 serve "$I" "noready-$I"
+  [ "$($C "$U/counter")" = "1" ] || fail no_ready_first_$I "no answer"
+  sleep 1.5
+  r=$(metrics | awk '/^kernless_vms_total/ {print $2}')
+  [ "$r" = "0" ] && pass scale_to_zero_without_ready_$I || fail scale_to_zero_without_ready_$I "kernless_vms_total=$r"
+  [ "$($C "$U/counter")" = "1" ] && pass after_zero_without_ready_$I || fail after_zero_without_ready_$I "no answer"
+  r=$(metrics | grep 'kernless_vm_starts_total{pool="counter@v1",kind="cold"}' | awk '{print $2}')
+  [ "${r:-0}" -ge 2 ] && pass cold_start_counted_$I || fail cold_start_counted_$I "cold=$r"
+  kl_stop
+}
+
 for ISO in $ISOS; do
   pool_checks "$ISO"
   leak_checks "$ISO"
   verify_checks "$ISO"
+  no_ready_checks "$ISO"
 done
 
 # A backend this host lacks is a skip with its reason, never silence.
