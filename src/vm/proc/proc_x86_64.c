@@ -383,6 +383,8 @@ static int start(struct kl_vm *vm, struct kl_err *err)
     close(vm->low_fd);   /* the tender has mapped it and closed all of its fds */
     vm->low_fd = -1;
     vm->locked = 1;
+    /* Read now, before any guest code ran that could write the channel. */
+    vm->dirty_wp = vm->chan->dirty_wp == 1 && kl_proc_dirty_wp_wanted();
     return 0;
 }
 
