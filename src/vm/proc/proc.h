@@ -74,9 +74,6 @@ uint32_t kl_proc_spin_cycles_k(void);
 /** kl_vm_dirty_log for a sandbox: pages written since the last call (PAGEMAP_SCAN), or present. */
 int kl_proc_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bitmap);
 
-/** 0 when KERNLESS_DIRTY_WP=0 asks for page presence instead of write tracking. */
-int kl_proc_dirty_wp_wanted(void);
-
 /* proc_x86_64.c */
 
 /**

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -117,15 +116,4 @@ int kl_proc_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bi
         gva = a.walk_end;
     }
     return 0;
-}
-
-int kl_proc_dirty_wp_wanted(void)
-{
-    static int wanted = -1;
-
-    if (wanted < 0) {
-        const char *e = getenv("KERNLESS_DIRTY_WP");
-        wanted = !(e && strcmp(e, "0") == 0);
-    }
-    return wanted;
 }

@@ -384,7 +384,7 @@ static int start(struct kl_vm *vm, struct kl_err *err)
     vm->low_fd = -1;
     vm->locked = 1;
     /* Read now, before any guest code ran that could write the channel. */
-    vm->dirty_wp = vm->chan->dirty_wp == 1 && kl_proc_dirty_wp_wanted();
+    vm->dirty_wp = vm->chan->dirty_wp == 1 && kl_vm_write_tracking();
     return 0;
 }
 
