@@ -18,6 +18,13 @@
  * entry and are skipped without being protected, so a scan costs what was
  * touched, not the size of the range.
  *
+ * A write to a protected page costs a fault (about twice what copying the
+ * page back costs), so protection is renewed only while many pages are
+ * dirty: the snapshot's scan protects what start-up touched (a thousand
+ * pages for CPython), and a reset that found fewer than PROTECT_MIN pages
+ * leaves them unprotected: they are reported, and copied back, at every
+ * reset after, without a fault each time.
+ *
  * Otherwise, page-table presence: the sandbox's regions are shared memfd mappings
  * that are never unmapped while it lives, so a page present in its page
  * tables is one it read or wrote since it started (fault-around may add
@@ -48,6 +55,8 @@ struct pm_scan_arg {
 #define PM_SCAN_WP_MATCHING (1 << 0)     /* write-protect what matched */
 #define PM_SCAN_CHECK_WPASYNC (1 << 1)   /* fail (-EPERM) on a range not registered */
 #endif
+
+#define PROTECT_MIN 256   /* pages: see above */
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
@@ -96,7 +105,7 @@ int kl_proc_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bi
         a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
         if (vm->dirty_wp) {
             /* Unregistered memory fails the scan rather than being skipped. */
-            a.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+            a.flags = PM_SCAN_CHECK_WPASYNC | (vm->wp_next ? PM_SCAN_WP_MATCHING : 0);
             a.category_mask = PAGE_IS_WRITTEN;
             a.return_mask |= PAGE_IS_WRITTEN;
         }
@@ -108,12 +117,20 @@ int kl_proc_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bi
                 return scan_pread(vm, end - pages * KL_PAGE_SIZE, pages, bitmap);
             return -errno;
         }
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             set_bits(bitmap, (r[i].start - (end - pages * KL_PAGE_SIZE)) / KL_PAGE_SIZE,
                      (r[i].end - r[i].start) / KL_PAGE_SIZE);
+            vm->wp_reported += (r[i].end - r[i].start) / KL_PAGE_SIZE;
+        }
         if (a.walk_end <= gva)
             return -EIO;
         gva = a.walk_end;
     }
     return 0;
+}
+
+void kl_proc_dirty_round(struct kl_vm *vm)
+{
+    vm->wp_next = vm->wp_reported >= PROTECT_MIN;
+    vm->wp_reported = 0;
 }
