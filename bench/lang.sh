@@ -116,7 +116,8 @@ p50() { pct "$W/wrk/$1" 50; }
   printf '| engine image | wasm | image (.kimg) | compile (wasm2c + cc -O2, no cache) |\n|---|---|---|---|\n'
   for l in js python; do
     if [ -n "${WS[$l]:-}" ]; then
-      printf '| %s | %s KiB | %s KiB | %s |\n' "$l" "$(( WS[$l] / 1024 ))" "$(( ${SZ[$l]:-0} / 1024 ))" \
+      printf '| %s | %s KiB | %s | %s |\n' "$l" "$(( WS[$l] / 1024 ))" \
+        "$([ -n "${SZ[$l]:-}" ] && echo "$(( SZ[$l] / 1024 )) KiB" || echo n/a)" \
         "$(case ${CT[$l]} in failed*|not*) echo "${CT[$l]}" ;; *) awk -v m="${CT[$l]}" 'BEGIN { printf "%.1f s", m / 1000 }' ;; esac)"
     else
       printf '| %s | %s | | |\n' "$l" "${SKIP[$l]}"
