@@ -39,9 +39,10 @@ struct kl_warm {
 
 typedef int (*page_fn)(struct kl_warm *w, uint64_t gva, uint8_t *host);
 
-/* Call fn for every page in [gva, gva+len) the guest may have written: the
- * backend knows (KVM from its page tables' dirty bits, a process sandbox
- * from the kernel's page tables). */
+/* Call fn for every page in [gva, gva+len) the guest may have written since
+ * the last walk: the backend knows (KVM from its page tables' dirty bits, a
+ * process sandbox from the kernel's page tables). Each range is walked once
+ * per snapshot or reset, as kl_vm_dirty_log's "since the last call" needs. */
 static int walk(struct kl_warm *w, uint64_t gva, uint64_t len, uint8_t *host, page_fn fn)
 {
     enum { CHUNK = 16384 };   /* pages per query: 64 MiB */

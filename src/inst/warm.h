@@ -25,7 +25,8 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
 
 /**
  * Serve one request from the snapshot and reset the VM to it again: every
- * page the guest ever wrote is copied back (or zeroed), and so is every page
+ * page the guest wrote since the last reset (as kl_vm_dirty_log reports it,
+ * a superset) is copied back (or zeroed), and so is every page
  * the host wrote for it (logged by kl_gmem_at, inst/gmem.h); memory grown
  * during the request is unmapped, registers are restored. Returns 0 with
  * *res filled (exit, trap, timeout, limit or guest error all leave the VM
@@ -62,7 +63,7 @@ int kl_warm_usable(struct kl_warm *w);
 /** Nanoseconds the last reset took. */
 uint64_t kl_warm_last_reset_ns(const struct kl_warm *w);
 
-/** Pages restored by the last reset (the union of pages ever written). */
+/** Pages restored by the last reset (what the backend reported written, kl_vm_dirty_log). */
 uint32_t kl_warm_last_reset_pages(const struct kl_warm *w);
 
 /** Destroy the VM. */

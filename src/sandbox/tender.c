@@ -21,7 +21,7 @@ enum {
     SYS_mmap = 9, SYS_rt_sigaction = 13, SYS_rt_sigreturn = 15, SYS_sigaltstack = 131,
     SYS_prctl = 157, SYS_setrlimit = 160, SYS_setgroups = 116, SYS_setresuid = 117,
     SYS_setresgid = 119, SYS_getuid = 102, SYS_futex = 202, SYS_exit_group = 231,
-    SYS_seccomp = 317, SYS_close_range = 436, SYS_poll = 7,
+    SYS_seccomp = 317, SYS_close_range = 436, SYS_poll = 7, SYS_ioctl = 16, SYS_userfaultfd = 323,
 };
 
 static long sys6(long nr, long a, long b, long c, long d, long e, long f)
@@ -208,6 +208,64 @@ static void map_or_die(uint64_t gva, uint64_t len, long prot, long fd, uint64_t 
         die(code);
 }
 
+/* ---- write tracking (proc_dirty.c) ----
+ *
+ * Every guest-writable mapping is registered with a userfaultfd in
+ * asynchronous write-protect mode (Linux 6.7): the supervisor's PAGEMAP_SCAN
+ * then both lists the pages written since its last scan and protects them
+ * again, so a warm reset copies back only what one request wrote. A write to
+ * a protected page is resolved by the kernel itself (no handler, no fault
+ * reaches us). The descriptor stays open for the sandbox's life (closing it
+ * would undo the registration); the final filter allows nothing on it.
+ * Where any step fails, dirty_wp stays 0 and the supervisor falls back to
+ * page presence, a superset.
+ */
+#define UFFD_USER_MODE_ONLY 1
+#define UFFD_API 0xAAull
+#define UFFDIO_API_IOC 0xc018aa3fl        /* _IOWR(0xAA, 0x3F, struct uffdio_api) */
+#define UFFDIO_REGISTER_IOC 0xc020aa00l   /* _IOWR(0xAA, 0x00, struct uffdio_register) */
+#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1ull << 12)
+#define UFFD_FEATURE_WP_ASYNC (1ull << 15)
+#define UFFDIO_REGISTER_MODE_WP 2ull
+
+static long uffd = -1;
+
+/* A userfaultfd that write-protects asynchronously, or -1. */
+static long uffd_open(void)
+{
+    struct { uint64_t api, features, ioctls; } api = {
+        UFFD_API, UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_HUGETLBFS_SHMEM, 0};
+    long fd = sys(SYS_userfaultfd, 0x80000 /* O_CLOEXEC */ | UFFD_USER_MODE_ONLY, 0, 0);
+
+    if (fd < 0)
+        return -1;
+    if (sys(SYS_ioctl, fd, UFFDIO_API_IOC, &api) < 0) {
+        sys(SYS_close_range, fd, fd, 0);
+        return -1;
+    }
+    return fd;
+}
+
+/* Register [gva, gva+len) for write tracking; on failure give tracking up. */
+static void uffd_track(uint64_t gva, uint64_t len)
+{
+    struct { uint64_t start, len, mode, ioctls; } reg = {gva, len, UFFDIO_REGISTER_MODE_WP, 0};
+
+    if (uffd >= 0 && sys(SYS_ioctl, uffd, UFFDIO_REGISTER_IOC, &reg) < 0) {
+        sys(SYS_close_range, uffd, uffd, 0);   /* undoes every registration */
+        uffd = -1;
+    }
+}
+
+/* close_range(from, to) except the userfaultfd. */
+static long close_but_uffd(long from, long to)
+{
+    if (uffd >= from && uffd <= to)
+        return (uffd > from ? sys(SYS_close_range, from, uffd - 1, 0) : 0) |
+               (uffd < to ? sys(SYS_close_range, uffd + 1, to, 0) : 0);
+    return sys(SYS_close_range, from, to, 0);
+}
+
 /* Everything the supervisor's layout names, then no more files at all. */
 static void map_layout(long low_fd)
 {
@@ -223,9 +281,11 @@ static void map_layout(long low_fd)
             (gva < KL_TENDER_END && gva + len > KL_TENDER_GVA))
             die(123);
         map_or_die(gva, len, c->maps[i].prot & 7, low_fd, gva, 124);
+        uffd_track(gva, len);
     }
-    if (sys(SYS_close_range, 0, ~0u, 0) < 0)
+    if (close_but_uffd(0, ~0u) < 0)
         die(125);
+    c->dirty_wp = uffd >= 0;
 }
 
 struct rlimit64 { uint64_t cur, max; };
@@ -263,7 +323,7 @@ static void confine(long low_fd)
         die(131);
     if (parent_gone(c->parent_fd))
         die(132);
-    if (sys(SYS_close_range, 0, low_fd - 1, 0) < 0 || sys(SYS_close_range, low_fd + 1, ~0u, 0) < 0)
+    if ((low_fd > 0 && close_but_uffd(0, low_fd - 1) < 0) || close_but_uffd(low_fd + 1, ~0u) < 0)
         die(125);
     for (unsigned i = 0; i < sizeof(zero_limits) / sizeof(zero_limits[0]); i++)
         if (sys(SYS_setrlimit, zero_limits[i], &none, 0) < 0)
@@ -313,8 +373,11 @@ __attribute__((noreturn)) void kl_tender_main(long *sp)
     map_or_die(KL_CHAN_GVA, KL_CHAN_SIZE, PROT_RW, low_fd, KL_CHAN_GVA, 111);
     /* Each linear memory's 8 GiB window: its memfd's size is its size, so
      * an access past it faults (SIGBUS) exactly as a guard page would. */
-    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+    uffd = uffd_open();
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++) {
         map_or_die(KL_MEM_GVA(i), KL_MEM_WINDOW, PROT_RW, c->mem_fds[i], 0, 112);
+        uffd_track(KL_MEM_GVA(i), KL_MEM_WINDOW);
+    }
     install_handlers();
     if (chan_call(KL_CHAN_EV_SPAWNED) != KL_CHAN_CONFINE)
         die(113);

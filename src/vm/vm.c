@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -172,6 +173,17 @@ int kl_vm_unmap(struct kl_vm *vm, uint64_t gva, uint64_t size)
 int kl_vm_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bitmap)
 {
     return OPS(vm)->dirty_log(vm, gva, len, bitmap);
+}
+
+int kl_vm_write_tracking(void)
+{
+    static int on = -1;
+
+    if (on < 0) {
+        const char *e = getenv("KERNLESS_DIRTY_WP");
+        on = !(e && strcmp(e, "0") == 0);
+    }
+    return on;
 }
 
 int kl_vm_enter(struct kl_vm *vm, uint64_t rip, uint64_t rsp, struct kl_err *err)

@@ -112,11 +112,21 @@ int kl_vm_unmap(struct kl_vm *vm, uint64_t gva, uint64_t size);
 
 /**
  * Set bit i of `bitmap` for every page [gva + i*4096] in [gva, gva+len) the
- * guest may have written since the VM was created (a superset is allowed,
- * a subset never); bitmap is zeroed first. The host's own writes are not
- * included.
+ * guest may have written since the last call that covered it (since the VM
+ * was created, for the first); a superset is allowed, a subset never; bitmap
+ * is zeroed first. The host's own writes are not included. A backend may
+ * report pages written before the last call too (the process backend
+ * without userfaultfd write-protection, KVM while few pages are dirty): the
+ * caller copies those back again, which is correct, only slower.
  */
 int kl_vm_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bitmap);
+
+/**
+ * 0 when KERNLESS_DIRTY_WP=0 asks the backends not to track writes per
+ * request (kl_vm_dirty_log then reports every page ever written or
+ * touched, as before write tracking): the benchmarks' and tests' baseline.
+ */
+int kl_vm_write_tracking(void);
 
 /** Point the vCPU at user-mode code at `rip` with stack `rsp`. */
 int kl_vm_enter(struct kl_vm *vm, uint64_t rip, uint64_t rsp, struct kl_err *err);

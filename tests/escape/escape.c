@@ -27,6 +27,7 @@
 enum {
     NR_write = 1, NR_mmap = 9, NR_mprotect = 10, NR_getpid = 39, NR_socket = 41,
     NR_execve = 59, NR_kill = 62, NR_ptrace = 101, NR_futex = 202, NR_openat = 257,
+    NR_close = 3, NR_ioctl = 16,
 };
 
 /* The channel of the process backend (src/vm/proc/proc_chan.h): the futex word
@@ -201,6 +202,14 @@ static void do_syscall(const char *name)
         r = sys6(NR_futex, CHAN_GVA, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 1, 0, 0, 0);
     else if (streq(name, "sys-futex-requeue"))  /* the channel word, FUTEX_CMP_REQUEUE */
         r = sys6(NR_futex, CHAN_GVA, 4, 1, 1, KL_BOOT_GVA, 0);
+    /* The tender's userfaultfd (fd 0: the write tracking of the warm reset,
+     * src/vm/proc/proc_dirty.c): unregistering the memory from it, or
+     * closing it, would hide the guest's writes from the reset. */
+    else if (streq(name, "sys-uffd-unregister")) {   /* UFFDIO_UNREGISTER over every memory */
+        static uint64_t range[2] = {KL_MEM_GVA(0), KL_MEM_WINDOW};
+        r = sys6(NR_ioctl, 0, 0x8010aa01, (long)range, 0, 0, 0);
+    } else if (streq(name, "sys-uffd-close"))
+        r = sys6(NR_close, 0, 0, 0, 0, 0, 0);
     else
         return;
     escaped(name, r);

@@ -29,6 +29,44 @@ if [ -z "$PORT" ]; then fail "serve" "server did not start: $(tail -c 300 "$W/se
 C="curl -s --max-time 30"
 code() { $C -o /dev/null -w '%{http_code}' "$@"; }
 
+# repeat LANG APPDIR QUERY N [ENV=V...]: N requests in one warm VM (kernless run
+# --repeat -v) with KERNLESS_VERIFY_RESET=1, which compares every guest page
+# with the snapshot after each reset; stdout to $W/rep.out, stderr $W/rep.err.
+repeat() {
+  local l=$1 app=$2 q=$3 n=$4; shift 4
+  local lib=()
+  [ "$l" = python ] && lib=(--dir "$BUILD/engines/python-lib::/usr/local/lib")
+  env KERNLESS_VERIFY_RESET=1 "$@" "$KL" run -v --repeat "$n" --env "QUERY_STRING=$q" \
+    --dir "$app::/app" "${lib[@]}" "$BUILD/engines/$l.wasm" >"$W/rep.out" 2>"$W/rep.err"
+}
+# pages LOG: the pages the last reset copied back, from --repeat -v's summary.
+pages() { sed -n 's/.*requests: .*, \([0-9]*\) pages).*/\1/p' "$1"; }
+
+# reset_checks LANG DIR ENTRY: every reset leaves each page as the snapshot
+# had it, with per-request write tracking and without (KERNLESS_DIRTY_WP=0),
+# over requests that write few pages and many; and, for Python, tracking
+# copies back far fewer pages than CPython's start-up touched (the control:
+# the same count without tracking).
+reset_checks() {
+  local l=$1 app=$W/$1-repeat q wp n tracked untracked
+  rm -rf "$app" && cp -r "$2" "$app" && echo "$3" >"$app/.kernless-entry"
+  for wp in 1 0; do
+    for q in plain churn; do
+      repeat "$l" "$app" "$q" 40 KERNLESS_DIRTY_WP=$wp
+      n=$(grep -c '^count=1 ' "$W/rep.out")
+      if [ "$n" = 40 ] && ! grep -q 'reset check' "$W/rep.err"; then pass "${l}_reset_exact_${q}_wp$wp"
+      else fail "${l}_reset_exact_${q}_wp$wp" "$n of 40 fresh; $(grep -m1 -E 'reset check|kernless:' "$W/rep.err" | head -c 300)"; fi
+      [ "$q" = plain ] && { [ $wp = 1 ] && tracked=$(pages "$W/rep.err") || untracked=$(pages "$W/rep.err"); }
+    done
+  done
+  [ "$l" = python ] || return 0
+  if [ -n "$tracked" ] && [ -n "$untracked" ] && [ $((tracked * 3)) -lt "$untracked" ]; then
+    pass "${l}_reset_copies_written_pages_only"
+  else
+    fail "${l}_reset_copies_written_pages_only" "$tracked pages a reset with tracking, $untracked without"
+  fi
+}
+
 # lang_suite LANG DIR ENTRY BAD SCRIPT EXAMPLE REFERENCE...: every check for one language.
 lang_suite() {
   local l=$1 dir=$2 entry=$3 bad=$4 script=$5 example=$6; shift 6
@@ -83,6 +121,8 @@ lang_suite() {
   check "${l}_counter_sequential_200" "200" "$(grep -c '^count=1 ' "$W/$l.seq")"
   seq 1 200 | xargs -P 8 -I{} $C "$u?plain" >"$W/$l.conc"
   check "${l}_counter_concurrent_200" "200" "$(grep -c '^count=1 ' "$W/$l.conc")"
+  # ---- the warm reset copies back what requests wrote (kernless run --repeat) ----
+  reset_checks "$l" "$dir" "$entry"
   # ---- a syntax error refuses the deploy (422 with the line); the old one serves ----
   mkdir -p "$W/$l-bad" && cp "$bad" "$W/$l-bad/"
   out=$("$KL" deploy "$l-fn" "$W/$l-bad" --entry "$(basename "$bad")" --route "/$l/..." 2>&1)

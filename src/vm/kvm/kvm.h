@@ -17,6 +17,14 @@
 #define KL_SLOT_STACK 2u
 #define KL_LINMEM_CHUNKS 13u   /* 2 MiB, then doubling chunks up to 4 GiB */
 #define KL_SLOT_MEM(i, chunk) (3u + (i) * KL_LINMEM_CHUNKS + (chunk))
+/* Dirty-bit runs kept for the ring-0 stub (kl_kvm_dirty_log); more are
+ * left set, which only means those pages are copied back again. */
+#define KL_KVM_MAX_CLEAR 1024u
+/* Fewer dirty pages than this are left set: copying them back again costs
+ * less than the ring-0 entry that would clear them. */
+#define KL_KVM_CLEAR_MIN 256u
+/* The dirty bit's run flag in the stub's list (trapstubs_x86_64.S). */
+#define KL_RESET_RUN_CLEAR_D (1ull << 63)
 
 /** A linear memory as KVM sees it: its host reservation, registered with
  * KVM chunk by chunk as the guest grows it. */
@@ -46,6 +54,11 @@ struct kl_vm {
     int heap_slot, stack_slot;     /* those slots were added */
     struct kvm_linmem mems[KL_MAX_MEMORIES];
     unsigned nruns;                /* entries of the ring-0 reset list to run at restore */
+    /* Runs of page-table entries whose dirty bit the ring-0 stub clears at
+     * restore (kl_kvm_dirty_log): entries {gpa of the first, count}. */
+    struct { uint64_t addr, count; } clear[KL_KVM_MAX_CLEAR];
+    unsigned nclear;
+    uint64_t clear_pages;          /* pages those runs cover */
 };
 
 extern const struct kl_vm_ops kl_vm_kvm_ops;

@@ -164,6 +164,25 @@ int kl_kvm_map(struct kl_vm *vm, uint64_t gva, uint8_t *host, uint64_t size, uns
     return rc == -ENOMEM ? -ENOSPC : rc;
 }
 
+/*
+ * Note a reported page's entry for the ring-0 stub, which clears its dirty
+ * bit at the next restore (kl_kvm_reset_flush), after the reset copied the
+ * page back: the next scan then reports only what was written since. Only
+ * the guest may edit its live page tables under PVM, hence the stub; the
+ * stub reloads CR3, so no stale TLB entry keeps a page writable without
+ * setting its bit again. A page left out stays dirty: copied back again.
+ */
+static void clear_later(struct kl_vm *vm, uint64_t pte_gpa)
+{
+    if (vm->nclear && vm->clear[vm->nclear - 1].addr + vm->clear[vm->nclear - 1].count * 8 == pte_gpa)
+        vm->clear[vm->nclear - 1].count++;
+    else if (vm->nclear < KL_KVM_MAX_CLEAR)
+        vm->clear[vm->nclear++] = (typeof(vm->clear[0])){pte_gpa, 1};
+    else
+        return;
+    vm->clear_pages++;
+}
+
 int kl_kvm_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bitmap)
 {
     uint64_t end = gva + len, base = gva;
@@ -182,6 +201,7 @@ int kl_kvm_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bit
             if ((*pte & KL_PTE_P) && (*pte & KL_PTE_D)) {
                 uint64_t i = (gva - base) / KL_PAGE_SIZE;
                 bitmap[i / 64] |= 1ull << (i % 64);
+                clear_later(vm, kl_pt_gpa_of(&vm->pt, pte));
             }
         gva = next;
     }
@@ -238,10 +258,18 @@ int kl_kvm_unmap(struct kl_vm *vm, uint64_t gva, uint64_t size)
 int kl_kvm_reset_flush(struct kl_vm *vm)
 {
     uint64_t stub = KL_STUBS_GPA + (uint64_t)(kl_resetstub - kl_trapstubs_start);
+    struct reset_run *runs = (struct reset_run *)(vm->low + KL_RESETLIST_GPA);
     unsigned n = vm->nruns;
     struct kl_vm_exit x;
     int rc;
 
+    /* The dirty bits to clear ride along after the runs to zero. */
+    if ((n || vm->clear_pages >= KL_KVM_CLEAR_MIN) && kl_vm_write_tracking())
+        for (unsigned i = 0; i < vm->nclear && n < MAX_RUNS; i++)
+            runs[n++] = (struct reset_run){vm->clear[i].addr,
+                                           vm->clear[i].count | KL_RESET_RUN_CLEAR_D};
+    vm->nclear = 0;
+    vm->clear_pages = 0;
     if (!n)
         return 0;
     vm->nruns = 0;

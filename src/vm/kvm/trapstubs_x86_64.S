@@ -31,8 +31,10 @@ kl_trapstubs_start:
 /*
  * Reset stub, entered by the host at CPL 0 between two requests of a warm VM
  * with rsi = a list of {address, count} pairs and rdx = the number of pairs.
- * It zeroes each run of page-table entries (memory grown during the request)
- * and reloads CR3. Under PVM only the guest's own writes unmap pages (see
+ * It zeroes each run of page-table entries (memory grown during the request),
+ * or, for a run whose count has bit 63 set, clears the entries' dirty bits
+ * (pages the reset just copied back, so the next reset sees only what the
+ * next request writes: kl_kvm_dirty_log), and reloads CR3. Under PVM only the guest's own writes unmap pages (see
  * DESIGN-NOTES section 1), so this is the one place ring 0 edits mappings:
  * a handful of instructions, one `rep stosq` per run.
  */
@@ -44,8 +46,15 @@ kl_resetstub:
     jz 4f
 3:  movq (%rsi), %rdi
     movq 8(%rsi), %rcx
+    btrq $63, %rcx                  /* KL_RESET_RUN_CLEAR_D: clear dirty bits, keep the entries */
+    jc 6f
     rep stosq
-    addq $16, %rsi
+    jmp 7f
+6:  andq $~0x40, (%rdi)             /* KL_PTE_D */
+    addq $8, %rdi
+    decq %rcx
+    jnz 6b
+7:  addq $16, %rsi
     decq %rdx
     jnz 3b
 4:  movq %cr3, %rax

@@ -38,6 +38,9 @@ struct kl_vm {
     int low_given;                     /* kl_vm_map_ram handed `low` to the caller */
     volatile struct kl_chan *chan;     /* inside low */
     int locked;                        /* the tender runs the guest's layout under seccomp */
+    int dirty_wp;                      /* write tracking (proc_dirty.c), as the tender said at LOCKED */
+    int wp_next;                       /* the next scans protect what they report (proc_dirty.c) */
+    uint64_t wp_reported;              /* pages reported since the last restore */
     int dead;                          /* the process ended (or was killed) */
     int wait_status;                   /* how, as a wait(2) status */
     enum proc_pending pending;
@@ -70,8 +73,11 @@ uint32_t kl_proc_spin_cycles_k(void);
 
 /* proc_dirty.c */
 
-/** kl_vm_dirty_log for a sandbox: the pages its page tables hold (PAGEMAP_SCAN). */
+/** kl_vm_dirty_log for a sandbox: pages written since the last call (PAGEMAP_SCAN), or present. */
 int kl_proc_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bitmap);
+
+/** At a restore: decide whether the next reset's scans protect again. */
+void kl_proc_dirty_round(struct kl_vm *vm);
 
 /* proc_x86_64.c */
 

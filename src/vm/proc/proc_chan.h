@@ -142,7 +142,7 @@ struct kl_chan {
     /* Set up by the supervisor before exec. */
     int32_t mem_fds[KL_MAX_MEMORIES];
     int32_t parent_fd;            /* pidfd of the spawner thread: has it died? */
-    uint32_t pad0;
+    uint32_t dirty_wp;            /* set by the tender: its guest memory tracks writes (proc_dirty.c) */
     uint32_t drop_uid, drop_gid;  /* when started as root, become these */
     uint32_t filter_len;
     struct kl_chan_bpf filter[KL_CHAN_MAX_FILTER];

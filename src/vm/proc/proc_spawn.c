@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -106,6 +108,7 @@ static int build_filter(int setup, struct bpf_prog *out)
         SCMP_SYS(getuid), SCMP_SYS(prctl), SCMP_SYS(setrlimit), SCMP_SYS(poll), SCMP_SYS(seccomp),
     };
     uint64_t word = KL_CHAN_GVA + offsetof(struct kl_chan, state);
+    const uint64_t uffd_api = UFFDIO_API, uffd_register = UFFDIO_REGISTER;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     int rc, mfd = -1;
 
@@ -123,6 +126,15 @@ static int build_filter(int setup, struct bpf_prog *out)
     for (unsigned i = 0; setup && i < sizeof(setup_calls) / sizeof(setup_calls[0]); i++)
         if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, setup_calls[i], 0)) < 0)
             goto out;
+    /* The write tracking's set-up (tender.c): its userfaultfd and two of its requests. */
+    if (setup &&
+        ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(userfaultfd), 1,
+                                SCMP_A0(SCMP_CMP_EQ, O_CLOEXEC | UFFD_USER_MODE_ONLY, 0))) < 0 ||
+         (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                                SCMP_A1(SCMP_CMP_EQ, uffd_api, 0))) < 0 ||
+         (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                                SCMP_A1(SCMP_CMP_EQ, uffd_register, 0))) < 0))
+        goto out;
     /* libseccomp 2.5 exports to a file descriptor only. */
     if ((mfd = memfd_create("kl-bpf", MFD_CLOEXEC)) < 0 || (rc = seccomp_export_bpf(ctx, mfd)) < 0) {
         rc = rc < 0 ? rc : -errno;

@@ -383,6 +383,9 @@ static int start(struct kl_vm *vm, struct kl_err *err)
     close(vm->low_fd);   /* the tender has mapped it and closed all of its fds */
     vm->low_fd = -1;
     vm->locked = 1;
+    /* Read now, before any guest code ran that could write the channel. */
+    vm->dirty_wp = vm->chan->dirty_wp == 1 && kl_vm_write_tracking();
+    vm->wp_next = 1;   /* the snapshot's scan protects all that start-up touched */
     return 0;
 }
 
@@ -534,6 +537,7 @@ static int proc_restore(struct kl_vm *vm, const struct kl_vm_state *st)
         return rc;
     vm->resume = st->regs;
     vm->pending = PROC_RESUME;
+    kl_proc_dirty_round(vm);
     return 0;
 }
 

@@ -15,6 +15,11 @@ function handle(req) {
     /* 16 MiB typed arrays filled natively: the cap is reached in a few steps
      * however loaded the machine is (element-wise arrays could take longer
      * than the 3 s timeout under load and answer 504 instead). */
+    case "churn": {   // writes many pages, in memory start-up used and beyond it
+      const d = {};
+      for (let i = 0; i < 20000; i++) d[String(i)] = new Array(8).fill(i);
+      return `count=${count} churn=${Object.keys(d).length}\n`;
+    }
     case "bomb": { const a = []; for (;;) a.push(new Uint8Array(1 << 24).fill(7)); }
   }
   console.log("logged, not in the response");

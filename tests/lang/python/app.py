@@ -23,6 +23,9 @@ def handle(req):
     if q == "loop":
         while True:
             pass
+    if q == "churn":   # writes many pages, in memory start-up used and beyond it
+        d = {str(i): [i] * 8 for i in range(20000)}
+        return f"count={count} churn={len(d)}\n"
     if q == "bomb":
         a = []
         while True:
