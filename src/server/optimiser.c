@@ -13,6 +13,7 @@
 
 #include "common/util.h"
 #include "compile/compile.h"
+#include "compile/subproc.h"
 #include "compile/tier.h"
 #include "common/log.h"
 #include "server/server.h"
@@ -46,6 +47,10 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct job *jobs;        /* newest first */
 static struct kl_server *srv;
 static int started;
+/* Shutdown (kl_optimiser_stop): no job starts, none swaps or publishes, and
+ * the server waits for `running` to drop before it closes the registry. */
+static int stopping, running;
+static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
 /* <data>/optimiser: its own build folder, so a deploy's compile and the
  * optimiser's are told apart; swept at start like build/ (datadir.c). */
 static char build_dir[PATH_MAX + 16];
@@ -375,6 +380,16 @@ static void publish(struct job *j, const char *out)
                j->sha, err.msg);
 }
 
+static int stopping_now(void)
+{
+    int v;
+
+    pthread_mutex_lock(&lock);
+    v = stopping;
+    pthread_mutex_unlock(&lock);
+    return v;
+}
+
 static void run_one(struct job *j)
 {
     struct kl_err err = {0};
@@ -396,6 +411,10 @@ static void run_one(struct job *j)
            j->timeout_s, env_uint("KERNLESS_OPTIMISE_MEM_MB", DEFAULT_MEM_MB));
     rc = build(j, out, sizeof(out), &err);
     dt = now_s() - t0;
+    /* Stopping killed the compiler, or came after it: either way the
+     * registry may be closing, so no swap and no publish. */
+    if (stopping_now())
+        rc = kl_errf(&err, -ECANCELED, "the server is stopping");
     if (rc == 0)
         rc = swap_in(&err);
     finish(j, rc, dt, 0, &err);
@@ -420,18 +439,24 @@ static void *thread_main(void *arg)
     pthread_mutex_lock(&lock);
     for (;;) {
         struct job *j;
-        while ((j = next_queued(&next)) == NULL) {
+        while (!stopping && (j = next_queued(&next)) == NULL) {
             until.tv_sec = next;
             if (next == 0)
                 pthread_cond_wait(&wake, &lock);
             else
                 pthread_cond_timedwait(&wake, &lock, &until);
         }
+        if (stopping)
+            break;
         j->state = JOB_RUNNING;
+        running = 1;
         pthread_mutex_unlock(&lock);
         run_one(j);
         pthread_mutex_lock(&lock);
+        running = 0;
+        pthread_cond_broadcast(&idle);
     }
+    pthread_mutex_unlock(&lock);
     return NULL;
 }
 
@@ -494,6 +519,31 @@ void kl_optimiser_enqueue(struct kl_server *s, const char *sha256, const char *c
     if (rc < 0)
         kl_log("optimiser: cannot start (%s); module %.12s stays on the baseline tier",
                strerror(-rc), sha256);
+}
+
+void kl_optimiser_stop(void)
+{
+    pthread_mutex_lock(&lock);
+    stopping = 1;
+    pthread_cond_broadcast(&wake);
+    /* A job's -O2 compile may have minutes left: its compilers are killed
+     * (again each time, as a build starts its next step) rather than waited
+     * for, and the job then fails before it reaches the registry. */
+    while (running) {
+        struct timespec t;
+
+        pthread_mutex_unlock(&lock);
+        kl_subproc_kill_live();
+        pthread_mutex_lock(&lock);
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += 100 * 1000 * 1000;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&idle, &lock, &t);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 void kl_optimiser_note_fetched(const char *sha256)

@@ -88,6 +88,13 @@ void kl_optimiser_enqueue(struct kl_server *s, const char *sha256, const char *c
  */
 int kl_optimiser_image_path(const char *sha256, const char *image_path, char *out, size_t len);
 
+/**
+ * Stop the optimiser before the server closes its registry and tables: no
+ * job starts or swaps after it returns, and a running job's compilers are
+ * killed, so it returns within about a second, not after the build.
+ */
+void kl_optimiser_stop(void);
+
 /** Record a deploy's compile seconds by tier, for /metrics. */
 void kl_optimiser_count_compile(int tier, double seconds);
 

@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "server/cluster.h"
+#include "server/optimiser.h"
 #include "server/deploy.h"
 #include "server/api.h"
 #include "server/api_svc.h"
@@ -302,7 +303,9 @@ int kl_server_run(const struct kl_serve_config *cfg)
     } else {
         fprintf(stderr, "kernless: serve: %s\n", err.msg);
     }
-    /* The registry first: its watcher and reload threads republish tables. */
+    /* The optimiser first (its job reloads tables and uses the registry),
+     * then the registry: its watcher and reload threads republish tables. */
+    kl_optimiser_stop();
     kl_cluster_close(&s);
     kl_table_put(s.table);
     kl_logs_close(s.logs);

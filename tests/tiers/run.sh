@@ -157,4 +157,23 @@ check_has bomb_log "the baseline tier keeps serving" "$(grep 'not optimised' "$W
 check_has bomb_info_text "optimise failed:" "$("$KL" info bomb 2>&1)"
 check bomb_metrics_failures 1 "$(metric kernless_tier_optimise_failures_total)"
 kl_stop
+
+# ---- D: the server stops while the optimiser compiles --------------------------------
+# Bug: the optimiser's job ran on after SIGTERM closed the registry, and a
+# job ending then reloaded the table through a NULL registry (an ASan report
+# at shutdown). Now the stop cancels the job first: it kills the compiler,
+# logs why, and the server exits 0 with no sanitizer report.
+# Control: a binary without kl_optimiser_stop never logs the cancellation.
+serve "$W/d" "$W/d.err" KERNLESS_OPTIMISE_TIMEOUT_S=600
+"$KL" deploy slow "$W/m20000.wasm" --route /slow >/dev/null 2>&1
+compiling() { grep -q 'optimiser: compiling module' "$W/d.err"; }
+if wait_for 60 compiling; then
+  kill -TERM "$SPID"; wait "$SPID"; rc=$?; SPID=
+  check stop_during_optimise_exit 0 "$rc"
+  check_has stop_during_optimise_cancelled "the server is stopping" "$(grep 'not optimised' "$W/d.err")"
+  check stop_during_optimise_no_sanitizer_report "" "$(grep -E 'AddressSanitizer|runtime error' "$W/d.err" | head -2)"
+else
+  fail stop_during_optimise_exit "the optimiser never started: $(tail -3 "$W/d.err")"
+fi
+kl_stop
 kl_end
