@@ -183,13 +183,16 @@ static void clear_later(struct kl_vm *vm, uint64_t pte_gpa)
     vm->clear_pages++;
 }
 
-int kl_kvm_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bitmap)
+/*
+ * Call fn for each page of [gva, end) whose entry is present and dirty. A
+ * PDE whose accessed bit is clear covers nothing ever touched, so its 512
+ * entries are skipped. The dirty log and the zeroing of written pages walk
+ * the same way.
+ */
+static void each_written(struct kl_vm *vm, uint64_t gva, uint64_t end,
+                         void (*fn)(struct kl_vm *vm, uint64_t gva, uint64_t *pte, void *ctx),
+                         void *ctx)
 {
-    uint64_t end = gva + len, base = gva;
-
-    memset(bitmap, 0, ((len / KL_PAGE_SIZE + 63) / 64) * sizeof(*bitmap));
-    /* A PDE whose accessed bit is clear covers nothing ever touched, so its
-     * 512 entries are skipped. */
     while (gva < end) {
         uint64_t next = (gva + KL_HUGE_SIZE) & ~(KL_HUGE_SIZE - 1);
         int accessed = 0;
@@ -198,36 +201,47 @@ int kl_kvm_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bit
         if (next > end)
             next = end;
         for (; pte && accessed && gva < next; gva += KL_PAGE_SIZE, pte++)
-            if ((*pte & KL_PTE_P) && (*pte & KL_PTE_D)) {
-                uint64_t i = (gva - base) / KL_PAGE_SIZE;
-                bitmap[i / 64] |= 1ull << (i % 64);
-                clear_later(vm, kl_pt_gpa_of(&vm->pt, pte));
-            }
+            if ((*pte & KL_PTE_P) && (*pte & KL_PTE_D))
+                fn(vm, gva, pte, ctx);
         gva = next;
     }
+}
+
+struct dirty_bits {
+    uint64_t base;
+    uint64_t *bitmap;
+};
+
+static void log_page(struct kl_vm *vm, uint64_t gva, uint64_t *pte, void *ctx)
+{
+    struct dirty_bits *d = ctx;
+    uint64_t i = (gva - d->base) / KL_PAGE_SIZE;
+
+    d->bitmap[i / 64] |= 1ull << (i % 64);
+    clear_later(vm, kl_pt_gpa_of(&vm->pt, pte));
+}
+
+int kl_kvm_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bitmap)
+{
+    struct dirty_bits d = {gva, bitmap};
+
+    memset(bitmap, 0, ((len / KL_PAGE_SIZE + 63) / 64) * sizeof(*bitmap));
+    each_written(vm, gva, gva + len, log_page, &d);
     return 0;
+}
+
+static void zero_page(struct kl_vm *vm, uint64_t gva, uint64_t *pte, void *ctx)
+{
+    int idx = *(const int *)ctx;
+
+    memset(vm->mems[idx].host + (gva - KL_MEM_GVA(idx)), 0, KL_PAGE_SIZE);
 }
 
 /* Zero the written pages of [gva, gva+size) (memory idx): they must read
  * as zero when the memory grows again. */
 static void zero_written(struct kl_vm *vm, int idx, uint64_t gva, uint64_t size)
 {
-    uint8_t *host = vm->mems[idx].host + (gva - KL_MEM_GVA(idx));
-    uint64_t end = gva + size;
-
-    while (gva < end) {
-        uint64_t next = (gva + KL_HUGE_SIZE) & ~(KL_HUGE_SIZE - 1);
-        int accessed = 0;
-        uint64_t *pte = kl_pt_pte(&vm->pt, gva, &accessed);
-
-        if (next > end)
-            next = end;
-        for (; pte && accessed && gva < next; gva += KL_PAGE_SIZE, host += KL_PAGE_SIZE, pte++)
-            if ((*pte & KL_PTE_P) && (*pte & KL_PTE_D))
-                memset(host, 0, KL_PAGE_SIZE);
-        host += next - gva;
-        gva = next;
-    }
+    each_written(vm, gva, gva + size, zero_page, &idx);
 }
 
 /* Zero the pages and list their page-table entries for the ring-0 reset
