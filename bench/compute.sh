@@ -29,18 +29,25 @@ fi
 # before wasm2c and gcc, so against gcc alone a ratio can reflect the compilers, not the runtime.
 RUNTIMES=(native native-clang kernless node)
 
-# run_one RUNTIME NAME ARGS...: one timed run; sets T_SEC/T_RC; output in $W/runs/NAME.RUNTIME.out
+# run_one RUNTIME NAME ARGS...: one timed run; sets T_SEC/T_RC and T_CPU (user + system
+# seconds of the process and the children it waited for: the process backend's sandbox, the KVM
+# vCPU thread's guest time, node's compiler and GC threads); output in $W/runs/NAME.RUNTIME.out.
+# CPU time is what a run costs the machine, and it moves far less than wall time when other
+# work shares the cores.
 run_one() {
-  local rt=$1 name=$2 out err
+  local rt=$1 name=$2 out err cpu
   shift 2
   out=$W/runs/$name.$rt.out
   err=$W/runs/$name.$rt.err
+  cpu=$W/runs/$name.$rt.cpu
+  local tm=(/usr/bin/time -q -f '%U %S' -o "$cpu")
   case $rt in
-    native)   timed "$out" "$err" "$W/bin/$name" "$@" ;;
-    native-clang) timed "$out" "$err" "$W/bin/$name.clang" "$@" ;;
-    kernless) timed "$out" "$err" "$KL" run --isolation "$BENCH_ISOLATION" "$W/bin/$name.wasm" "$@" ;;
-    node)     timed "$out" "$err" "${NODE_WASI[@]}" "$W/bin/$name.wasm" "$@" ;;
+    native)   timed "$out" "$err" "${tm[@]}" "$W/bin/$name" "$@" ;;
+    native-clang) timed "$out" "$err" "${tm[@]}" "$W/bin/$name.clang" "$@" ;;
+    kernless) timed "$out" "$err" "${tm[@]}" "$KL" run --isolation "$BENCH_ISOLATION" "$W/bin/$name.wasm" "$@" ;;
+    node)     timed "$out" "$err" "${tm[@]}" "${NODE_WASI[@]}" "$W/bin/$name.wasm" "$@" ;;
   esac
+  T_CPU=$(awk 'NF == 2 { printf "%.6f", $1 + $2 }' "$cpu" 2>/dev/null)
 }
 
 fail=0
@@ -79,6 +86,7 @@ for spec in "${PROGS[@]}"; do
         BAD[$name.$rt]="wrong output (differs from the native run)"
       else
         echo "$T_SEC" >>"$W/times/$name.$rt"
+        [ -n "$T_CPU" ] && echo "$T_CPU" >>"$W/times/$name.$rt.cpu"
         continue
       fi
       blog "compute: $name under $rt: ${BAD[$name.$rt]}"
@@ -96,6 +104,29 @@ cell() {
   if [ -n "${BAD[$1.$2]:-}" ]; then echo "**${BAD[$1.$2]}**"; return; fi
   [ -s "$f" ] || { echo "n/a"; return; }
   stats "$f" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }'
+}
+# cpu_table: the same runs in CPU seconds (user + system, children included), median per runtime.
+cpu_table() {
+  local spec words name nm km nom kr nr kc=() nc=() slower=()
+  printf '**CPU time** of the same runs (user + system seconds of the whole process tree, median; '
+  printf 'what each run cost the machine, steadier than wall time on a shared machine):\n\n'
+  printf '| program | native CPU s | kernless CPU s | kernless / native | node CPU s | node / native |\n'
+  printf '|---|---|---|---|---|---|\n'
+  for spec in "${PROGS[@]}"; do
+    read -r -a words <<<"$spec"
+    name=${words[0]}
+    nm=""; km=""; nom=""
+    [ -z "${BAD[$name.native]:-}" ] && [ -s "$W/times/$name.native.cpu" ] && nm=$(median "$W/times/$name.native.cpu")
+    [ -z "${BAD[$name.kernless]:-}" ] && [ -s "$W/times/$name.kernless.cpu" ] && km=$(median "$W/times/$name.kernless.cpu")
+    [ -z "${BAD[$name.node]:-}" ] && [ -s "$W/times/$name.node.cpu" ] && nom=$(median "$W/times/$name.node.cpu")
+    kr=$(ratio "$km" "$nm"); nr=$(ratio "$nom" "$nm")
+    kc+=("$kr"); nc+=("$nr")
+    awk -v k="$kr" -v n="$nr" 'BEGIN { exit !(k != "n/a" && n != "n/a" && k + 0 > n + 0) }' && slower+=("$name")
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$(fmt 1 2 "$nm")" "$(fmt 1 2 "$km")" "$kr" "$(fmt 1 2 "$nom")" "$nr"
+  done
+  printf '| **geometric mean** | | | **%s** | | **%s** |\n\n' "$(geomean "${kc[@]}")" "$(geomean "${nc[@]}")"
+  printf 'In CPU time: kernless %sx native (geometric mean); slower than node: %s.\n\n' \
+    "$(geomean "${kc[@]}")" "${slower[*]:-none}"
 }
 kratios=(); nratios=(); kcratios=()
 : >"$W/ratios.dat"
@@ -138,6 +169,7 @@ kratios=(); nratios=(); kcratios=()
   printf ' Slower than node: %s.' "${slower:-none}"
   printf ' Worst program: %s.\n\n' "$(awk '$1 != "geomean" && $2 != "NaN" { if ($2 > m) { m = $2; n = $1 } } END { if (n) printf "%s at %.2fx", n, m; else print "n/a" }' "$W/ratios.dat")"
   printf '![ratio to native per program](plots/compute-ratio-'"$BENCH_TAG"'.png)\n\n'
+  cpu_table
 } >"$RESULTS_DIR/compute-$BENCH_TAG.md"
 
 plot_png "$PLOTS_DIR/compute-ratio-$BENCH_TAG.png" <<EOF

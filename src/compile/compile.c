@@ -25,7 +25,7 @@
 #define KL_MAX_MODULE_BYTES (64u << 20)      /* a module upload is bounded */
 #define KL_MAX_C_BYTES (512u << 20)          /* wasm2c output we are willing to patch */
 #define KL_CC_MAX_AS (8ull << 30)            /* address-space cap for cc */
-#define KL_CACHE_VERSION "kernless-cache-6"
+#define KL_CACHE_VERSION "kernless-cache-7"
 
 /*
  * Compile limits, tighter than the reader's (JS API) caps because here the
@@ -280,6 +280,7 @@ static int patch_generated(const char *c_path, struct kl_err *err)
     size_t cap = len + 1024;
     const char *what = kl_glue_patch_call_indirect((char *)big, &len, cap) < 0 ? "CALL_INDIRECT"
                        : kl_glue_patch_table_traps((char *)big, &len, cap) < 0 ? "table helpers"
+                       : kl_glue_patch_mem_base((char *)big, &len, cap) < 0 ? "memory helpers"
                        : NULL;
     if (what) {
         free(big);

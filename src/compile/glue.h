@@ -32,4 +32,15 @@ int kl_glue_patch_call_indirect(char *src, size_t *len, size_t cap);
  */
 int kl_glue_patch_table_traps(char *src, size_t *len, size_t cap);
 
+/**
+ * Make wasm2c's load and store helpers address linear memory at its fixed
+ * guest address, KL_MEM_GVA(0), instead of through the instance's memory
+ * pointer: gcc must reload that pointer after every store and call (a store
+ * through a byte pointer may alias it), while a constant stays in a register.
+ * Only for command images, whose one memory is always memory 0 (the glue
+ * checks it at instantiation). Returns 0, or -ENOENT if the helpers are not
+ * what wabt 1.0.32 emits (or `cap` leaves no room for the definition).
+ */
+int kl_glue_patch_mem_base(char *src, size_t *len, size_t cap);
+
 #endif
