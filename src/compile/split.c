@@ -137,18 +137,26 @@ static size_t def_size(const struct text *t, size_t i)
 }
 
 /* Deal whole definitions into `parts` runs of about equal size, in order:
- * each goes to the part its middle byte falls in. */
-static void deal(struct text *t, unsigned parts, size_t bytes)
+ * each goes to the part its middle byte falls in. Part 0 alone also holds
+ * the module's data, init code and exports (everything after func_types
+ * that is neither a declaration nor a definition): they count as its own
+ * first bytes, so a module with megabytes of data segments does not leave
+ * part 0 twice as long to compile as the others. */
+static void deal(struct text *t, long ft, unsigned parts, size_t bytes)
 {
-    size_t done = 0;
+    size_t done = 0, own0 = 0, all;
     int part = 0;
 
+    for (size_t i = (size_t)ft + 1; i < t->n; i++)
+        if (t->l[i].def < 0 && !t->l[i].decl)
+            own0 += t->l[i].n + 1;
+    all = own0 + bytes ? own0 + bytes : 1;
     for (size_t i = 0; i < t->n; i++) {
         struct line *l = &t->l[i];
         if (l->def < 0)
             continue;
         if (def_start(l))
-            part = (int)((done + def_size(t, i) / 2) * parts / (bytes ? bytes : 1));
+            part = (int)((own0 + done + def_size(t, i) / 2) * parts / all);
         l->def = part;
         done += l->n + 1;
     }
@@ -196,22 +204,20 @@ static int write_part(const struct text *t, long ft, unsigned k, const char *pat
     return rc < 0 ? kl_errf(err, rc, "%s: write failed", path) : 0;
 }
 
-int kl_split_c(const char *c_path, const char *dir, unsigned parts, struct kl_err *err)
+int kl_split_buf(const char *src, size_t len, const char *dir, unsigned parts,
+                 struct kl_err *err)
 {
     struct text t = {0};
-    uint8_t *src = NULL;
-    size_t len = 0, bytes;
+    size_t bytes;
     char path[PATH_MAX];
     long ft;
-    int rc;
+    int rc = 0;
 
     if (parts <= 1)
         return 1;
     if (parts > KL_SPLIT_MAX_PARTS)
         parts = KL_SPLIT_MAX_PARTS;
-    if ((rc = kl_read_file(c_path, MAX_C_BYTES, &src, &len, err)) < 0)
-        return rc;
-    if ((rc = lines_of((const char *)src, len, &t)) < 0) {
+    if ((rc = lines_of(src, len, &t)) < 0) {
         rc = kl_errf(err, rc, "out of memory");
         goto out;
     }
@@ -219,7 +225,7 @@ int kl_split_c(const char *c_path, const char *dir, unsigned parts, struct kl_er
         rc = 1;   /* not a layout we can cut: compile it whole */
         goto out;
     }
-    deal(&t, parts, bytes);
+    deal(&t, ft, parts, bytes);
     for (unsigned k = 0; k < parts && rc == 0; k++) {
         snprintf(path, sizeof(path), "%s/m%u.c", dir, k);
         rc = write_part(&t, ft, k, path, err);
@@ -228,6 +234,20 @@ int kl_split_c(const char *c_path, const char *dir, unsigned parts, struct kl_er
         rc = (int)parts;
 out:
     free(t.l);
+    return rc;
+}
+
+int kl_split_c(const char *c_path, const char *dir, unsigned parts, struct kl_err *err)
+{
+    uint8_t *src = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (parts <= 1)
+        return 1;
+    if ((rc = kl_read_file(c_path, MAX_C_BYTES, &src, &len, err)) < 0)
+        return rc;
+    rc = kl_split_buf((const char *)src, len, dir, parts, err);
     free(src);
     return rc;
 }
