@@ -18,6 +18,7 @@ struct line {
     size_t n;
     int def;       /* -1: not in a definition; else the part of the definition it belongs to */
     int decl;      /* a w2c_ function declaration, or the func_types array */
+    int nl;        /* the source has a newline after it (all but maybe the last line) */
 };
 
 struct text {
@@ -41,12 +42,7 @@ static int ends(const struct line *l, const char *p)
 
 static int contains(const struct line *l, const char *p)
 {
-    size_t k = strlen(p);
-
-    for (size_t i = 0; i + k <= l->n; i++)
-        if (memcmp(l->s + i, p, k) == 0)
-            return 1;
-    return 0;
+    return memmem(l->s, l->n, p, strlen(p)) != NULL;
 }
 
 static int lines_of(const char *src, size_t len, struct text *t)
@@ -65,7 +61,7 @@ static int lines_of(const char *src, size_t len, struct text *t)
                 return -ENOMEM;
             t->l = m;
         }
-        t->l[t->n++] = (struct line){p, n, -1, 0};
+        t->l[t->n++] = (struct line){p, n, -1, 0, nl != NULL};
         p += n + 1;
     }
     return 0;
@@ -109,15 +105,18 @@ static long mark(struct text *t, size_t *bytes)
         }
         if (!def_start(l))
             continue;
+        size_t first = i;
         for (; i < t->n; i++) {
             t->l[i].def = 0;
             *bytes += t->l[i].n + 1;
-            if (contains(&t->l[i], "data_segment_data_") || contains(&t->l[i], "elem_segment_"))
-                return -1;
             if (t->l[i].n == 1 && t->l[i].s[0] == '}')
                 break;
         }
         if (i == t->n)
+            return -1;
+        /* One search over the whole body, not one per line. */
+        struct line body = {t->l[first].s, (size_t)(t->l[i].s + 1 - t->l[first].s), 0, 0, 0};
+        if (contains(&body, "data_segment_data_") || contains(&body, "elem_segment_"))
             return -1;
     }
     return ft;
@@ -173,7 +172,10 @@ static int put(FILE *f, const struct line *l, int global)
         s += 7;
         n -= 7;
     }
-    return fwrite(s, 1, n, f) == n && fputc('\n', f) != EOF ? 0 : -EIO;
+    /* The line and its newline in one call: a part is millions of lines. */
+    if (l->nl)
+        return fwrite_unlocked(s, 1, n + 1, f) == n + 1 ? 0 : -EIO;
+    return fwrite_unlocked(s, 1, n, f) == n && fputc_unlocked('\n', f) != EOF ? 0 : -EIO;
 }
 
 /* Part 0: everything but the other parts' definitions. Part k: the prelude,
