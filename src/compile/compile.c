@@ -264,32 +264,24 @@ static int write_text(const char *path, const void *data, size_t len, struct kl_
     return 0;
 }
 
-static int patch_generated(const char *c_path, struct kl_err *err)
+/* kernless's patches to wasm2c's output, in memory (*buf grows by up to
+ * 1 KiB: it is realloc'd). */
+static int patch_generated(uint8_t **buf, size_t *len, struct kl_err *err)
 {
-    uint8_t *src = NULL;
-    size_t len = 0;
-    int rc = kl_read_file(c_path, KL_MAX_C_BYTES, &src, &len, err);
+    uint8_t *big = realloc(*buf, *len + 1024);
 
-    if (rc < 0)
-        return rc;
-    uint8_t *big = realloc(src, len + 1024);
-    if (!big) {
-        free(src);
+    if (!big)
         return kl_errf(err, -ENOMEM, "out of memory");
-    }
-    size_t cap = len + 1024;
-    const char *what = kl_glue_patch_call_indirect((char *)big, &len, cap) < 0 ? "CALL_INDIRECT"
-                       : kl_glue_patch_table_traps((char *)big, &len, cap) < 0 ? "table helpers"
-                       : kl_glue_patch_mem_base((char *)big, &len, cap) < 0 ? "memory helpers"
+    *buf = big;
+    size_t cap = *len + 1024;
+    const char *what = kl_glue_patch_call_indirect((char *)big, len, cap) < 0 ? "CALL_INDIRECT"
+                       : kl_glue_patch_table_traps((char *)big, len, cap) < 0 ? "table helpers"
+                       : kl_glue_patch_mem_base((char *)big, len, cap) < 0 ? "memory helpers"
                        : NULL;
-    if (what) {
-        free(big);
+    if (what)
         return kl_errf(err, -EPROTO, "wasm2c output is not what this kernless expects "
                        "(%s); is wabt 1.0.32 installed?", what);
-    }
-    rc = write_text(c_path, big, len, err);
-    free(big);
-    return rc;
+    return 0;
 }
 
 static int write_glue(const char *path, const struct kl_wasm_module *m, struct kl_err *err)
@@ -390,42 +382,99 @@ static int compile_part(void *ctx, unsigned k, struct kl_err *err)
                       p->timeout_s, err);
 }
 
-/* Translation units for gcc: one per 4 MiB of C, at least one per core for
- * C over 1 MiB, at most KL_SPLIT_MAX_PARTS; so each gcc holds a share of
- * the module and `jobs` of them run at once. KERNLESS_CC_JOBS caps jobs. */
-static unsigned split_parts(const char *c, unsigned *jobs)
+/* C smaller than this is compiled whole; KERNLESS_SPLIT_MIN_BYTES lowers
+ * it so tests can cut small modules (a split must not change behaviour). */
+static size_t split_min(void)
 {
-    struct stat st;
+    const char *env = getenv("KERNLESS_SPLIT_MIN_BYTES");
+
+    return env && atol(env) > 0 ? (size_t)atol(env) : (size_t)1 << 20;
+}
+
+/* Translation units for `len` bytes of C, at least one per core once it is
+ * big enough, at most KL_SPLIT_MAX_PARTS, so `jobs` compilers run at once.
+ * gcc: one per 4 MiB as well, so each holds a share of the module's memory.
+ * tcc: one per job; it needs little memory and its time is linear in the C.
+ * KERNLESS_CC_JOBS caps jobs. */
+static unsigned split_parts(size_t len, int tier, unsigned *jobs)
+{
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const char *env = getenv("KERNLESS_CC_JOBS");
     unsigned n;
 
     *jobs = env && atoi(env) > 0 ? (unsigned)atoi(env) : cores > 0 ? (unsigned)cores : 1;
-    if (stat(c, &st) < 0 || st.st_size < (1 << 20))
+    if (len < split_min())
         return 1;
-    n = (unsigned)(st.st_size / (4 << 20)) + 1;
+    n = tier == KL_TIER_BASELINE ? 1 : (unsigned)(len / (4 << 20)) + 1;
     if (n < *jobs)
         n = *jobs;
     return n > KL_SPLIT_MAX_PARTS ? KL_SPLIT_MAX_PARTS : n;
 }
 
-/* The module's C into object(s): split and in parallel for the optimised
- * tier's larger modules (compile/split.c), else one cc. *parts: how many. */
+/*
+ * wasm2c's output made ready for the compiler, read once and written once
+ * (each pass over the C of a 6 MB module costs a good part of a second):
+ * kernless's patches, the baseline's tcc patch, then cut into m0.c ..
+ * (compile/split.c) or written back whole as m.c. *parts: 1 for m.c.
+ */
+static int prepare_c(const char *dir, const char *c, int tier, unsigned *parts, unsigned *jobs,
+                     struct kl_err *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if ((rc = kl_read_file(c, KL_MAX_C_BYTES, &buf, &len, err)) < 0)
+        return rc;
+    if ((rc = patch_generated(&buf, &len, err)) < 0 ||
+        (tier == KL_TIER_BASELINE && (rc = kl_tier_patch_buf((char **)&buf, &len, err)) < 0))
+        goto out;
+    rc = kl_split_buf((const char *)buf, len, dir, split_parts(len, tier, jobs), err);
+    if (rc == 1) {
+        rc = write_text(c, buf, len, err);
+    } else if (rc > 1) {
+        *parts = (unsigned)rc;
+        rc = 0;
+    }
+out:
+    free(buf);
+    return rc;
+}
+
+/* The module's C, as prepare_c left it, into object(s): `parts` compiles,
+ * `jobs` at a time, or one for m.c. */
 static int compile_module_c(const struct kl_toolchain *tc, const char *dir, const char *c,
                             const char *mo, const struct kl_compile_opts *o, uint32_t t,
-                            unsigned *parts, struct kl_err *err)
+                            unsigned parts, unsigned jobs, struct kl_err *err)
 {
-    unsigned jobs, n = o->tier == KL_TIER_OPTIMISED ? split_parts(c, &jobs) : 1;
-    int rc = n > 1 ? kl_split_c(c, dir, n, err) : 1;
-
-    if (rc < 0)
-        return rc;
-    *parts = (unsigned)rc;
-    if (rc == 1)
+    if (parts == 1)
         return cc_compile(tc, c, mo, o->opt_level, o->tier, o->max_as_bytes, t, err);
     struct part_cc p = {tc, dir, o, t};
-    struct kl_split_cc cc = {(unsigned)rc, jobs, compile_part, &p};
+    struct kl_split_cc cc = {parts, jobs, compile_part, &p};
     return kl_split_compile(&cc, err);
+}
+
+/* The front of the pipeline: wasm-validate and wasm2c both read m.wasm, at
+ * once (wasm2c is the longest step of a baseline build, validate the
+ * next). wasm2c's output is used only if validate passes, and validate's
+ * error comes first, so a bad module is refused as before. */
+struct front {
+    const struct kl_compile_opts *o;
+    const char *w, *c;
+    uint32_t t;
+};
+
+static int front_step(void *ctx, unsigned k, struct kl_err *err)
+{
+    const struct front *f = ctx;
+    const char *w2c[] = {"wasm2c", "-n", KL_GLUE_MODNAME, f->w, "-o", f->c, NULL};
+    int rc;
+
+    if (k == 1)
+        return run_tool("wasm2c", w2c, f->t, KL_CC_MAX_AS, err);
+    if ((rc = validate(f->w, f->t, err)) == 0)
+        progress(f->o, "wasm2c");   /* valid; what is left is the translation */
+    return rc;
 }
 
 /* A step's timeout: its own, cut to what is left of the whole compile
@@ -449,7 +498,7 @@ static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_
     uint64_t end = kl_now_ns() + (uint64_t)total * 1000000000ull;
     uint8_t sha[32], *elfdata = NULL, *img = NULL;
     size_t elflen = 0, imglen = 0;
-    unsigned parts = 1;
+    unsigned parts = 1, jobs = 1;
     int rc;
 
     snprintf(w, sizeof(w), "%s/m.wasm", dir);
@@ -461,16 +510,13 @@ static int build_in(const char *dir, const struct kl_toolchain *tc, const uint8_
     if ((rc = write_text(w, wasm, len, err)) < 0)
         return rc;
     progress(o, "validate");
-    if ((rc = validate(w, budget(end, t), err)) < 0)
-        return rc;
-    progress(o, "wasm2c");
-    const char *w2c[] = {"wasm2c", "-n", KL_GLUE_MODNAME, w, "-o", c, NULL};
-    if ((rc = run_tool("wasm2c", w2c, budget(end, t), KL_CC_MAX_AS, err)) < 0 ||
-        (rc = patch_generated(c, err)) < 0 || (rc = write_glue(g, m, err)) < 0 ||
-        (o->tier == KL_TIER_BASELINE && (rc = kl_tier_patch_c(c, err)) < 0))
+    struct front f = {o, w, c, budget(end, t)};
+    struct kl_split_cc front = {2, 2, front_step, &f};
+    if ((rc = kl_split_compile(&front, err)) < 0 || (rc = write_glue(g, m, err)) < 0 ||
+        (rc = prepare_c(dir, c, o->tier, &parts, &jobs, err)) < 0)
         return rc;
     progress(o, "cc");
-    if ((rc = compile_module_c(tc, dir, c, mo, o, budget(end, t), &parts, err)) < 0 ||
+    if ((rc = compile_module_c(tc, dir, c, mo, o, budget(end, t), parts, jobs, err)) < 0 ||
         (rc = cc_compile(tc, g, go, 1, o->tier, o->max_as_bytes, budget(end, t), err)) < 0)
         return rc;
     progress(o, "link");
@@ -537,7 +583,10 @@ static int compile_with(struct kl_toolchain *tc, const uint8_t *wasm, size_t len
 
     memset(&m, 0, sizeof(m));
     progress(o, "check");
-    if ((rc = check_module(wasm, len, &m, err)) < 0 || (rc = kl_toolchain_cc_include(tc, err)) < 0 ||
+    /* Each tier asks only its own compiler where its headers are (the link
+     * runs the cc driver, which needs none). */
+    if ((rc = check_module(wasm, len, &m, err)) < 0 ||
+        (o->tier != KL_TIER_BASELINE && (rc = kl_toolchain_cc_include(tc, err)) < 0) ||
         (o->tier == KL_TIER_BASELINE && (rc = kl_tier_tcc_include(tc, err)) < 0))
         goto out;
     snprintf(dir, sizeof(dir), "%s/kernless-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");

@@ -18,6 +18,7 @@ struct line {
     size_t n;
     int def;       /* -1: not in a definition; else the part of the definition it belongs to */
     int decl;      /* a w2c_ function declaration, or the func_types array */
+    int nl;        /* the source has a newline after it (all but maybe the last line) */
 };
 
 struct text {
@@ -41,12 +42,7 @@ static int ends(const struct line *l, const char *p)
 
 static int contains(const struct line *l, const char *p)
 {
-    size_t k = strlen(p);
-
-    for (size_t i = 0; i + k <= l->n; i++)
-        if (memcmp(l->s + i, p, k) == 0)
-            return 1;
-    return 0;
+    return memmem(l->s, l->n, p, strlen(p)) != NULL;
 }
 
 static int lines_of(const char *src, size_t len, struct text *t)
@@ -65,7 +61,7 @@ static int lines_of(const char *src, size_t len, struct text *t)
                 return -ENOMEM;
             t->l = m;
         }
-        t->l[t->n++] = (struct line){p, n, -1, 0};
+        t->l[t->n++] = (struct line){p, n, -1, 0, nl != NULL};
         p += n + 1;
     }
     return 0;
@@ -109,15 +105,18 @@ static long mark(struct text *t, size_t *bytes)
         }
         if (!def_start(l))
             continue;
+        size_t first = i;
         for (; i < t->n; i++) {
             t->l[i].def = 0;
             *bytes += t->l[i].n + 1;
-            if (contains(&t->l[i], "data_segment_data_") || contains(&t->l[i], "elem_segment_"))
-                return -1;
             if (t->l[i].n == 1 && t->l[i].s[0] == '}')
                 break;
         }
         if (i == t->n)
+            return -1;
+        /* One search over the whole body, not one per line. */
+        struct line body = {t->l[first].s, (size_t)(t->l[i].s + 1 - t->l[first].s), 0, 0, 0};
+        if (contains(&body, "data_segment_data_") || contains(&body, "elem_segment_"))
             return -1;
     }
     return ft;
@@ -137,18 +136,26 @@ static size_t def_size(const struct text *t, size_t i)
 }
 
 /* Deal whole definitions into `parts` runs of about equal size, in order:
- * each goes to the part its middle byte falls in. */
-static void deal(struct text *t, unsigned parts, size_t bytes)
+ * each goes to the part its middle byte falls in. Part 0 alone also holds
+ * the module's data, init code and exports (everything after func_types
+ * that is neither a declaration nor a definition): they count as its own
+ * first bytes, so a module with megabytes of data segments does not leave
+ * part 0 twice as long to compile as the others. */
+static void deal(struct text *t, long ft, unsigned parts, size_t bytes)
 {
-    size_t done = 0;
+    size_t done = 0, own0 = 0, all;
     int part = 0;
 
+    for (size_t i = (size_t)ft + 1; i < t->n; i++)
+        if (t->l[i].def < 0 && !t->l[i].decl)
+            own0 += t->l[i].n + 1;
+    all = own0 + bytes ? own0 + bytes : 1;
     for (size_t i = 0; i < t->n; i++) {
         struct line *l = &t->l[i];
         if (l->def < 0)
             continue;
         if (def_start(l))
-            part = (int)((done + def_size(t, i) / 2) * parts / (bytes ? bytes : 1));
+            part = (int)((own0 + done + def_size(t, i) / 2) * parts / all);
         l->def = part;
         done += l->n + 1;
     }
@@ -165,7 +172,10 @@ static int put(FILE *f, const struct line *l, int global)
         s += 7;
         n -= 7;
     }
-    return fwrite(s, 1, n, f) == n && fputc('\n', f) != EOF ? 0 : -EIO;
+    /* The line and its newline in one call: a part is millions of lines. */
+    if (l->nl)
+        return fwrite_unlocked(s, 1, n + 1, f) == n + 1 ? 0 : -EIO;
+    return fwrite_unlocked(s, 1, n, f) == n && fputc_unlocked('\n', f) != EOF ? 0 : -EIO;
 }
 
 /* Part 0: everything but the other parts' definitions. Part k: the prelude,
@@ -196,22 +206,20 @@ static int write_part(const struct text *t, long ft, unsigned k, const char *pat
     return rc < 0 ? kl_errf(err, rc, "%s: write failed", path) : 0;
 }
 
-int kl_split_c(const char *c_path, const char *dir, unsigned parts, struct kl_err *err)
+int kl_split_buf(const char *src, size_t len, const char *dir, unsigned parts,
+                 struct kl_err *err)
 {
     struct text t = {0};
-    uint8_t *src = NULL;
-    size_t len = 0, bytes;
+    size_t bytes;
     char path[PATH_MAX];
     long ft;
-    int rc;
+    int rc = 0;
 
     if (parts <= 1)
         return 1;
     if (parts > KL_SPLIT_MAX_PARTS)
         parts = KL_SPLIT_MAX_PARTS;
-    if ((rc = kl_read_file(c_path, MAX_C_BYTES, &src, &len, err)) < 0)
-        return rc;
-    if ((rc = lines_of((const char *)src, len, &t)) < 0) {
+    if ((rc = lines_of(src, len, &t)) < 0) {
         rc = kl_errf(err, rc, "out of memory");
         goto out;
     }
@@ -219,7 +227,7 @@ int kl_split_c(const char *c_path, const char *dir, unsigned parts, struct kl_er
         rc = 1;   /* not a layout we can cut: compile it whole */
         goto out;
     }
-    deal(&t, parts, bytes);
+    deal(&t, ft, parts, bytes);
     for (unsigned k = 0; k < parts && rc == 0; k++) {
         snprintf(path, sizeof(path), "%s/m%u.c", dir, k);
         rc = write_part(&t, ft, k, path, err);
@@ -228,6 +236,20 @@ int kl_split_c(const char *c_path, const char *dir, unsigned parts, struct kl_er
         rc = (int)parts;
 out:
     free(t.l);
+    return rc;
+}
+
+int kl_split_c(const char *c_path, const char *dir, unsigned parts, struct kl_err *err)
+{
+    uint8_t *src = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (parts <= 1)
+        return 1;
+    if ((rc = kl_read_file(c_path, MAX_C_BYTES, &src, &len, err)) < 0)
+        return rc;
+    rc = kl_split_buf((const char *)src, len, dir, parts, err);
     free(src);
     return rc;
 }

@@ -2,6 +2,8 @@
 #ifndef KL_COMPILE_SPLIT_H
 #define KL_COMPILE_SPLIT_H
 
+#include <stddef.h>
+
 #include "common/err.h"
 
 #define KL_SPLIT_MAX_PARTS 16
@@ -15,6 +17,13 @@
  * or a layout other than wasm2c 1.0.32's), or -errno.
  */
 int kl_split_c(const char *c_path, const char *dir, unsigned parts, struct kl_err *err);
+
+/**
+ * kl_split_c on C text in memory (src, len): writes dir/m0.c .. only when
+ * it cuts; 1 means nothing was written and the caller compiles it whole.
+ */
+int kl_split_buf(const char *src, size_t len, const char *dir, unsigned parts,
+                 struct kl_err *err);
 
 /** A parallel compile of the parts: compile(ctx, k, err) builds part k. */
 struct kl_split_cc {

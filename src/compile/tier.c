@@ -132,24 +132,18 @@ static int neg_at(const char *p, const char *end)
  * computes 0 - x, which quiets a NaN and keeps its sign, where Wasm's neg
  * only flips the sign. Baseline code calls kl_tcc_negf/negd instead.
  */
-int kl_tier_patch_c(const char *path, struct kl_err *err)
+int kl_tier_patch_buf(char **buf, size_t *len, struct kl_err *err)
 {
-    uint8_t *src = NULL;
-    char *out = NULL, *o;
-    size_t len = 0, n = 0;
-    int rc;
+    const char *p = *buf, *end = p + *len;
+    char *out, *o;
+    size_t n = 0;
 
-    if ((rc = kl_read_file(path, 512u << 20, &src, &len, err)) < 0)
-        return rc;
-    const char *p = (const char *)src, *end = p + len;
     for (const char *q = p; (q = memchr(q, '-', (size_t)(end - q))) != NULL; q++)
         n += neg_at(q, end) != 0;
     if (n == 0)
-        goto out;
-    if (!(out = o = malloc(len + n * 16))) {
-        rc = kl_errf(err, -ENOMEM, "out of memory");
-        goto out;
-    }
+        return 0;
+    if (!(out = o = malloc(*len + n * 16)))
+        return kl_errf(err, -ENOMEM, "out of memory");
     while (p < end) {
         int k = *p == '-' ? neg_at(p, end) : 0;
         if (k) {
@@ -159,9 +153,25 @@ int kl_tier_patch_c(const char *path, struct kl_err *err)
             *o++ = *p++;
         }
     }
-    rc = kl_write_file_atomic(path, out, (size_t)(o - out), 0644, err);
-out:
-    free(out);
-    free(src);
+    free(*buf);
+    *buf = out;
+    *len = (size_t)(o - out);
+    return 0;
+}
+
+int kl_tier_patch_c(const char *path, struct kl_err *err)
+{
+    uint8_t *src = NULL;
+    char *c;
+    size_t len = 0, was;
+    int rc;
+
+    if ((rc = kl_read_file(path, 512u << 20, &src, &len, err)) < 0)
+        return rc;
+    c = (char *)src;
+    was = len;
+    if ((rc = kl_tier_patch_buf(&c, &len, err)) == 0 && len != was)   /* every patch lengthens */
+        rc = kl_write_file_atomic(path, c, len, 0644, err);
+    free(c);
     return rc;
 }

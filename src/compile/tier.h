@@ -50,4 +50,10 @@ int kl_tier_tcc_compile(const struct kl_toolchain *tc, const char *src, const ch
  */
 int kl_tier_patch_c(const char *path, struct kl_err *err);
 
+/**
+ * kl_tier_patch_c on wasm2c output in memory: *buf (malloc'd, *len bytes)
+ * is replaced by the patched text when anything changed. 0 or -ENOMEM.
+ */
+int kl_tier_patch_buf(char **buf, size_t *len, struct kl_err *err);
+
 #endif

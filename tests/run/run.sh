@@ -514,6 +514,35 @@ for cc in gcc clang; do
   end
 done
 
+# The baseline tier cuts C of KERNLESS_SPLIT_MIN_BYTES or more into one unit per
+# core for tcc (compile/split.c); a split build must behave as the whole one. A
+# tcc wrapper first in PATH records what tcc compiled, so the check sees the cut.
+# (Control: with the split's "static" left on the definitions the link fails;
+# without the wrapper's m0.c/m1.c lines the cut did not happen.)
+mkdir -p "$TMP/tccspy"
+cat >"$TMP/tccspy/tcc" <<'SPY'
+#!/bin/sh
+# tcc wrapper for the test: log the C files compiled, then run the real tcc.
+for a in "$@"; do case $a in *.c) basename "$a" >>"$TCC_LOG" ;; esac; done
+exec "$REAL_TCC" "$@"
+SPY
+chmod +x "$TMP/tccspy/tcc"
+for m in hello divzero deeprec; do
+  begin "baseline-split-same-behaviour-$m"
+  LIMIT=30 KERNLESS_TIER=baseline XDG_CACHE_HOME=$TMP/tccspy/whole-$m kl run "$W/$m.wasm"
+  wrc=$RC; cp "$TMP/out" "$TMP/tccspy/$m.out"
+  grep -o 'kernless: .*' "$TMP/err" | sed 's/ after [0-9.]* ms//' >"$TMP/tccspy/$m.klerr"
+  : >"$TMP/tccspy/$m.log"
+  LIMIT=30 REAL_TCC=$(command -v tcc) PATH=$TMP/tccspy:$PATH TCC_LOG=$TMP/tccspy/$m.log KERNLESS_TIER=baseline \
+    KERNLESS_SPLIT_MIN_BYTES=1 KERNLESS_CC_JOBS=2 XDG_CACHE_HOME=$TMP/tccspy/split-$m kl run "$W/$m.wasm"
+  grep -qx m0.c "$TMP/tccspy/$m.log" && grep -qx m1.c "$TMP/tccspy/$m.log" ||
+    bad "tcc did not compile m0.c and m1.c: $(tr '\n' ' ' <"$TMP/tccspy/$m.log")"
+  want_rc "$wrc"; want_out_file "$TMP/tccspy/$m.out"
+  [ "$(grep -o 'kernless: .*' "$TMP/err" | sed 's/ after [0-9.]* ms//')" = "$(cat "$TMP/tccspy/$m.klerr")" ] ||
+    bad "trap line differs: $(show "$TMP/err") vs $(show "$TMP/tccspy/$m.klerr")"
+  end "exit $wrc"
+done
+
 # An image records the x86-64 level it was built for (header offset 112): this
 # CPU's, x86-64-v3 where it has AVX2, BMI2, FMA (and the OS saves AVX state).
 isa_at() { od -An -tu4 -j112 -N4 "$1" | tr -d ' '; }

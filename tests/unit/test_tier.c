@@ -64,7 +64,7 @@ static void test_tier_names(void)
     CHECK_STR(kl_tier_name(KL_TIER_OPTIMISED), "optimised");
 }
 
-/* wasm2c 1.0.32's layout, in small. */
+/* wasm2c 1.0.32's layout, in small; %s: more of w2c_c's body. */
 static const char *module_c =
     "#include <x.h>\n"
     "static inline int helper(int x) {\n  return x;\n}\n"
@@ -77,16 +77,33 @@ static const char *module_c =
     "static u32 w2c_a(Z_m_instance_t* instance, u32 w2c_p0) {\n  return w2c_p0;\n}\n"
     "\n"
     "static u32 w2c_b(Z_m_instance_t* instance, u32 w2c_p0) {\n  return w2c_a(instance, w2c_p0);\n}\n"
-    "static u32 w2c_c(Z_m_instance_t* instance, u32 w2c_p0, \n    u32 w2c_p1) {\n  return 0;\n}\n"
+    "static u32 w2c_c(Z_m_instance_t* instance, u32 w2c_p0, \n    u32 w2c_p1) {\n%s  return 0;\n}\n"
     "/* export: 'b' */\nu32 Z_mZ_b(Z_m_instance_t* i, u32 x) {\n  return w2c_b(i, x);\n}\n";
 
 static void test_split(void)
 {
     struct kl_err err = {0};
-    char c[128], *p0, *p1;
+    char c[128], text[2048], pad[420], *p0, *p1;
 
-    put("m.c", module_c);
+    /* Part 0's own data, init and exports (198 bytes) count towards its
+     * share: of 458 bytes in all, the first definition's middle byte is at
+     * 236, in the second half, so part 1 gets all three (dealing by the
+     * definitions alone gave part 0 a and b). */
+    snprintf(text, sizeof(text), module_c, "");
+    put("m.c", text);
     snprintf(c, sizeof(c), "%s/m.c", dir);
+    CHECK(kl_split_c(c, dir, 2, &err) == 2);
+    CHECK(strstr(get("m0.c"), "w2c_a(Z_m_instance_t* instance") == NULL);
+    CHECK(strstr(get("m1.c"), "\nu32 w2c_a(Z_m_instance_t* instance") != NULL);
+    CHECK(strstr(get("m1.c"), "\nu32 w2c_b(Z_m_instance_t* instance") != NULL);
+    CHECK(strstr(get("m0.c"), "data_segment_data_w2c_d") != NULL);
+    /* With 400 more bytes in c (858 in all) a and b go to part 0. */
+    memset(pad, 'x', sizeof(pad));
+    memcpy(pad, "  //", 4);
+    pad[399] = '\n';
+    pad[400] = 0;
+    snprintf(text, sizeof(text), module_c, pad);
+    put("m.c", text);
     CHECK(kl_split_c(c, dir, 1, &err) == 1);   /* one part: left whole */
     CHECK(kl_split_c(c, dir, 2, &err) == 2);
     p0 = strdup(get("m0.c"));
