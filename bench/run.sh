@@ -16,7 +16,7 @@ BUILD=${1:-build}
 shift || true
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 
-ALL=(compute compile tiers start request http density cluster lang outbound)
+ALL=(compute compile tiers start request zero http density cluster lang outbound)
 # B may arrive as one word with commas or spaces ("compute,start").
 SEL=()
 for a in "$@"; do
