@@ -5,22 +5,12 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static int fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(why, len, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
+#include "common/err.h"
 
 /* A canonical dotted quad: four decimal parts 0..255, no leading zeros. */
 static int dotted_quad(const char *h)
@@ -64,13 +54,13 @@ static int check_ipv6(const char *h, char *why, size_t len)
     size_t n = strlen(h);
 
     if (n < 3 || n - 2 >= sizeof(in) || h[n - 1] != ']')
-        return fail(why, len, "bad IPv6 literal");
+        return kl_whyf(why, len, -EINVAL, "bad IPv6 literal");
     memcpy(in, h + 1, n - 2);
     in[n - 2] = 0;
     if (strchr(in, '%') || inet_pton(AF_INET6, in, &a) != 1)
-        return fail(why, len, "IPv6 literal with a zone or not an address");
+        return kl_whyf(why, len, -EINVAL, "IPv6 literal with a zone or not an address");
     if (IN6_IS_ADDR_V4MAPPED(&a) || IN6_IS_ADDR_V4COMPAT(&a))
-        return fail(why, len, "an IPv4 address written as IPv6 is refused");
+        return kl_whyf(why, len, -EINVAL, "an IPv4 address written as IPv6 is refused");
     return 0;
 }
 
@@ -80,20 +70,21 @@ static int check_host(char *h, char *why, size_t len)
     size_t n = strlen(h);
 
     if (n == 0 || n > 253)
-        return fail(why, len, "no host, or a host over 253 bytes");
+        return kl_whyf(why, len, -EINVAL, "no host, or a host over 253 bytes");
     if (h[0] == '[')
         return check_ipv6(h, why, len);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)h[i];
         if (!(isalnum(c) || c == '-' || c == '.') || c >= 0x80)
-            return fail(why, len, "host %.64s has a byte outside [A-Za-z0-9.-] "
+            return kl_whyf(why, len, -EINVAL, "host %.64s has a byte outside [A-Za-z0-9.-] "
                         "(internationalised names must be given in xn-- form)", h);
         h[i] = (char)tolower(c);
     }
     if (h[n - 1] == '.' || h[0] == '.' || strstr(h, ".."))
-        return fail(why, len, "host %.64s has an empty label or a trailing dot", h);
+        return kl_whyf(why, len, -EINVAL, "host %.64s has an empty label or a trailing dot", h);
     if (looks_numeric(h) && !dotted_quad(h))
-        return fail(why, len, "host %.64s is an IP address not written as a dotted quad", h);
+        return kl_whyf(why, len, -EINVAL,
+                       "host %.64s is an IP address not written as a dotted quad", h);
     return 0;
 }
 
@@ -124,7 +115,7 @@ static int parse_curl(CURLU *u, const char *url, struct kl_svc_url *out, char *w
     int rc = -EINVAL;
 
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-        rc = fail(why, len, "not an absolute URL");
+        rc = kl_whyf(why, len, -EINVAL, "not an absolute URL");
         goto out;
     }
     scheme = part(u, CURLUPART_SCHEME, 0);
@@ -133,13 +124,14 @@ static int parse_curl(CURLU *u, const char *url, struct kl_svc_url *out, char *w
     user = part(u, CURLUPART_USER, 0);
     pass = part(u, CURLUPART_PASSWORD, 0);
     if (!scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-        rc = fail(why, len, "only http and https URLs are allowed");
+        rc = kl_whyf(why, len, -EINVAL, "only http and https URLs are allowed");
     else if (user || pass || strchr(url, '@'))
-        rc = fail(why, len, "a URL with userinfo (user@host) is refused");
+        rc = kl_whyf(why, len, -EINVAL, "a URL with userinfo (user@host) is refused");
     else if (!host || !port)
-        rc = fail(why, len, "a URL needs a host");
+        rc = kl_whyf(why, len, -EINVAL, "a URL needs a host");
     else if (!host_as_written(url, host))
-        rc = fail(why, len, "host is not written canonically (curl reads it as %.64s)", host);
+        rc = kl_whyf(why, len, -EINVAL,
+                     "host is not written canonically (curl reads it as %.64s)", host);
     else if ((rc = check_host(host, why, len)) == 0) {
         snprintf(out->scheme, sizeof(out->scheme), "%s", scheme);
         snprintf(out->host, sizeof(out->host), "%s", host);
@@ -176,7 +168,7 @@ int kl_svc_allow_parse(const char *entry, struct kl_svc_url *out, char *why, siz
     char *path;
 
     if (n == 0 || n >= sizeof(buf) - 1)
-        return fail(why, len, "allow-list entry is empty or too long");
+        return kl_whyf(why, len, -EINVAL, "allow-list entry is empty or too long");
     memcpy(buf, entry, n + 1);
     if (buf[n - 1] == '/')
         buf[--n] = 0;
@@ -185,13 +177,15 @@ int kl_svc_allow_parse(const char *entry, struct kl_svc_url *out, char *why, siz
         any = 1;
     }
     if (strchr(buf, '*'))
-        return fail(why, len, "allow-list entry %.64s: '*' is allowed only as a whole port", entry);
+        return kl_whyf(why, len, -EINVAL,
+                       "allow-list entry %.64s: '*' is allowed only as a whole port", entry);
     if (!(u = curl_url()))
         return -ENOMEM;
     rc = parse_curl(u, buf, out, why, len);
     path = rc == 0 ? part(u, CURLUPART_PATH, 0) : NULL;
     if (rc == 0 && ((path && strcmp(path, "/") != 0) || strchr(buf, '?') || strchr(buf, '#')))
-        rc = fail(why, len, "allow-list entry %.64s has a path, query or fragment", entry);
+        rc = kl_whyf(why, len, -EINVAL,
+                     "allow-list entry %.64s has a path, query or fragment", entry);
     curl_free(path);
     curl_url_cleanup(u);
     if (rc == 0 && any)

@@ -2,11 +2,12 @@
 #include "server/cgi_response.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "common/err.h"
 
 /* RFC 9110 token characters: what a header name may contain. */
 static int is_tchar(unsigned char c)
@@ -14,19 +15,6 @@ static int is_tchar(unsigned char c)
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return 1;
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-    return -EPROTO;
 }
 
 /* Headers the server owns: framing, hop-by-hop, and its own diagnostics, so
@@ -142,19 +130,19 @@ static int parse_lines(char *head, struct kl_cgi_response *r, int *have_status,
         if (*line == 0)
             break;
         if (split_line(line, &name, &value) < 0 && lineno == 1)
-            return fail(why, why_len, "output has no header section (line 1 "
+            return kl_whyf(why, why_len, -EPROTO, "output has no header section (line 1 "
                         "is not a \"Name: value\" header)");
         else if (name == NULL)
-            return fail(why, why_len, "malformed header line %zu", lineno);
+            return kl_whyf(why, why_len, -EPROTO, "malformed header line %zu", lineno);
         if (strcasecmp(name, "Status") == 0) {
             if (*have_status)
-                return fail(why, why_len, "more than one Status header");
+                return kl_whyf(why, why_len, -EPROTO, "more than one Status header");
             if (parse_status(value, &r->status) < 0)
-                return fail(why, why_len, "bad Status header \"%.40s\"", value);
+                return kl_whyf(why, why_len, -EPROTO, "bad Status header \"%.40s\"", value);
             *have_status = 1;
         } else if (!is_dropped(name)) {
             if (r->nheaders >= KL_CGI_MAX_HEADERS)
-                return fail(why, why_len, "more than %d headers", KL_CGI_MAX_HEADERS);
+                return kl_whyf(why, why_len, -EPROTO, "more than %d headers", KL_CGI_MAX_HEADERS);
             if (strcasecmp(name, "Location") == 0)
                 *have_location = 1;
             r->headers[r->nheaders].name = name;
@@ -174,16 +162,16 @@ int kl_cgi_parse(const uint8_t *out, size_t len, struct kl_cgi_response *r,
 
     memset(r, 0, sizeof(*r));
     if (len == 0)
-        return fail(why, why_len, "function wrote no output (expected CGI headers)");
+        return kl_whyf(why, why_len, -EPROTO, "function wrote no output (expected CGI headers)");
     body = find_body(out, len);
     if (body == 0 && !first_line_is_header(out, len))
-        return fail(why, why_len, "output has no header section (line 1 is not "
+        return kl_whyf(why, why_len, -EPROTO, "output has no header section (line 1 is not "
                     "a \"Name: value\" header)");
     if (body == 0)
-        return fail(why, why_len, "no blank line ends the header section within "
+        return kl_whyf(why, why_len, -EPROTO, "no blank line ends the header section within "
                     "%d bytes", KL_CGI_MAX_HEAD);
     if (body <= 2)
-        return fail(why, why_len, "output has an empty header section");
+        return kl_whyf(why, why_len, -EPROTO, "output has an empty header section");
     r->mem = malloc(body + 1);
     r->headers = calloc(KL_CGI_MAX_HEADERS, sizeof(*r->headers));
     if (r->mem == NULL || r->headers == NULL) {
@@ -191,7 +179,7 @@ int kl_cgi_parse(const uint8_t *out, size_t len, struct kl_cgi_response *r,
         goto err_free;
     }
     if (memchr(out, 0, body) != NULL) {
-        rc = fail(why, why_len, "NUL byte in the header section");
+        rc = kl_whyf(why, why_len, -EPROTO, "NUL byte in the header section");
         goto err_free;
     }
     memcpy(r->mem, out, body);

@@ -26,6 +26,7 @@ unit_srcs() {
   case $1 in
     fnconfig) echo "src/server/fnconfig.c src/server/fnconfig_svc.c src/host/svc_url.c src/server/router.c src/server/datadir.c src/common/util.c src/common/err.c -ljansson -lnettle -lcurl" ;;
     metrics) echo "src/server/metrics.c src/server/latwin.c -ljansson -lm" ;;
+    cgi_response) echo "src/server/cgi_response.c src/common/err.c" ;;
     *) echo "src/server/$1.c" ;;
   esac
 }
