@@ -166,9 +166,10 @@ static int report(const struct run_args *a, const struct kl_run_result *res, uin
                   uint64_t t_loaded)
 {
     if (a->verbose && !a->repeat)
-        fprintf(stderr, "kernless: load %.3f ms, setup %.3f ms, run %.3f ms, %u exits; "
-                "first guest instruction %.3f ms after start\n", (t_loaded - t_start) / 1e6,
-                res->setup_ns / 1e6, res->run_ns / 1e6, res->exits,
+        fprintf(stderr, "kernless: load %.3f ms, setup %.3f ms, run %.3f ms, %u exits, "
+                "%u large pages; first guest instruction %.3f ms after start\n",
+                (t_loaded - t_start) / 1e6, res->setup_ns / 1e6, res->run_ns / 1e6, res->exits,
+                res->large_pages,
                 (t_loaded - t_start + res->setup_ns) / 1e6);
     switch (res->kind) {
     case KL_RES_EXIT:
@@ -349,6 +350,7 @@ static int cmd_run(int argc, char **argv)
     t_loaded = kl_now_ns();
     kl_run_config_init(&cfg);
     cfg.timeout_ms = a.timeout_ms;
+    cfg.large_pages = !a.repeat;   /* one run, no reset */
     cfg.max_memory_pages = a.max_memory_mb ? a.max_memory_mb * 16 : 0;
     cfg.argc = a.argc;
     cfg.argv = (const char *const *)a.argv;

@@ -231,6 +231,8 @@ int kl_inst_setup(struct kl_inst *in, const struct kl_image *img,
         return rc;
     if ((rc = kl_vm_create(&in->vm, err)) < 0)
         return rc;
+    if (cfg->large_pages)
+        kl_vm_large_pages(in->vm);
     if ((rc = kl_vm_map_ram(in->vm, KL_VM_RAM_LOW, KL_LOW_END, &in->low, err)) < 0)
         return rc;
     if ((rc = map_system(in, err)) < 0 || (rc = load_image(in, img, err)) < 0)
@@ -334,6 +336,7 @@ int kl_run(const struct kl_image *img, const struct kl_run_config *cfg,
     }
     rc = kl_inst_run_loop(&in, err);
     res->run_ns = kl_now_ns() - t1;
+    res->large_pages = kl_vm_large_count(in.vm);
 out:
     kl_inst_teardown(&in);
     res->out = in.out.buf;

@@ -38,6 +38,7 @@ struct kl_run_config {
     size_t out_limit;               /* capture caps (0 = KL_OUT_SIZE) */
     size_t err_limit;
     struct kl_svc_ctx *svc;         /* services the run declared (host/svc.h); NULL: none */
+    int large_pages;                /* runs once, never reset: 2 MiB pages (kl_vm_large_pages) */
 };
 
 enum kl_result_kind {
@@ -61,6 +62,7 @@ struct kl_run_result {
     uint64_t setup_ns;     /* VM creation and image load */
     uint64_t run_ns;       /* first KVM_RUN to the final exit */
     uint32_t exits;        /* VM exits taken */
+    uint32_t large_pages;  /* 2 MiB pages of linear memory at the end */
 };
 
 /** Initialise a config with no limits, stdio passed through. */

@@ -370,6 +370,7 @@ int kl_warm_create(const struct kl_image *img, const struct kl_run_config *cfg,
     in = &w->in;
     w->cfg0 = *cfg;
     w->cfg0.argc = w->cfg0.envc = 0;
+    w->cfg0.large_pages = 0;   /* a warm VM is saved and reset */
     w->cfg0.stdin_fd = -1;
     w->cfg0.stdin_len = 0;
     w->cfg0.svc = NULL;   /* start-up serves no request: no services, nothing of one in the snapshot */

@@ -34,6 +34,9 @@ struct kl_vm_ops {
     int (*restore)(struct kl_vm *vm, const struct kl_vm_state *st);
     int (*quiesce)(struct kl_vm *vm);
     void (*destroy)(struct kl_vm *vm);
+    /* Optional: large pages for a VM that runs once (kl_vm_large_pages). */
+    void (*large_pages)(struct kl_vm *vm);
+    unsigned (*large_count)(struct kl_vm *vm);
 };
 
 /**

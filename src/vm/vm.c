@@ -218,6 +218,19 @@ void kl_vm_destroy(struct kl_vm *vm)
         OPS(vm)->destroy(vm);
 }
 
+void kl_vm_large_pages(struct kl_vm *vm)
+{
+    const char *e = getenv("KERNLESS_LARGE_PAGES");
+
+    if (OPS(vm)->large_pages && !(e && strcmp(e, "0") == 0))
+        OPS(vm)->large_pages(vm);
+}
+
+unsigned kl_vm_large_count(struct kl_vm *vm)
+{
+    return OPS(vm)->large_count ? OPS(vm)->large_count(vm) : 0;
+}
+
 int kl_vm_ram_private(void *p, size_t len)
 {
     return madvise(p, len, MADV_DONTDUMP) < 0 ? -errno : 0;

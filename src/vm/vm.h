@@ -165,6 +165,20 @@ int kl_vm_restore(struct kl_vm *vm, const struct kl_vm_state *st);
  */
 int kl_vm_quiesce(struct kl_vm *vm);
 
+/**
+ * For a VM that runs once and is never saved (`kernless run`): let its
+ * linear memory use 2 MiB pages wherever a whole aligned 2 MiB of it is
+ * mapped. Call it before the first linear memory is reserved. KVM under a
+ * shadow MMU (PVM) walks large working sets several times faster so; the
+ * process sandbox ignores it. Such a VM refuses kl_vm_save, kl_vm_unmap and
+ * kl_vm_dirty_log (-EINVAL): a 2 MiB page has one dirty bit.
+ * KERNLESS_LARGE_PAGES=0 turns it off.
+ */
+void kl_vm_large_pages(struct kl_vm *vm);
+
+/** How many 2 MiB pages the VM's linear memory uses now (0 without). */
+unsigned kl_vm_large_count(struct kl_vm *vm);
+
 /** Destroy the VM. */
 void kl_vm_destroy(struct kl_vm *vm);
 

@@ -196,6 +196,29 @@ end
 begin bigmem-80MiB; kl run "$W/bigmem.wasm"
 want_rc 0; want_out 'pages > 1024: yes\nbad bytes: 0\nsum: 0b8c9dc5\n'; want_err ''; end "$MS ms"
 
+# A run that is never reset maps each whole, aligned 2 MiB of linear memory
+# as one large page on KVM (kl_vm_large_pages), also where page-by-page
+# growth completed it. The memory stays exactly as big as the module made
+# it: one byte past the end still traps. Controls: KERNLESS_LARGE_PAGES=0
+# (none, same answers), and --repeat, whose warm VM must keep small pages
+# (its reset reads per-page dirty bits).
+GROW_OUT='pages 170, bad 0, last byte 0\n'
+large_pages() { sed -n 's/.* exits, \([0-9]*\) large pages;.*/\1/p' "$TMP/err"; }
+begin large-pages-grow-step; kl run -v "$W/growstep.wasm" 170 oob
+want_rc 134; want_out "$GROW_OUT"; want_err_has 'kernless: trap: out of bounds memory access'
+n=$(large_pages)
+if [ "${KL_ISO:-}" = kvm ]; then [ "${n:-0}" -ge 5 ] || bad "want at least 5 large pages on KVM (10.6 MiB), got '${n}'"
+else [ "${n:-x}" = 0 ] || bad "want 0 large pages on the $KL_ISO backend, got '${n}'"; fi
+end "${n:-?} large pages"
+
+begin large-pages-off-same-answer; KERNLESS_LARGE_PAGES=0 kl run -v "$W/growstep.wasm" 170 oob
+want_rc 134; want_out "$GROW_OUT"; want_err_has 'kernless: trap: out of bounds memory access'
+[ "$(large_pages)" = 0 ] || bad "KERNLESS_LARGE_PAGES=0: want 0 large pages, got '$(large_pages)'"
+end
+
+begin large-pages-not-in-warm-vm; kl run --repeat 3 "$W/growstep.wasm" 170
+want_rc 0; want_out "$GROW_OUT$GROW_OUT$GROW_OUT"; end
+
 begin memgrow-past-max; kl run "$W/memgrow.wasm"
 want_rc 0; want_out 'memgrow ok\n'; want_err ''
 [ "$RC" -gt 10 ] && [ "$RC" -lt 20 ] && bad "check $((RC - 10)) in memgrow.wat failed"

@@ -25,6 +25,9 @@
 #define KL_KVM_CLEAR_MIN 256u
 /* The dirty bit's run flag in the stub's list (trapstubs_x86_64.S). */
 #define KL_RESET_RUN_CLEAR_D (1ull << 63)
+/* In a run's address: write its second word to that one entry (a 2 MiB
+ * page, kl_pt_promotable); entries are 8-byte aligned, so bit 0 is free. */
+#define KL_RESET_RUN_SET 1ull
 
 /** A linear memory as KVM sees it: its host reservation, registered with
  * KVM chunk by chunk as the guest grows it. */
@@ -59,6 +62,8 @@ struct kl_vm {
     struct { uint64_t addr, count; } clear[KL_KVM_MAX_CLEAR];
     unsigned nclear;
     uint64_t clear_pages;          /* pages those runs cover */
+    int large;                     /* kl_vm_large_pages: runs once, never saved */
+    unsigned large_count;          /* 2 MiB pages of linear memory mapped */
 };
 
 extern const struct kl_vm_ops kl_vm_kvm_ops;
@@ -91,6 +96,9 @@ int kl_kvm_low_register(struct kl_vm *vm, struct kl_err *err);
 
 /** Run the ring-0 stub over the reset list kl_kvm_unmap filled (nothing if empty). */
 int kl_kvm_reset_flush(struct kl_vm *vm);
+
+/** Run the reset stub's list now, mid-run, and resume where the guest stopped. */
+int kl_kvm_flush_now(struct kl_vm *vm);
 
 /* cpu_x86_64.c: write GDT, IDT, TSS (with the hostcall I/O bitmap), the
  * hostcall gate and the ring-0 trap stubs into guest-physical memory at `low`. */

@@ -557,11 +557,33 @@ static int kvm_complete_io(struct kl_vm *vm)
     return rc < 0 && errno != EINTR ? -errno : 0;
 }
 
+int kl_kvm_flush_now(struct kl_vm *vm)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs sr;
+    int rc;
+
+    if ((rc = kvm_complete_io(vm)) < 0 || (rc = sync_flush(vm)) < 0)
+        return rc;
+    if (ioctl(vm->vcpu, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu, KVM_GET_SREGS, &sr) < 0)
+        return -errno;
+    sr.tr.type = kvm_tr_type();
+    /* The stub ends in an `out`: complete it before the guest's state is
+     * back, or KVM would skip an instruction of the guest's. */
+    if ((rc = kl_kvm_reset_flush(vm)) < 0 || (rc = kvm_complete_io(vm)) < 0)
+        return rc;
+    if (ioctl(vm->vcpu, KVM_SET_SREGS, &sr) < 0 || ioctl(vm->vcpu, KVM_SET_REGS, &regs) < 0)
+        return -errno;
+    return 0;
+}
+
 /* The state just past the exit the guest stopped at. */
 static int kvm_save(struct kl_vm *vm, struct kl_vm_state *st)
 {
     int rc;
 
+    if (vm->large)
+        return -EINVAL;   /* its dirty bits are per 2 MiB: no reset could use them */
     if ((rc = kvm_complete_io(vm)) < 0 || (rc = sync_flush(vm)) < 0)
         return rc;
     if (ioctl(vm->vcpu, KVM_GET_REGS, &st->regs) < 0 ||
@@ -662,6 +684,36 @@ static int kvm_probe(struct kl_err *err)
     return rc;
 }
 
+static void *reserve(uint64_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Linear memory of a VM with large pages: 2 MiB-aligned, so KVM can back a
+ * 2 MiB guest page with one transparent huge page, and asking for those
+ * past the first 2 MiB (this host's THP mode is madvise). The first 2 MiB
+ * stay small: a program that needs little memory pays no 2 MiB zeroing.
+ */
+static void *reserve_large(uint64_t bytes)
+{
+    uint8_t *raw = reserve(bytes + KL_HUGE_SIZE), *p;
+    uint64_t head;
+
+    if (!raw)
+        return NULL;
+    p = (uint8_t *)(((uintptr_t)raw + KL_HUGE_SIZE - 1) & ~(uintptr_t)(KL_HUGE_SIZE - 1));
+    head = (uint64_t)(p - raw);
+    if (head)
+        munmap(raw, head);
+    munmap(p + bytes, KL_HUGE_SIZE - head);
+    if (bytes > KL_HUGE_SIZE)
+        madvise(p + KL_HUGE_SIZE, bytes - KL_HUGE_SIZE, MADV_HUGEPAGE);   /* a hint only */
+    return p;
+}
+
 /* Anonymous memory: KVM maps it into the guest through memory slots. The
  * low area also holds the descriptor and page tables (kvm_mem_x86_64.c). */
 static int kvm_map_ram(struct kl_vm *vm, int which, uint64_t bytes, uint8_t **host,
@@ -673,9 +725,8 @@ static int kvm_map_ram(struct kl_vm *vm, int which, uint64_t bytes, uint8_t **ho
     if (which == KL_VM_RAM_LOW ? bytes != KL_LOW_END || vm->low
                                : which < 0 || which >= (int)KL_MAX_MEMORIES || vm->mems[which].host)
         return kl_errf(err, -EINVAL, "guest memory %d is mapped once", which);
-    p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-             -1, 0);
-    if (p == MAP_FAILED)
+    p = which == KL_VM_RAM_LOW || !vm->large ? reserve(bytes) : reserve_large(bytes);
+    if (!p)
         return kl_errf(err, -ENOMEM, "cannot reserve %llu bytes of guest memory",
                        (unsigned long long)bytes);
     if ((rc = kl_vm_ram_private(p, bytes)) < 0) {
@@ -690,6 +741,19 @@ static int kvm_map_ram(struct kl_vm *vm, int which, uint64_t bytes, uint8_t **ho
     }
     return kl_kvm_low_init(vm, p, err);
 }
+
+/* Before any linear memory is reserved: the reservation depends on it. */
+static void kvm_large_pages(struct kl_vm *vm)
+{
+    int none = 1;
+
+    for (unsigned i = 0; i < KL_MAX_MEMORIES; i++)
+        none &= !vm->mems[i].host;
+    if (none)
+        vm->large = 1;
+}
+
+static unsigned kvm_large_count(struct kl_vm *vm) { return vm->large_count; }
 
 const struct kl_vm_ops kl_vm_kvm_ops = {
     .name = "kvm",
@@ -714,6 +778,8 @@ const struct kl_vm_ops kl_vm_kvm_ops = {
     .save = kvm_save,
     .restore = kvm_restore,
     .destroy = kvm_destroy,
+    .large_pages = kvm_large_pages,
+    .large_count = kvm_large_count,
 };
 
 /* Selectable from start-up on: vm.c names no backend (layers.txt). */

@@ -107,17 +107,39 @@ static uint64_t *next_table(struct kl_pt *pt, uint64_t e)
     return table_at(pt, e & ADDR_MASK);
 }
 
-uint64_t *kl_pt_pte(struct kl_pt *pt, uint64_t gva, int *pde_accessed)
+/* The PDE covering gva, or NULL where no page directory does. */
+static uint64_t *pde_of(struct kl_pt *pt, uint64_t gva)
 {
     uint64_t *pdpt = next_table(pt, table_at(pt, pt->pml4)[idx(gva, 39)]);
     uint64_t *pd = pdpt ? next_table(pt, pdpt[idx(gva, 30)]) : NULL;
-    uint64_t *ptab = pd ? next_table(pt, pd[idx(gva, 21)]) : NULL;
+
+    return pd ? &pd[idx(gva, 21)] : NULL;
+}
+
+uint64_t *kl_pt_pte(struct kl_pt *pt, uint64_t gva, int *pde_accessed)
+{
+    uint64_t *pde = pde_of(pt, gva);
+    uint64_t *ptab = pde ? next_table(pt, *pde) : NULL;
 
     if (!ptab)
         return NULL;
     if (pde_accessed)
-        *pde_accessed = (pd[idx(gva, 21)] & KL_PTE_A) != 0;
+        *pde_accessed = (*pde & KL_PTE_A) != 0;
     return &ptab[idx(gva, 12)];
+}
+
+uint64_t *kl_pt_promotable(struct kl_pt *pt, uint64_t gva, uint64_t gpa, uint64_t flags)
+{
+    uint64_t *pde = pde_of(pt, gva);
+    uint64_t *ptab = pde ? next_table(pt, *pde) : NULL;
+
+    if (!ptab || ((gva | gpa) & (KL_HUGE_SIZE - 1)))
+        return NULL;
+    for (unsigned i = 0; i < 512; i++)   /* every page mapped, contiguously, with these rights */
+        if ((ptab[i] & ADDR_MASK) != gpa + (uint64_t)i * KL_PAGE_SIZE ||
+            (ptab[i] & ~(ADDR_MASK | KL_PTE_A | KL_PTE_D)) != (flags | KL_PTE_P))
+            return NULL;
+    return pde;
 }
 
 uint64_t kl_pt_gpa_of(const struct kl_pt *pt, const uint64_t *entry)

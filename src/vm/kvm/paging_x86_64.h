@@ -40,6 +40,16 @@ int kl_pt_map(struct kl_pt *pt, uint64_t gva, uint64_t gpa, uint64_t size, uint6
  */
 uint64_t *kl_pt_pte(struct kl_pt *pt, uint64_t gva, int *pde_accessed);
 
+/**
+ * The PDE that can turn the 2 MiB-aligned [gva, gva+2 MiB), mapped whole to
+ * [gpa, ...) with 4 KiB pages of leaf flags `flags`, into one 2 MiB page
+ * (gpa | flags | P | PS): the same addresses and rights, one TLB entry.
+ * NULL when those 512 pages are not all so mapped. The caller writes it
+ * (through the guest, once the guest ran: kvm_mem); the page table is then
+ * left unused, and the 4 KiB entries' dirty bits lost.
+ */
+uint64_t *kl_pt_promotable(struct kl_pt *pt, uint64_t gva, uint64_t gpa, uint64_t flags);
+
 /** Guest-physical address of a host pointer into the table pool. */
 uint64_t kl_pt_gpa_of(const struct kl_pt *pt, const uint64_t *entry);
 

@@ -34,7 +34,9 @@ kl_trapstubs_start:
  * It zeroes each run of page-table entries (memory grown during the request),
  * or, for a run whose count has bit 63 set, clears the entries' dirty bits
  * (pages the reset just copied back, so the next reset sees only what the
- * next request writes: kl_kvm_dirty_log), and reloads CR3. Under PVM only the guest's own writes unmap pages (see
+ * next request writes: kl_kvm_dirty_log), or, for a run whose address has
+ * bit 0 set, writes the count word to that one entry (a 2 MiB page of a VM
+ * that runs once: kvm_mem's map_large), and reloads CR3. Under PVM only the guest's own writes unmap pages (see
  * DESIGN-NOTES section 1), so this is the one place ring 0 edits mappings:
  * a handful of instructions, one `rep stosq` per run.
  */
@@ -46,6 +48,8 @@ kl_resetstub:
     jz 4f
 3:  movq (%rsi), %rdi
     movq 8(%rsi), %rcx
+    btrq $0, %rdi                   /* KL_RESET_RUN_SET: write rcx to that one entry */
+    jc 8f
     btrq $63, %rcx                  /* KL_RESET_RUN_CLEAR_D: clear dirty bits, keep the entries */
     jc 6f
     rep stosq
@@ -54,6 +58,8 @@ kl_resetstub:
     addq $8, %rdi
     decq %rcx
     jnz 6b
+    jmp 7f
+8:  movq %rcx, (%rdi)
 7:  addq $16, %rsi
     decq %rdx
     jnz 3b
