@@ -55,6 +55,32 @@ static void futex_wait(volatile uint32_t *w, uint32_t val, uint64_t ns)
     syscall(SYS_futex, w, FUTEX_WAIT, val, &ts, NULL, 0);
 }
 
+/* Supervisors now waiting in kl_proc_exchange: each stands for a sandbox
+ * that runs or is about to. */
+static unsigned exchanging;
+
+/* The cores this process may use, counted once. */
+static unsigned cores(void)
+{
+    static unsigned n;
+    cpu_set_t set;
+
+    if (!__atomic_load_n(&n, __ATOMIC_RELAXED)) {
+        unsigned c = sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
+        __atomic_store_n(&n, c ? c : 1, __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
+/*
+ * Spinning (here and in the tender) pays only with a core to spare for
+ * it: each exchange in flight needs one for its tender and one for its
+ * spinning supervisor. Beyond that a spin takes the core from the very
+ * work it waits for (on 2 cores under load it ate ~30% of both), so both
+ * sides sleep on the futex at once.
+ */
+static int spin_pays(unsigned in_flight) { return in_flight * 2 <= cores(); }
+
 /* ---- parking (proc_chan.h) ---- */
 
 /*
@@ -62,14 +88,22 @@ static void futex_wait(volatile uint32_t *w, uint32_t val, uint64_t ns)
  * come from the park instruction. Then the tender is blocked in the kernel
  * until we answer, and resumes only in code that obeys the channel.
  */
-static int park_notification(struct kl_vm *vm)
+static int park_notification(struct kl_vm *vm, int spin)
 {
     struct pollfd p[2] = {{vm->notif_fd, POLLIN, 0}, {vm->pidfd, POLLIN, 0}};
     struct seccomp_notif n;
+    uint64_t spin_until = spin ? kl_now_ns() + HOST_SPIN_NS : 0;
     int rc;
 
     for (;;) {
-        rc = poll(p, 2, PARK_GRACE_MS);
+        /* A tender that parks does so within microseconds (it scrubs, then
+         * calls): polling without a timeout meanwhile saves the wake-up of
+         * a blocked poll (~10 us here), where a core is free to spin. */
+        int wait_ms = kl_now_ns() < spin_until ? 0 : PARK_GRACE_MS;
+
+        rc = poll(p, 2, wait_ms);
+        if (rc == 0 && wait_ms == 0)
+            continue;
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc <= 0 || (p[1].revents & POLLIN) || !(p[0].revents & POLLIN))
@@ -103,7 +137,7 @@ static int unpark(struct kl_vm *vm)
         if (errno != ENOENT)
             return -errno;
         /* A signal ended the call before our answer: it parks again. */
-        if ((rc = park_notification(vm)) < 0)
+        if ((rc = park_notification(vm, 0)) < 0)
             return rc;
         vm->parked = 0;
         r.id = vm->park_id;
@@ -135,7 +169,7 @@ static int proc_quiesce(struct kl_vm *vm)
     __atomic_store_n(&c->state, KL_CHAN_REPLY, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&c->guest_sleeps, __ATOMIC_SEQ_CST))
         syscall(SYS_futex, &c->state, FUTEX_WAKE, 1, NULL, NULL, 0);
-    if ((rc = park_notification(vm)) < 0)
+    if ((rc = park_notification(vm, spin_pays(__atomic_load_n(&exchanging, __ATOMIC_RELAXED) + 1))) < 0)
         return rc;
     vm->pending = PROC_NONE;
     c->event = c->nr = c->arg = 0;
@@ -145,31 +179,6 @@ static int proc_quiesce(struct kl_vm *vm)
     return 0;
 }
 
-/* Supervisors now waiting in kl_proc_exchange: each stands for a sandbox
- * that runs or is about to. */
-static unsigned exchanging;
-
-/* The cores this process may use, counted once. */
-static unsigned cores(void)
-{
-    static unsigned n;
-    cpu_set_t set;
-
-    if (!__atomic_load_n(&n, __ATOMIC_RELAXED)) {
-        unsigned c = sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
-        __atomic_store_n(&n, c ? c : 1, __ATOMIC_RELAXED);
-    }
-    return n;
-}
-
-/*
- * Spinning (here and in the tender) pays only with a core to spare for
- * it: each exchange in flight needs one for its tender and one for its
- * spinning supervisor. Beyond that a spin takes the core from the very
- * work it waits for (on 2 cores under load it ate ~30% of both), so both
- * sides sleep on the futex at once.
- */
-static int spin_pays(unsigned in_flight) { return in_flight * 2 <= cores(); }
 
 static int exchange(struct kl_vm *vm, int reply, uint64_t deadline_ns, int spin)
 {
