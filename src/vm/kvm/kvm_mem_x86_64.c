@@ -47,9 +47,17 @@ int kl_kvm_low_init(struct kl_vm *vm, uint8_t *low, struct kl_err *err)
     return 0;
 }
 
-static uint64_t pte_flags(unsigned prot)
+/*
+ * Leaf flags for a kl_vm_map. In a VM that runs once, user pages start
+ * accessed and dirty: nobody reads those bits there, and the shadow MMU
+ * then maps a faulting page's written-to neighbours along with it (it
+ * prefetches only accessed entries, and maps a clean one read-only), where
+ * each first touch costs a fault of about 36 us under PVM here; a program
+ * that grew to 64 MiB as it went ran about 1.5x faster so.
+ */
+static uint64_t pte_flags(const struct kl_vm *vm, unsigned prot)
 {
-    uint64_t f = 0;
+    uint64_t f = vm->large && (prot & KL_VM_USER) ? KL_PTE_A | KL_PTE_D : 0;
 
     if (prot & KL_VM_USER)
         f |= USER_SMALL;
@@ -90,7 +98,7 @@ static int map_low(struct kl_vm *vm, uint64_t gva, uint64_t size, unsigned prot,
         if (end > vm->low_end)
             vm->low_end = end;
     }
-    if ((rc = kl_pt_map(&vm->pt, gva, gva, size, pte_flags(prot))) < 0)
+    if ((rc = kl_pt_map(&vm->pt, gva, gva, size, pte_flags(vm, prot))) < 0)
         return kl_errf(err, rc, "building the guest page tables failed");
     return 0;
 }
@@ -194,9 +202,9 @@ int kl_kvm_map(struct kl_vm *vm, uint64_t gva, uint8_t *host, uint64_t size, uns
         return -ENOMEM;
     if ((rc = register_chunks(vm, (unsigned)i, off + size)) < 0)
         return rc;
-    rc = kl_pt_map(&vm->pt, gva, KL_MEM_GPA(i) + off, size, pte_flags(prot));
+    rc = kl_pt_map(&vm->pt, gva, KL_MEM_GPA(i) + off, size, pte_flags(vm, prot));
     if (rc == 0 && vm->large)
-        rc = map_large(vm, i, off, size, pte_flags(prot) & ~KL_PT_SMALL);
+        rc = map_large(vm, i, off, size, pte_flags(vm, prot) & ~KL_PT_SMALL);
     return rc == -ENOMEM ? -ENOSPC : rc;
 }
 
