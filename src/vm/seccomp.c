@@ -59,7 +59,8 @@ static const struct allow allowed[] = {
     {SCMP_SYS(madvise), "warm reset drops pages; malloc trims"},
     {SCMP_SYS(mprotect), "malloc arenas, guard pages of linear memory"},
     {SCMP_SYS(brk), "malloc"},
-    {SCMP_SYS(mincore), "KERNLESS_VERIFY_RESET: which pages the reset check reads (warm.c)"},
+    {SCMP_SYS(mincore), "KERNLESS_VERIFY_RESET: which pages the reset check reads (warm.c); "
+                        "the KVM reset zeroes only resident grown pages"},
     /* threads, signals, time */
     {SCMP_SYS(futex), "mutexes and condition variables (pool queue, helper handoff)"},
     {SCMP_SYS(rt_sigreturn), "return from the timeout kick signal handler"},

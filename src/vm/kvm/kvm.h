@@ -63,6 +63,7 @@ struct kl_vm {
     unsigned nclear;
     uint64_t clear_pages;          /* pages those runs cover */
     int large;                     /* kl_vm_large_pages: runs once, never saved */
+    int saved;                     /* kvm_save ran: linear memory mapped now is grown by a request */
     unsigned large_count;          /* 2 MiB pages of linear memory mapped */
 };
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 extern const uint8_t kl_trapstubs_start[], kl_resetstub[];
 
@@ -202,7 +203,11 @@ int kl_kvm_map(struct kl_vm *vm, uint64_t gva, uint8_t *host, uint64_t size, uns
         return -ENOMEM;
     if ((rc = register_chunks(vm, (unsigned)i, off + size)) < 0)
         return rc;
-    rc = kl_pt_map(&vm->pt, gva, KL_MEM_GPA(i) + off, size, pte_flags(vm, prot));
+    /* Grown during a request (after the snapshot), it is taken back and
+     * zeroed at the reset: mapped dirty, its pages too are mapped in
+     * groups at their first touch (pte_flags). */
+    rc = kl_pt_map(&vm->pt, gva, KL_MEM_GPA(i) + off, size,
+                   pte_flags(vm, prot) | (vm->saved ? KL_PTE_A | KL_PTE_D : 0));
     if (rc == 0 && vm->large)
         rc = map_large(vm, i, off, size, pte_flags(vm, prot) & ~KL_PT_SMALL);
     return rc == -ENOMEM ? -ENOSPC : rc;
@@ -277,18 +282,44 @@ int kl_kvm_dirty_log(struct kl_vm *vm, uint64_t gva, uint64_t len, uint64_t *bit
     return 0;
 }
 
+struct zero_ctx {
+    int idx;
+    uint64_t base;               /* gva of resident[0] */
+    unsigned char resident[512]; /* mincore of one 2 MiB */
+};
+
 static void zero_page(struct kl_vm *vm, uint64_t gva, uint64_t *pte, void *ctx)
 {
-    int idx = *(const int *)ctx;
+    struct zero_ctx *z = ctx;
 
-    memset(vm->mems[idx].host + (gva - KL_MEM_GVA(idx)), 0, KL_PAGE_SIZE);
+    if (z->resident[(gva - z->base) / KL_PAGE_SIZE] & 1)
+        memset(vm->mems[z->idx].host + (gva - KL_MEM_GVA(z->idx)), 0, KL_PAGE_SIZE);
 }
 
-/* Zero the written pages of [gva, gva+size) (memory idx): they must read
- * as zero when the memory grows again. */
+/*
+ * Zero the written pages of [gva, gva+size) (memory idx): they must read
+ * as zero when the memory grows again. Memory grown during a request is
+ * mapped dirty (kl_kvm_map), so all of it counts as written; a page the
+ * host never backed already reads as zero, and writing it would only
+ * allocate it, so only resident pages (mincore) are zeroed.
+ */
 static void zero_written(struct kl_vm *vm, int idx, uint64_t gva, uint64_t size)
 {
-    each_written(vm, gva, gva + size, zero_page, &idx);
+    struct zero_ctx z = {.idx = idx};
+    uint64_t end = gva + size;
+
+    while (gva < end) {
+        uint64_t next = (gva + KL_HUGE_SIZE) & ~(KL_HUGE_SIZE - 1);
+        uint8_t *host = vm->mems[idx].host + (gva - KL_MEM_GVA(idx));
+
+        if (next > end)
+            next = end;
+        z.base = gva;
+        if (mincore(host, next - gva, z.resident) < 0)
+            memset(z.resident, 1, sizeof(z.resident));   /* unknown: zero them all */
+        each_written(vm, gva, next, zero_page, &z);
+        gva = next;
+    }
 }
 
 /* Zero the pages and list their page-table entries for the ring-0 reset

@@ -591,6 +591,7 @@ static int kvm_save(struct kl_vm *vm, struct kl_vm_state *st)
         (kvm_avx() ? ioctl(vm->vcpu, KVM_GET_XSAVE, &st->xsave)
                    : ioctl(vm->vcpu, KVM_GET_FPU, &st->fpu)) < 0)
         return -errno;
+    vm->saved = 1;
     st->sregs.tr.type = kvm_tr_type();   /* not KVM's read-out (0xB on AMD) */
     return 0;
 }
