@@ -170,8 +170,10 @@ int kl_vm_quiesce(struct kl_vm *vm);
  * linear memory use 2 MiB pages wherever a whole aligned 2 MiB of it is
  * mapped. Call it before the first linear memory is reserved. KVM under a
  * shadow MMU (PVM) walks large working sets several times faster so; the
- * process sandbox ignores it. Such a VM refuses kl_vm_save, kl_vm_unmap and
- * kl_vm_dirty_log (-EINVAL): a 2 MiB page has one dirty bit.
+ * process sandbox ignores it. Its user pages may also start accessed and
+ * dirty (KVM: the shadow MMU then maps a faulting page's neighbours with
+ * it). Such a VM refuses kl_vm_save, kl_vm_unmap and kl_vm_dirty_log
+ * (-EINVAL): a 2 MiB page has one dirty bit.
  * KERNLESS_LARGE_PAGES=0 turns it off.
  */
 void kl_vm_large_pages(struct kl_vm *vm);

@@ -135,9 +135,11 @@ uint64_t *kl_pt_promotable(struct kl_pt *pt, uint64_t gva, uint64_t gpa, uint64_
 
     if (!ptab || ((gva | gpa) & (KL_HUGE_SIZE - 1)))
         return NULL;
+    uint64_t ad = KL_PTE_A | KL_PTE_D, want = (flags & ~ad) | KL_PTE_P;
+
     for (unsigned i = 0; i < 512; i++)   /* every page mapped, contiguously, with these rights */
         if ((ptab[i] & ADDR_MASK) != gpa + (uint64_t)i * KL_PAGE_SIZE ||
-            (ptab[i] & ~(ADDR_MASK | KL_PTE_A | KL_PTE_D)) != ((flags & ~(KL_PTE_A | KL_PTE_D)) | KL_PTE_P))
+            (ptab[i] & ~(ADDR_MASK | ad)) != want)
             return NULL;
     return pde;
 }
