@@ -86,10 +86,16 @@ pss_kb() {
   done
   echo "$t"
 }
+# ready_starts: how many of the default server's VM starts were ready VMs (its metrics).
+ready_starts() {
+  curl -s --max-time 5 -H "Authorization: Bearer $(cat "${ZDATA[ready]}/admin.token")" \
+    "${ZADMIN[ready]}/metrics" | awk '/^kernless_vm_starts_total\{pool="hello@v[0-9]*",kind="ready"\}/ { n += $2 } END { print n + 0 }'
+}
 if [ $zero_ok = 1 ]; then
   for v in ready none; do check_body "${ZURL[$v]}" || zero_ok=0; done
   sleep 1.5   # the optimiser swaps its image in: the samples below all use that one
   for v in ready none; do check_body "${ZURL[$v]}" || zero_ok=0; done
+  zready0=$(ready_starts)   # the check above may have used one already
   for ((i = 1; i <= ZERO_N; i++)); do
     sleep 0.8   # past --idle-ms 300 and the reaper's 100 ms tick; the ready VM is built by then
     order="ready none"; [ $((i % 2)) = 0 ] && order="none ready"
@@ -105,8 +111,7 @@ if [ $zero_ok = 1 ]; then
     done
   done
   # every first request of the ready server was served by its ready VM
-  zready=$(curl -s --max-time 5 -H "Authorization: Bearer $(cat "${ZDATA[ready]}/admin.token")" \
-    "${ZADMIN[ready]}/metrics" | awk '/^kernless_vm_starts_total\{pool="hello@v[0-9]*",kind="ready"\}/ { n += $2 } END { print n + 0 }')
+  zready=$(( $(ready_starts) - zready0 ))
   for v in ready none; do kill "${ZPID[$v]}" 2>/dev/null; wait "${ZPID[$v]}" 2>/dev/null; done
 fi
 
@@ -140,6 +145,35 @@ if native_cc "$ROOT/examples/hello/hello.c" "$W/inproc/hello" 2>"$W/inproc/build
   [ -s "$W/inproc/p50" ] || ip_ok=0
 fi
 [ $ip_ok -eq 1 ] || fail=1
+
+# ---- the floor: a request with nothing to do, and one hostcall round trip ----
+# An empty module (its _start returns at once) served the same way gives the
+# least a request costs on this backend: entry, the exit that ends it, the
+# reset. A module that grows its memory one page at a time, FLOOR_GROWS times
+# in one run, gives the cost of one hostcall round trip (a VM exit and back,
+# or a supervisor exchange): run time / exits (large pages off, so no ring-0
+# stub runs between them).
+FLOOR_GROWS=4000
+mkdir -p "$W/floor"
+floor_ok=0
+printf '(module (memory (export "memory") 1) (func (export "_start")))\n' >"$W/floor/empty.wat"
+printf '(module (memory (export "memory") 1) (func (export "_start") (local $i i32)\n  (loop $l (drop (memory.grow (i32.const 1))) (local.set $i (i32.add (local.get $i) (i32.const 1)))\n    (br_if $l (i32.lt_u (local.get $i) (i32.const %s))))))\n' "$FLOOR_GROWS" >"$W/floor/grow.wat"
+if wat2wasm "$W/floor/empty.wat" -o "$W/floor/empty.wasm" 2>"$W/floor/build.log" &&
+   wat2wasm "$W/floor/grow.wat" -o "$W/floor/grow.wasm" 2>>"$W/floor/build.log" &&
+   gcc -O2 "$ROOT/bench/request/wake.c" -o "$W/floor/wake" 2>>"$W/floor/build.log"; then
+  floor_ok=1
+  for ((r = 1; r <= RUNS; r++)); do
+    blog "request: floor, run $r of $RUNS"
+    "$KL" run --isolation "$BENCH_ISOLATION" -v --repeat "$INPROC_N" "$W/floor/empty.wasm" >/dev/null 2>"$W/floor/empty.r$r" || floor_ok=0
+    sed -n 's/.*requests: p50 \([0-9.]*\) us.*/\1/p' "$W/floor/empty.r$r" >>"$W/floor/empty.p50"
+    KERNLESS_LARGE_PAGES=0 "$KL" run --isolation "$BENCH_ISOLATION" -v "$W/floor/grow.wasm" >/dev/null 2>"$W/floor/grow.r$r" || floor_ok=0
+    sed -n 's/.* run \([0-9.]*\) ms, \([0-9]*\) exits.*/\1 \2/p' "$W/floor/grow.r$r" |
+      awk '$2 > 0 { printf "%.2f\n", $1 * 1000 / $2 }' >>"$W/floor/exit_us"
+    "$W/floor/wake" 20000 >>"$W/floor/wake_us" || floor_ok=0
+  done
+  [ -s "$W/floor/empty.p50" ] && [ -s "$W/floor/exit_us" ] && [ -s "$W/floor/wake_us" ] || floor_ok=0
+fi
+[ $floor_ok -eq 1 ] || fail=1
 
 # ---- report ------------------------------------------------------------------
 pct() { awk -v p="$2" '$1 == "pct" && $2 == p { print $3 / 1e6; exit }' "$1" 2>/dev/null; }
@@ -193,10 +227,20 @@ ms() { awk -v x="$1" 'BEGIN { if (x == "") print "n/a"; else printf "%.3f", x * 
     printf '| cold start: first request of a function with no VM | %s ms | |\n' "$(stats "$W/inproc/cold" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }')"
     printf '| cold start when a pre-created empty VM is ready (as with `--ready-ms 0` in the server) | %s ms | |\n' "$(stats "$W/inproc/cold_spare" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }')"
     printf '| first request of a ready VM (built and settled ahead, as the server keeps one per function at zero) | %s ms | |\n\n' "$(stats "$W/inproc/ready" | awk '{ printf "%.3f (%.3f–%.3f)", $2, $3, $4 }')"
-    if [ "$BENCH_ISOLATION" = kvm ]; then
-      printf 'Goals: warm p50 under 50 µs (one VM exit alone costs about 20 µs here); cold start under 1 ms.\n\n'
+    if [ $floor_ok -eq 1 ]; then
+      printf '**The floor on this backend** (same run): an empty module (its `_start` returns at once) served the same way, and one hostcall round trip '
+      printf '(`memory.grow` of one page, %s in one `kernless run`, run time / exits, `KERNLESS_LARGE_PAGES=0`):\n\n' "$FLOOR_GROWS"
+      printf '| figure | µs |\n|---|---|\n'
+      printf '| empty module, request p50 (`run --repeat %s`) | %s |\n' "$INPROC_N" "$(stats "$W/floor/empty.p50" | awk '{ printf "%.1f (%.1f–%.1f)", $2, $3, $4 }')"
+      printf '| one hostcall round trip | %s |\n' "$(stats "$W/floor/exit_us" | awk '{ printf "%.2f (%.2f–%.2f)", $2, $3, $4 }')"
+      printf '| two processes waking each other through a futex, one round trip (two wake-ups; `bench/request/wake.c`) | %s |\n\n' "$(stats "$W/floor/wake_us" | awk '{ printf "%.2f (%.2f–%.2f)", $2, $3, $4 }')"
     else
-      printf 'Goals: warm p50 under 50 µs; cold start under 1 ms. On the %s backend a "VM" is a sandbox process: the request and the reset cross process boundaries instead of VM exits.\n\n' "$BENCH_ISOLATION"
+      printf '**floor not measured**: %s\n\n' "$(head -c 300 "$W/floor/build.log" "$W/floor/empty.r1" 2>/dev/null | tr '\n|' '  ')"
+    fi
+    if [ "$BENCH_ISOLATION" = kvm ]; then
+      printf 'Goals (issue 22): warm p50 ≤ 30 µs; first request after scale to zero ≤ 1 ms. Every request takes at least one VM exit (the one that ends it), so the round trip above bounds the p50 from below; DESIGN-NOTES measured it at 20–24 µs under PVM in 2026-11, real VMX/SVM hardware at about 1 µs.\n\n'
+    else
+      printf 'Goals (issue 22): warm p50 ≤ 25 µs; first request after scale to zero ≤ 1 ms. On the %s backend a "VM" is a sandbox process: a request wakes the parked sandbox (a cross-process wake-up) and the reset waits for it to park again; hostcalls between are spun exchanges.\n\n' "$BENCH_ISOLATION"
     fi
   else
     printf '**failed**: %s\n\n' "$(head -c 300 "$W/inproc/err.r1" 2>/dev/null | tr '\n|' '  ')"
