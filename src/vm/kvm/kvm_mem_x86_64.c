@@ -54,11 +54,13 @@ int kl_kvm_low_init(struct kl_vm *vm, uint8_t *low, struct kl_err *err)
  * then maps a faulting page's written-to neighbours along with it (it
  * prefetches only accessed entries, and maps a clean one read-only), where
  * each first touch costs a fault of about 36 us under PVM here; a program
- * that grew to 64 MiB as it went ran about 1.5x faster so.
+ * that grew to 64 MiB as it went ran about 1.5x faster so. So do pages
+ * mapped after the snapshot (only a request's growth is): the reset takes
+ * them back and zeroes them whatever their bits say (zero_written).
  */
 static uint64_t pte_flags(const struct kl_vm *vm, unsigned prot)
 {
-    uint64_t f = vm->large && (prot & KL_VM_USER) ? KL_PTE_A | KL_PTE_D : 0;
+    uint64_t f = (vm->large || vm->saved) && (prot & KL_VM_USER) ? KL_PTE_A | KL_PTE_D : 0;
 
     if (prot & KL_VM_USER)
         f |= USER_SMALL;
@@ -203,11 +205,7 @@ int kl_kvm_map(struct kl_vm *vm, uint64_t gva, uint8_t *host, uint64_t size, uns
         return -ENOMEM;
     if ((rc = register_chunks(vm, (unsigned)i, off + size)) < 0)
         return rc;
-    /* Grown during a request (after the snapshot), it is taken back and
-     * zeroed at the reset: mapped dirty, its pages too are mapped in
-     * groups at their first touch (pte_flags). */
-    rc = kl_pt_map(&vm->pt, gva, KL_MEM_GPA(i) + off, size,
-                   pte_flags(vm, prot) | (vm->saved ? KL_PTE_A | KL_PTE_D : 0));
+    rc = kl_pt_map(&vm->pt, gva, KL_MEM_GPA(i) + off, size, pte_flags(vm, prot));
     if (rc == 0 && vm->large)
         rc = map_large(vm, i, off, size, pte_flags(vm, prot) & ~KL_PT_SMALL);
     return rc == -ENOMEM ? -ENOSPC : rc;

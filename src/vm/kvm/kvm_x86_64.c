@@ -557,33 +557,11 @@ static int kvm_complete_io(struct kl_vm *vm)
     return rc < 0 && errno != EINTR ? -errno : 0;
 }
 
-int kl_kvm_flush_now(struct kl_vm *vm)
-{
-    struct kvm_regs regs;
-    struct kvm_sregs sr;
-    int rc;
-
-    if ((rc = kvm_complete_io(vm)) < 0 || (rc = sync_flush(vm)) < 0)
-        return rc;
-    if (ioctl(vm->vcpu, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu, KVM_GET_SREGS, &sr) < 0)
-        return -errno;
-    sr.tr.type = kvm_tr_type();
-    /* The stub ends in an `out`: complete it before the guest's state is
-     * back, or KVM would skip an instruction of the guest's. */
-    if ((rc = kl_kvm_reset_flush(vm)) < 0 || (rc = kvm_complete_io(vm)) < 0)
-        return rc;
-    if (ioctl(vm->vcpu, KVM_SET_SREGS, &sr) < 0 || ioctl(vm->vcpu, KVM_SET_REGS, &regs) < 0)
-        return -errno;
-    return 0;
-}
-
 /* The state just past the exit the guest stopped at. */
-static int kvm_save(struct kl_vm *vm, struct kl_vm_state *st)
+static int save_state(struct kl_vm *vm, struct kl_vm_state *st)
 {
     int rc;
 
-    if (vm->large)
-        return -EINVAL;   /* its dirty bits are per 2 MiB: no reset could use them */
     if ((rc = kvm_complete_io(vm)) < 0 || (rc = sync_flush(vm)) < 0)
         return rc;
     if (ioctl(vm->vcpu, KVM_GET_REGS, &st->regs) < 0 ||
@@ -591,8 +569,20 @@ static int kvm_save(struct kl_vm *vm, struct kl_vm_state *st)
         (kvm_avx() ? ioctl(vm->vcpu, KVM_GET_XSAVE, &st->xsave)
                    : ioctl(vm->vcpu, KVM_GET_FPU, &st->fpu)) < 0)
         return -errno;
-    vm->saved = 1;
     st->sregs.tr.type = kvm_tr_type();   /* not KVM's read-out (0xB on AMD) */
+    return 0;
+}
+
+/* The snapshot: linear memory mapped from now on is grown by a request. */
+static int kvm_save(struct kl_vm *vm, struct kl_vm_state *st)
+{
+    int rc;
+
+    if (vm->large)
+        return -EINVAL;   /* its dirty bits are per 2 MiB: no reset could use them */
+    if ((rc = save_state(vm, st)) < 0)
+        return rc;
+    vm->saved = 1;
     return 0;
 }
 
@@ -627,6 +617,16 @@ static int kvm_restore(struct kl_vm *vm, const struct kl_vm_state *st)
         ioctl(vm->vcpu, KVM_SET_REGS, &st->regs) < 0)
         return -errno;
     return 0;
+}
+
+/* Mid-run, as a restore to where the guest stopped does: the stub's list
+ * first, then the same registers (kvm_restore). */
+int kl_kvm_flush_now(struct kl_vm *vm)
+{
+    struct kl_vm_state st;
+    int rc = save_state(vm, &st);
+
+    return rc < 0 ? rc : kvm_restore(vm, &st);
 }
 
 static void seg_kernel(struct kvm_segment *s, uint16_t sel, int code)
